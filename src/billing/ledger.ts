@@ -1,0 +1,79 @@
+/**
+ * The ledger: the only way a customer's balance changes. Each change writes one
+ * `ledger_entries` row in the same transaction as the balance update, so
+ * `customers.balance == sum(ledger_entries.amount)` always holds (issue #2).
+ */
+import { eq, sql } from "drizzle-orm";
+import type { Db } from "../db/client.js";
+import { customers, type LedgerKind, ledgerEntries } from "../db/schema.js";
+import type { Minor } from "./money.js";
+
+/** A debit larger than the balance. Domain error: `api/errors.ts` maps it to 402. */
+export class InsufficientFundsError extends Error {
+  override name = "InsufficientFundsError";
+  constructor(
+    readonly customerId: number,
+    readonly balance: Minor,
+    readonly needed: Minor,
+  ) {
+    super("Not enough funds on balance");
+  }
+}
+
+/** The customer does not exist. */
+export class UnknownCustomerError extends Error {
+  override name = "UnknownCustomerError";
+  constructor(readonly customerId: number) {
+    super(`unknown customer ${customerId}`);
+  }
+}
+
+export interface BalanceChange {
+  customerId: number;
+  /** Signed minor units: negative debits. Zero is refused (no empty ledger rows). */
+  amount: Minor;
+  kind: LedgerKind;
+  orderId?: number | null;
+  note?: string | null;
+  /** Epoch ms; defaults to now. */
+  at?: number;
+}
+
+/**
+ * Applies one balance change and its ledger row. MUST be called inside a transaction
+ * (`inTransaction`), so the change and the row commit together.
+ * @returns the new balance (minor units).
+ * @throws InsufficientFundsError when the balance would go below zero.
+ * @throws UnknownCustomerError when the customer does not exist.
+ */
+export function applyBalanceChange(db: Db, change: BalanceChange): Minor {
+  if (!Number.isSafeInteger(change.amount) || change.amount === 0) {
+    throw new RangeError(`ledger amount must be a non-zero integer, got ${change.amount}`);
+  }
+  const row = db
+    .select({ balance: customers.balance })
+    .from(customers)
+    .where(eq(customers.id, change.customerId))
+    .get();
+  if (!row) throw new UnknownCustomerError(change.customerId);
+  const after = row.balance + change.amount;
+  if (after < 0) throw new InsufficientFundsError(change.customerId, row.balance, -change.amount);
+  if (!Number.isSafeInteger(after)) throw new RangeError("balance out of range");
+  const at = change.at ?? Date.now();
+  db.update(customers)
+    .set({ balance: sql`${customers.balance} + ${change.amount}`, updatedAt: at })
+    .where(eq(customers.id, change.customerId))
+    .run();
+  db.insert(ledgerEntries)
+    .values({
+      customerId: change.customerId,
+      orderId: change.orderId ?? null,
+      kind: change.kind,
+      amount: change.amount,
+      balanceAfter: after,
+      note: change.note ?? null,
+      createdAt: at,
+    })
+    .run();
+  return after;
+}

@@ -1,0 +1,79 @@
+/**
+ * Process configuration from the environment, validated once at start (issue #2).
+ * A bad value is reported as one line naming the variable.
+ */
+import { z } from "zod";
+
+const intFrom = (fallback: number, min = 0) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((v, ctx) => {
+      const n = Number(v);
+      if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) {
+        ctx.addIssue({ code: "custom", message: `expected an integer >= ${min}, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const flag = z
+  .string()
+  .default("0")
+  .transform((v, ctx) => {
+    const s = v.trim().toLowerCase();
+    if (["1", "true", "yes", "on"].includes(s)) return true;
+    if (["0", "false", "no", "off", ""].includes(s)) return false;
+    ctx.addIssue({ code: "custom", message: `expected 1/0 or true/false, got "${v}"` });
+    return z.NEVER;
+  });
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+export const envSchema = z.object({
+  PORT: intFrom(8080).pipe(z.number().max(65535, "expected a port number <= 65535")),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  DATABASE_PATH: z.string().min(1).default("./data/smm-proxy.db"),
+  PROVIDERS_FILE: z.string().min(1).default("./providers.json"),
+  /** Order/refill status sync period, ms. */
+  STATUS_SYNC_INTERVAL_MS: intFrom(60_000, 1),
+  /** Catalogue/price sync period, ms. */
+  PRICE_SYNC_INTERVAL_MS: intFrom(3_600_000, 1),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  /** Downstream requests per minute per client IP (seed 003: 1000); 0 = off. */
+  RATE_LIMIT_IP_PER_MIN: intFrom(1000),
+  /** Downstream requests per minute per API key; 0 = off. */
+  RATE_LIMIT_KEY_PER_MIN: intFrom(0),
+  /** Allow webhooks to loopback/private addresses (tests, demo). */
+  WEBHOOK_ALLOW_PRIVATE: flag,
+  /** Trust X-Forwarded-For for the client IP (behind a reverse proxy). */
+  TRUST_PROXY: flag,
+  /** Bearer token for GET /metrics; unset = metrics off. */
+  METRICS_TOKEN: z.string().min(1).optional(),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Thrown with a one-line message naming the variable. */
+export class EnvError extends Error {
+  override name = "EnvError";
+}
+
+/**
+ * Parses `source` (default `process.env`) into {@link Env}.
+ * @throws EnvError `"PORT: expected an integer >= 0, got \"abc\""`.
+ */
+export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
+  const picked: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = source[key];
+    if (value !== undefined && value !== "") picked[key] = value;
+  }
+  const result = envSchema.safeParse(picked);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const name = issue?.path.join(".") ?? "environment";
+    throw new EnvError(`${name}: ${issue?.message ?? "invalid"}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,226 @@
+/**
+ * The operator's config file (`PROVIDERS_FILE`): upstream providers and the local services
+ * mapped onto them, validated with zod at start and on reload (issue #2).
+ *
+ * Every error is one line naming the JSON path, e.g.
+ * `services[2].provider: unknown provider "jpp"`.
+ */
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { parseAmount } from "../billing/money.js";
+
+export const DIALECTS = ["jap", "morethanpanel", "justprovider", "panel"] as const;
+export type Dialect = (typeof DIALECTS)[number];
+
+const decimalString = (what: string) =>
+  z
+    .union([z.string(), z.number()])
+    .transform((v) => String(v).trim())
+    .refine((v) => /^\d+(\.\d+)?$/.test(v), { message: `expected a non-negative decimal ${what}` });
+
+/** Amount in our currency with at most 5 decimals, kept as its decimal string. */
+const amountString = (what: string) =>
+  decimalString(what).refine(
+    (v) => {
+      try {
+        parseAmount(v);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: `expected ${what} with at most 5 decimals` },
+  );
+
+const currencyCode = z.string().regex(/^[A-Z]{3}$/, "expected a 3-letter currency code like USD");
+
+/** Markup rule: `percent` (rate × (1 + p/100)) or `fixed` (rate + amount per 1000, in our currency). */
+export const markupSchema = z.union(
+  [z.strictObject({ percent: decimalString("percent") }), z.strictObject({ fixed: amountString("amount") })],
+  { error: 'expected {"percent": N} or {"fixed": "0.50"}' },
+);
+export type Markup = z.infer<typeof markupSchema>;
+
+const positiveInt = (what: string) =>
+  z
+    .number({ error: `expected ${what}` })
+    .int(`expected ${what}`)
+    .positive(`expected ${what}`);
+
+const providerSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "expected an id of lowercase letters, digits, - or _"),
+  name: z.string().min(1).optional(),
+  dialect: z.enum(DIALECTS, { error: `expected one of ${DIALECTS.join(", ")}` }),
+  url: z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }),
+  /** Upstream API key; `${NAME}` references an environment variable. Never logged. */
+  key: z.string().min(1, "expected the provider's API key"),
+  currency: currencyCode.optional(),
+  rateLimit: z
+    .strictObject({ requests: positiveInt("a positive integer"), intervalMs: positiveInt("a positive integer") })
+    .default({ requests: 60, intervalMs: 60_000 }),
+  concurrency: positiveInt("a positive integer").default(4),
+  timeoutMs: positiveInt("a positive integer").default(30_000),
+  /** Log a warning when the provider's balance falls below this (provider currency). */
+  balanceWarning: decimalString("amount").optional(),
+});
+
+const upstreamServiceId = z
+  .union([z.number().int().nonnegative(), z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)], {
+    error: "expected the upstream service id (number or string)",
+  })
+  .transform((v) => String(v));
+
+const serviceSchema = z
+  .strictObject({
+    id: positiveInt("a positive integer service id"),
+    provider: z.string(),
+    upstreamService: upstreamServiceId,
+    name: z.string().min(1).optional(),
+    category: z.string().min(1).optional(),
+    markup: markupSchema.optional(),
+    /** Fixed sell rate per 1000 (Package: per package) in our currency. */
+    rate: amountString("rate").optional(),
+    min: positiveInt("a positive integer").optional(),
+    max: positiveInt("a positive integer").optional(),
+    enabled: z.boolean().default(true),
+  })
+  .refine((s) => !(s.rate !== undefined && s.markup !== undefined), {
+    message: "give either rate or markup, not both",
+  })
+  .refine((s) => s.min === undefined || s.max === undefined || s.min <= s.max, {
+    message: "min must not exceed max",
+  });
+
+export const providersFileSchema = z
+  .strictObject({
+    currency: currencyCode.default("USD"),
+    markup: markupSchema.default({ percent: "0" }),
+    /** Value of one unit of that currency in ours, e.g. {"EUR": "1.08"}. */
+    exchangeRates: z.record(currencyCode, decimalString("exchange rate")).default({}),
+    /** Consecutive "Incorrect order ID" sync answers before an order is flagged. */
+    flagAfterMisses: positiveInt("a positive integer").default(5),
+    providers: z.array(providerSchema).min(1, "declare at least one provider"),
+    services: z.array(serviceSchema).default([]),
+  })
+  .superRefine((file, ctx) => {
+    const providerIds = new Set<string>();
+    file.providers.forEach((p, i) => {
+      if (providerIds.has(p.id)) {
+        ctx.addIssue({ code: "custom", path: ["providers", i, "id"], message: `duplicate provider id "${p.id}"` });
+      }
+      providerIds.add(p.id);
+      const currency = p.currency ?? file.currency;
+      if (currency !== file.currency && file.exchangeRates[currency] === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["providers", i, "currency"],
+          message: `no exchangeRates entry for ${currency}`,
+        });
+      }
+    });
+    const serviceIds = new Set<number>();
+    file.services.forEach((s, i) => {
+      if (serviceIds.has(s.id)) {
+        ctx.addIssue({ code: "custom", path: ["services", i, "id"], message: `duplicate service id ${s.id}` });
+      }
+      serviceIds.add(s.id);
+      if (!providerIds.has(s.provider)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", i, "provider"],
+          message: `unknown provider "${s.provider}"`,
+        });
+      }
+    });
+  });
+
+type ParsedFile = z.infer<typeof providersFileSchema>;
+export type ProviderConfig = Omit<ParsedFile["providers"][number], "currency" | "name"> & {
+  name: string;
+  currency: string;
+  /** Value of one unit of the provider's currency in ours (decimal string; "1" when equal). */
+  exchangeRate: string;
+};
+export type ServiceConfig = ParsedFile["services"][number];
+export type ProvidersConfig = Omit<ParsedFile, "providers"> & { providers: ProviderConfig[] };
+
+/** A config file that cannot be used; `message` is one line per problem, each naming its path. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+  }
+}
+
+/** `["services", 2, "provider"]` → `services[2].provider`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out === "" ? String(part) : `.${String(part)}`;
+  }
+  return out === "" ? "(file)" : out;
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/**
+ * Validates an already-parsed JSON value and resolves `${NAME}` references in provider keys.
+ * @throws ConfigError listing every problem with its path.
+ */
+export function parseProvidersConfig(
+  raw: unknown,
+  env: Record<string, string | undefined> = process.env,
+): ProvidersConfig {
+  const result = providersFileSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
+  }
+  const file = result.data;
+  const problems: string[] = [];
+  const providers = file.providers.map((p, i): ProviderConfig => {
+    const key = p.key.replace(ENV_REF, (_m, name: string) => {
+      const value = env[name];
+      if (value === undefined || value === "") {
+        problems.push(`providers[${i}].key: environment variable ${name} is not set`);
+        return "";
+      }
+      return value;
+    });
+    const currency = p.currency ?? file.currency;
+    return {
+      ...p,
+      key,
+      name: p.name ?? p.id,
+      currency,
+      exchangeRate: currency === file.currency ? "1" : (file.exchangeRates[currency] ?? "1"),
+    };
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { ...file, providers };
+}
+
+/**
+ * Reads and validates the config file at `path`.
+ * @throws ConfigError (`<path>: cannot read ...`, `<path>: invalid JSON ...`, or path-named problems).
+ */
+export function loadProvidersFile(
+  path: string,
+  env: Record<string, string | undefined> = process.env,
+): ProvidersConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError([
+      `${path}: cannot read the providers file (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+    ]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([`${path}: invalid JSON (${(error as Error).message})`]);
+  }
+  return parseProvidersConfig(raw, env);
+}

@@ -1,0 +1,266 @@
+/**
+ * The store: drizzle schema for SQLite (better-sqlite3). camelCase keys over snake_case
+ * columns; every timestamp is integer epoch milliseconds; every amount is an integer of
+ * minor units (1/100000 of the currency, see `billing/money.ts`); upstream decimals that
+ * must stay exact (upstream rates, exchange rates) are TEXT decimal strings.
+ *
+ * Migrations are generated from this file by `npm run db:generate` into `migrations/`.
+ */
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const timestamps = {
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+};
+
+/** A reseller's customer: balance in minor units of `currency`. */
+export const customers = sqliteTable("customers", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  name: text("name").notNull(),
+  currency: text("currency").notNull(),
+  balance: integer("balance").notNull().default(0),
+  /** When false, API errors are answered with HTTP 200 (clients that throw on non-2xx). */
+  httpErrors: integer("http_errors", { mode: "boolean" }).notNull().default(true),
+  webhookUrl: text("webhook_url"),
+  /** HMAC secret for webhook signatures (seed 003 webhooks; issue #5). */
+  webhookSecret: text("webhook_secret"),
+  ...timestamps,
+});
+
+/** Customer API keys: only the SHA-256 hash (hex) is stored; `prefix` helps operators tell keys apart. */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    customerId: integer("customer_id")
+      .notNull()
+      .references(() => customers.id),
+    keyHash: text("key_hash").notNull(),
+    prefix: text("prefix").notNull(),
+    createdAt: integer("created_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_keys_key_hash_idx").on(t.keyHash), index("api_keys_customer_idx").on(t.customerId)],
+);
+
+/** Runtime state of each configured provider (the config file owns its settings). */
+export const providers = sqliteTable("providers", {
+  id: text("id").primaryKey(),
+  dialect: text("dialect").notNull(),
+  currency: text("currency").notNull(),
+  /** Last `balance` answer, a decimal string in the provider's currency. */
+  balance: text("balance"),
+  balanceCheckedAt: integer("balance_checked_at"),
+  catalogueSyncedAt: integer("catalogue_synced_at"),
+  lastError: text("last_error"),
+  ...timestamps,
+});
+
+/** The upstream catalogue cache, as the provider's `services` last answered it. */
+export const upstreamServices = sqliteTable(
+  "upstream_services",
+  {
+    providerId: text("provider_id").notNull(),
+    upstreamService: text("upstream_service").notNull(),
+    name: text("name").notNull(),
+    type: text("type").notNull(),
+    category: text("category").notNull(),
+    /** Price per 1000 in the provider's currency, exact decimal string as sent. */
+    rate: text("rate").notNull(),
+    min: integer("min").notNull(),
+    max: integer("max").notNull(),
+    refill: integer("refill", { mode: "boolean" }).notNull(),
+    cancel: integer("cancel", { mode: "boolean" }).notNull(),
+    dripfeed: integer("dripfeed", { mode: "boolean" }).notNull(),
+    /** False when the last successful catalogue fetch no longer listed it. */
+    present: integer("present", { mode: "boolean" }).notNull().default(true),
+    ...timestamps,
+  },
+  (t) => [primaryKey({ columns: [t.providerId, t.upstreamService] })],
+);
+
+/** Local services as sold to customers; ids come from the config file. */
+export const services = sqliteTable(
+  "services",
+  {
+    id: integer("id").primaryKey(),
+    providerId: text("provider_id").notNull(),
+    upstreamService: text("upstream_service").notNull(),
+    name: text("name").notNull(),
+    type: text("type").notNull(),
+    category: text("category").notNull(),
+    /** Sell rate, minor units per 1000 (a Package: the price of one package). */
+    rate: integer("rate").notNull(),
+    /** Upstream rate converted into our currency, exact decimal string per 1000. */
+    cost: text("cost").notNull(),
+    min: integer("min").notNull(),
+    max: integer("max").notNull(),
+    refill: integer("refill", { mode: "boolean" }).notNull(),
+    cancel: integer("cancel", { mode: "boolean" }).notNull(),
+    dripfeed: integer("dripfeed", { mode: "boolean" }).notNull(),
+    enabled: integer("enabled", { mode: "boolean" }).notNull(),
+    /** Why a service is disabled (upstream gone, below cost, removed from config). */
+    disabledReason: text("disabled_reason"),
+    ...timestamps,
+  },
+  (t) => [index("services_provider_idx").on(t.providerId, t.upstreamService)],
+);
+
+/**
+ * Submission state of an order towards its upstream:
+ * `queued` (charged, not yet confirmed), `submitted` (upstream id known), `unknown` (the
+ * upstream may or may not have it: held for the operator), `failed` (never placed; refunded).
+ */
+export const SUBMISSION_STATES = ["queued", "submitted", "unknown", "failed"] as const;
+export type SubmissionState = (typeof SUBMISSION_STATES)[number];
+
+/** A customer's order. `quantity` is the total charged units (drip-feed: quantity × runs). */
+export const orders = sqliteTable(
+  "orders",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    customerId: integer("customer_id")
+      .notNull()
+      .references(() => customers.id),
+    serviceId: integer("service_id").notNull(),
+    providerId: text("provider_id").notNull(),
+    upstreamService: text("upstream_service").notNull(),
+    upstreamOrderId: text("upstream_order_id"),
+    /** The `add` parameters as forwarded (JSON object of strings). */
+    params: text("params").notNull(),
+    quantity: integer("quantity").notNull(),
+    /** Sell rate used at placement, minor units per 1000. */
+    rate: integer("rate").notNull(),
+    /** Exchange rate (provider currency → ours) used at placement, decimal string. */
+    exchangeRate: text("exchange_rate").notNull(),
+    charge: integer("charge").notNull(),
+    refunded: integer("refunded").notNull().default(0),
+    /** Upstream's charge converted into our currency (minor), as last synced. */
+    cost: integer("cost"),
+    status: text("status").notNull(),
+    /** The last upstream status string that matched no canonical status. */
+    rawStatus: text("raw_status"),
+    startCount: integer("start_count"),
+    remains: integer("remains"),
+    submission: text("submission").$type<SubmissionState>().notNull(),
+    /** Set, durably, just before the upstream `add` is sent (crash recovery, issue #8). */
+    submitStartedAt: integer("submit_started_at"),
+    lastError: text("last_error"),
+    /** Consecutive sync answers of "Incorrect order ID" for this order. */
+    missCount: integer("miss_count").notNull().default(0),
+    /** Why the operator should look at this order (null when nothing to see). */
+    flag: text("flag"),
+    syncedAt: integer("synced_at"),
+    ...timestamps,
+  },
+  (t) => [
+    index("orders_customer_idx").on(t.customerId),
+    index("orders_sync_idx").on(t.providerId, t.submission, t.status, t.syncedAt),
+    index("orders_submission_idx").on(t.submission),
+  ],
+);
+
+/** A refill request on an order. */
+export const refills = sqliteTable(
+  "refills",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    orderId: integer("order_id")
+      .notNull()
+      .references(() => orders.id),
+    customerId: integer("customer_id")
+      .notNull()
+      .references(() => customers.id),
+    providerId: text("provider_id").notNull(),
+    upstreamRefillId: text("upstream_refill_id"),
+    status: text("status").notNull(),
+    rawStatus: text("raw_status"),
+    lastError: text("last_error"),
+    missCount: integer("miss_count").notNull().default(0),
+    flag: text("flag"),
+    syncedAt: integer("synced_at"),
+    ...timestamps,
+  },
+  (t) => [index("refills_customer_idx").on(t.customerId), index("refills_sync_idx").on(t.providerId, t.status)],
+);
+
+export const LEDGER_KINDS = ["topup", "adjustment", "charge", "refund"] as const;
+export type LedgerKind = (typeof LEDGER_KINDS)[number];
+
+/** Every balance change, written in the same transaction as the change: balance == sum(amount). */
+export const ledgerEntries = sqliteTable(
+  "ledger_entries",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    customerId: integer("customer_id")
+      .notNull()
+      .references(() => customers.id),
+    orderId: integer("order_id").references(() => orders.id),
+    kind: text("kind").$type<LedgerKind>().notNull(),
+    /** Signed minor units: negative for charges. */
+    amount: integer("amount").notNull(),
+    balanceAfter: integer("balance_after").notNull(),
+    note: text("note"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("ledger_customer_idx").on(t.customerId, t.id), index("ledger_order_idx").on(t.orderId)],
+);
+
+/** `Idempotency-Key` answers kept for 24 h (issue #4). */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    customerId: integer("customer_id").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    statusCode: integer("status_code"),
+    body: text("body"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.customerId, t.key] })],
+);
+
+/** Webhook outbox: written in the same transaction as the order change (seed 003 webhooks). */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    customerId: integer("customer_id").notNull(),
+    orderId: integer("order_id").notNull(),
+    url: text("url").notNull(),
+    payload: text("payload").notNull(),
+    state: text("state").$type<"pending" | "delivered" | "failed">().notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at").notNull(),
+    lastError: text("last_error"),
+    deliveredAt: integer("delivered_at"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("webhook_due_idx").on(t.state, t.nextAttemptAt), index("webhook_order_idx").on(t.orderId, t.id)],
+);
+
+/** History of sell rate and cost changes per local service (issue #5). */
+export const priceChanges = sqliteTable(
+  "price_changes",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    serviceId: integer("service_id").notNull(),
+    field: text("field").$type<"rate" | "cost">().notNull(),
+    oldValue: text("old_value"),
+    newValue: text("new_value").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("price_changes_service_idx").on(t.serviceId, t.createdAt)],
+);
+
+export type Customer = typeof customers.$inferSelect;
+export type ApiKey = typeof apiKeys.$inferSelect;
+export type ProviderState = typeof providers.$inferSelect;
+export type UpstreamServiceRow = typeof upstreamServices.$inferSelect;
+export type Service = typeof services.$inferSelect;
+export type Order = typeof orders.$inferSelect;
+export type NewOrder = typeof orders.$inferInsert;
+export type Refill = typeof refills.$inferSelect;
+export type LedgerEntry = typeof ledgerEntries.$inferSelect;
+export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
+export type PriceChange = typeof priceChanges.$inferSelect;
