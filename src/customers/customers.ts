@@ -1,0 +1,272 @@
+/**
+ * The customer verbs shared by the admin CLI and the API. Each verb owns its transaction
+ * (`inTransaction`, synchronous) and writes its ledger rows inside it through
+ * `applyBalanceChange`, the only way a balance changes.
+ *
+ * Views returned here never contain a key hash or the webhook secret; the raw API key and
+ * the webhook secret are returned only by the verb that creates them, to be shown once.
+ */
+import { randomBytes } from "node:crypto";
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { applyBalanceChange } from "../billing/ledger.js";
+import type { Minor } from "../billing/money.js";
+import { type Db, inTransaction } from "../db/client.js";
+import { apiKeys, type Customer, customers, type LedgerEntry, ledgerEntries } from "../db/schema.js";
+import { type ApiKeyView, insertApiKey, listApiKeys } from "./api-keys.js";
+import { InvalidCustomerInputError, UnknownCustomerError } from "./errors.js";
+import { validateWebhookUrl, type WebhookUrlOptions } from "./webhook-url.js";
+
+export const MAX_NAME_LENGTH = 100;
+export const MAX_NOTE_LENGTH = 500;
+export const DEFAULT_LEDGER_LIMIT = 10;
+
+/** A customer as shown to operators (no webhook secret). Amounts in minor units. */
+export interface CustomerView {
+  id: number;
+  name: string;
+  currency: string;
+  balance: Minor;
+  httpErrors: boolean;
+  webhookUrl: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface CustomerSummary extends CustomerView {
+  /** Keys not revoked. */
+  activeKeys: number;
+}
+
+export interface CustomerDetails {
+  customer: CustomerView;
+  /** Every key, newest first (prefix only). */
+  keys: ApiKeyView[];
+  /** The last ledger rows, newest first. */
+  ledger: LedgerEntry[];
+}
+
+export interface CreateCustomerInput {
+  name: string;
+  /** Opening balance in minor units (>= 0); a positive one is written as a `topup` ledger row. */
+  balance?: Minor;
+  /** Answer API errors with HTTP error codes (default true); false = always HTTP 200. */
+  httpErrors?: boolean;
+  /** 3-letter code, normally the config file's `currency`. */
+  currency: string;
+}
+
+export interface IssuedKey {
+  customerId: number;
+  keyId: number;
+  /** The raw key: shown once, never stored. */
+  apiKey: string;
+  prefix: string;
+}
+
+export interface RotatedKey extends IssuedKey {
+  /** How many previously active keys were revoked. */
+  revoked: number;
+}
+
+export interface TopUpResult {
+  customerId: number;
+  amount: Minor;
+  /** Balance after the change. */
+  balance: Minor;
+  entry: LedgerEntry;
+}
+
+export interface WebhookResult {
+  customer: CustomerView;
+  /** The new signing secret (shown once), or null when the webhook was removed. */
+  webhookSecret: string | null;
+}
+
+export function toCustomerView(row: Customer): CustomerView {
+  return {
+    id: row.id,
+    name: row.name,
+    currency: row.currency,
+    balance: row.balance,
+    httpErrors: row.httpErrors,
+    webhookUrl: row.webhookUrl,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+/**
+ * Creates a customer and its first API key; a positive opening balance is a `topup` ledger row.
+ * @throws InvalidCustomerInputError for an empty/long name, a bad currency or a negative balance.
+ */
+export function createCustomer(db: Db, input: CreateCustomerInput): { customer: CustomerView; apiKey: string } {
+  const name = checkName(input.name);
+  if (!/^[A-Z]{3}$/.test(input.currency)) {
+    throw new InvalidCustomerInputError("currency", `expected a 3-letter currency code, got "${input.currency}"`);
+  }
+  const balance = input.balance ?? 0;
+  if (!Number.isSafeInteger(balance) || balance < 0) {
+    throw new InvalidCustomerInputError("balance", "must not be negative");
+  }
+  return inTransaction(db, () => {
+    const at = Date.now();
+    const row = db
+      .insert(customers)
+      .values({
+        name,
+        currency: input.currency,
+        balance: 0,
+        httpErrors: input.httpErrors ?? true,
+        createdAt: at,
+        updatedAt: at,
+      })
+      .returning()
+      .get();
+    const { apiKey } = insertApiKey(db, row.id, at);
+    if (balance > 0) {
+      applyBalanceChange(db, { customerId: row.id, amount: balance, kind: "topup", note: "opening balance", at });
+    }
+    return { customer: toCustomerView(requireCustomer(db, row.id)), apiKey };
+  });
+}
+
+/**
+ * Revokes every active key of the customer and issues a new one.
+ * @throws UnknownCustomerError
+ */
+export function rotateKey(db: Db, customerId: number): RotatedKey {
+  return inTransaction(db, () => {
+    requireCustomer(db, customerId);
+    const at = Date.now();
+    const revoked = db
+      .update(apiKeys)
+      .set({ revokedAt: at })
+      .where(and(eq(apiKeys.customerId, customerId), isNull(apiKeys.revokedAt)))
+      .run().changes;
+    const issued = insertApiKey(db, customerId, at);
+    return { customerId, ...issued, revoked };
+  });
+}
+
+/**
+ * Issues one more key for the customer, keeping the others active.
+ * @throws UnknownCustomerError
+ */
+export function addApiKey(db: Db, customerId: number): IssuedKey {
+  return inTransaction(db, () => {
+    requireCustomer(db, customerId);
+    return { customerId, ...insertApiKey(db, customerId, Date.now()) };
+  });
+}
+
+/**
+ * Credits (`topup`) or, with a negative amount, corrects (`adjustment`) a balance.
+ * @throws InvalidCustomerInputError for a zero/non-integer amount or a note too long.
+ * @throws InsufficientFundsError when a correction would take the balance below zero.
+ * @throws UnknownCustomerError
+ */
+export function topUp(db: Db, customerId: number, amountMinor: Minor, note?: string | null): TopUpResult {
+  if (!Number.isSafeInteger(amountMinor) || amountMinor === 0) {
+    throw new InvalidCustomerInputError("amount", "must be a non-zero amount");
+  }
+  const cleanNote = note?.trim() || null;
+  if (cleanNote !== null && cleanNote.length > MAX_NOTE_LENGTH) {
+    throw new InvalidCustomerInputError("note", `longer than ${MAX_NOTE_LENGTH} characters`);
+  }
+  return inTransaction(db, () => {
+    const balance = applyBalanceChange(db, {
+      customerId,
+      amount: amountMinor,
+      kind: amountMinor > 0 ? "topup" : "adjustment",
+      note: cleanNote,
+    });
+    const entry = db
+      .select()
+      .from(ledgerEntries)
+      .where(eq(ledgerEntries.customerId, customerId))
+      .orderBy(desc(ledgerEntries.id))
+      .limit(1)
+      .get();
+    if (!entry) throw new Error("ledger row missing after a balance change");
+    return { customerId, amount: amountMinor, balance, entry };
+  });
+}
+
+/**
+ * Sets (with a new signing secret) or removes (`null`) the customer's webhook.
+ * @throws InvalidWebhookUrlError
+ * @throws UnknownCustomerError
+ */
+export function setWebhook(
+  db: Db,
+  customerId: number,
+  url: string | null,
+  options: WebhookUrlOptions = {},
+): WebhookResult {
+  const webhookUrl = url === null ? null : validateWebhookUrl(url, options);
+  const webhookSecret = webhookUrl === null ? null : randomBytes(32).toString("hex");
+  return inTransaction(db, () => {
+    requireCustomer(db, customerId);
+    db.update(customers)
+      .set({ webhookUrl, webhookSecret, updatedAt: Date.now() })
+      .where(eq(customers.id, customerId))
+      .run();
+    return { customer: toCustomerView(requireCustomer(db, customerId)), webhookSecret };
+  });
+}
+
+/** Every customer with its count of active keys, by id. */
+export function listCustomers(db: Db): CustomerSummary[] {
+  const counts = new Map(
+    db
+      .select({ customerId: apiKeys.customerId, n: sql<number>`count(*)` })
+      .from(apiKeys)
+      .where(isNull(apiKeys.revokedAt))
+      .groupBy(apiKeys.customerId)
+      .all()
+      .map((r) => [r.customerId, Number(r.n)]),
+  );
+  return db
+    .select()
+    .from(customers)
+    .orderBy(customers.id)
+    .all()
+    .map((row) => ({ ...toCustomerView(row), activeKeys: counts.get(row.id) ?? 0 }));
+}
+
+/**
+ * One customer with its keys and its last `ledgerLimit` ledger rows (newest first).
+ * @throws UnknownCustomerError
+ */
+export function getCustomer(db: Db, customerId: number, options: { ledgerLimit?: number } = {}): CustomerDetails {
+  const limit = Math.max(0, Math.floor(options.ledgerLimit ?? DEFAULT_LEDGER_LIMIT));
+  const customer = toCustomerView(requireCustomer(db, customerId));
+  const ledger =
+    limit === 0
+      ? []
+      : db
+          .select()
+          .from(ledgerEntries)
+          .where(eq(ledgerEntries.customerId, customerId))
+          .orderBy(desc(ledgerEntries.id))
+          .limit(limit)
+          .all();
+  return { customer, keys: listApiKeys(db, customerId), ledger };
+}
+
+function requireCustomer(db: Db, customerId: number): Customer {
+  const row = db.select().from(customers).where(eq(customers.id, customerId)).get();
+  if (!row) throw new UnknownCustomerError(customerId);
+  return row;
+}
+
+function checkName(input: string): string {
+  const name = input.trim();
+  if (name.length === 0) throw new InvalidCustomerInputError("name", "must not be empty");
+  if (name.length > MAX_NAME_LENGTH)
+    throw new InvalidCustomerInputError("name", `longer than ${MAX_NAME_LENGTH} characters`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (/[\u0000-\u001f\u007f]/.test(name))
+    throw new InvalidCustomerInputError("name", "must not contain control characters");
+  return name;
+}
