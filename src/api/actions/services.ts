@@ -1,0 +1,55 @@
+import { asc, eq } from "drizzle-orm";
+import { formatRate } from "../../billing/money.js";
+import { services as servicesTable } from "../../db/schema.js";
+import type { AppContext } from "../../runtime/context.js";
+import type { ActionHandler } from "./types.js";
+
+/** One catalogue entry as customers see it (seed `000_*` "Service list"; booleans and id as JSON values, rate/min/max strings). */
+export interface ServiceView {
+  service: number;
+  name: string;
+  type: string;
+  category: string;
+  rate: string;
+  min: string;
+  max: string;
+  refill: boolean;
+  cancel: boolean;
+  dripfeed: boolean;
+}
+
+/** The enabled local services with our sell rates, by id. */
+export function listServiceViews(ctx: AppContext): ServiceView[] {
+  return ctx.db
+    .select()
+    .from(servicesTable)
+    .where(eq(servicesTable.enabled, true))
+    .orderBy(asc(servicesTable.id))
+    .all()
+    .map((s) => ({
+      service: s.id,
+      name: s.name,
+      type: s.type,
+      category: s.category,
+      rate: formatRate(s.rate),
+      min: String(s.min),
+      max: String(s.max),
+      refill: s.refill,
+      cancel: s.cancel,
+      dripfeed: s.dripfeed,
+    }));
+}
+
+const cache = new WeakMap<AppContext, { version: number; body: ServiceView[] }>();
+
+/**
+ * `services`: the catalogue, rebuilt only when `ctx.catalogueVersion` changes (price sync,
+ * config reload), since every customer sees the same list.
+ */
+export const services: ActionHandler = ({ ctx }) => {
+  const hit = cache.get(ctx);
+  if (hit && hit.version === ctx.catalogueVersion) return hit.body;
+  const body = listServiceViews(ctx);
+  cache.set(ctx, { version: ctx.catalogueVersion, body });
+  return body;
+};

@@ -1,0 +1,35 @@
+import { badRequest, unknownOrder } from "../../orders/errors.js";
+import { parseId, parseIdList } from "../../orders/ids.js";
+import { findCustomerOrders, toStatusView } from "../../orders/order-status.js";
+import type { ActionHandler } from "./types.js";
+
+/**
+ * `status` with `order` → one status object (404 "Incorrect order ID" when unknown or not
+ * the customer's); with `orders` (and `multiStatus`) → an object keyed by id, with
+ * `{"error": "Incorrect order ID"}` entries (seed `000_*`, seed `003_*` multiStatus).
+ */
+export const status: ActionHandler = ({ ctx, customer, fields }) => {
+  if (fields.orders !== undefined) return multiStatus({ ctx, customer, fields, header: () => undefined });
+  if (fields.order === undefined) throw badRequest();
+  const id = parseId(fields.order);
+  const order = id === undefined ? undefined : findCustomerOrders(ctx, customer.id, [id]).get(id);
+  if (!order) throw unknownOrder();
+  return toStatusView(order, customer.currency);
+};
+
+/** `multiStatus` with `orders` (seed `003_*`). */
+export const multiStatus: ActionHandler = ({ ctx, customer, fields }) => {
+  if (fields.orders === undefined) throw badRequest();
+  const ids = parseIdList(fields.orders);
+  const found = findCustomerOrders(
+    ctx,
+    customer.id,
+    ids.flatMap((i) => (i.id === undefined ? [] : [i.id])),
+  );
+  const body: Record<string, unknown> = {};
+  for (const { text, id } of ids) {
+    const order = id === undefined ? undefined : found.get(id);
+    body[text] = order ? toStatusView(order, customer.currency) : { error: "Incorrect order ID" };
+  }
+  return body;
+};

@@ -1,0 +1,15 @@
+import type { Customer } from "../../db/schema.js";
+import type { AppContext } from "../../runtime/context.js";
+import type { Fields } from "../request-fields.js";
+
+/** What every action handler receives: the verified customer and the request's fields. */
+export interface ActionRequest {
+  ctx: AppContext;
+  customer: Customer;
+  fields: Fields;
+  /** Request headers the action may need (lower-case names). */
+  header: (name: string) => string | undefined;
+}
+
+/** An action answers a JSON body with 200, or throws a domain error. */
+export type ActionHandler = (request: ActionRequest) => unknown | Promise<unknown>;

@@ -1,0 +1,129 @@
+/**
+ * The customer-facing HTTP surface: API v2 at `/api/v2` (and `/api/v2/`, never a redirect),
+ * `GET /healthz`, JSON 404s. Data flows one way: HTTP → fields → key check → action
+ * (a verb in `orders/`) → answer; every failure goes through `onError` and `toErrorAnswer`.
+ */
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { rateLimiter } from "hono-rate-limiter";
+import { findCustomerByApiKey } from "../customers/api-keys.js";
+import type { Customer } from "../db/schema.js";
+import { badRequest, DomainError, invalidKey } from "../orders/errors.js";
+import type { AppContext } from "../runtime/context.js";
+import { ACTIONS, resolveAction } from "./actions/index.js";
+import { toErrorAnswer } from "./errors.js";
+import { PresetAnswer } from "./preset-answer.js";
+import { type Fields, readFields } from "./request-fields.js";
+
+export interface ApiOptions {
+  /** Requests per minute per client IP; 0 = off (seed `003_*`: 1000). */
+  rateLimitIpPerMin: number;
+  /** Requests per minute per API key; 0 = off. */
+  rateLimitKeyPerMin: number;
+  /** Read the client IP from X-Forwarded-For (only behind a trusted reverse proxy). */
+  trustProxy: boolean;
+  /** Largest accepted body, bytes (default 1 MB). */
+  maxBodyBytes?: number;
+}
+
+type Vars = { fields: Fields; customer: Customer; requestId: string };
+type HonoEnv = { Variables: Vars };
+
+const MB = 1024 * 1024;
+
+function clientIp(c: Context, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  try {
+    return getConnInfo(c).remote.address ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+function limiter(limitPerMin: number, keyOf: (c: Context<HonoEnv>) => string) {
+  return rateLimiter<HonoEnv>({
+    windowMs: 60_000,
+    limit: limitPerMin,
+    standardHeaders: "draft-6",
+    keyGenerator: keyOf,
+    handler: (c) => {
+      const retryAfter = Number(c.res.headers.get("Retry-After") ?? c.req.header("retry-after") ?? "60");
+      throw new DomainError("rate_limited", "Too many requests", {}, Number.isFinite(retryAfter) ? retryAfter : 60);
+    },
+  });
+}
+
+/** Builds the Hono app over a context. The server (`runtime/start.ts`) or a test serves it. */
+export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
+  // strict: false → `/api/v2` and `/api/v2/` are the same route (never a redirect).
+  const app = new Hono<HonoEnv>({ strict: false });
+  const maxBytes = options.maxBodyBytes ?? MB;
+
+  app.use(requestId());
+  app.get("/healthz", (c) => {
+    c.header("Cache-Control", "no-store");
+    return c.json({ status: "ok" });
+  });
+
+  const api = new Hono<HonoEnv>({ strict: false });
+  api.use(
+    bodyLimit({
+      maxSize: maxBytes,
+      onError: (c) => c.json({ error: `Request body too large (limit ${maxBytes} bytes)` }, 413),
+    }),
+  );
+  if (options.rateLimitIpPerMin > 0) {
+    api.use(limiter(options.rateLimitIpPerMin, (c) => `ip:${clientIp(c, options.trustProxy)}`));
+  }
+  api.use(async (c, next) => {
+    const fields = await readFields(c);
+    c.set("fields", fields);
+    const key = fields.key;
+    const customer = key ? findCustomerByApiKey(ctx.db, key) : undefined;
+    if (!customer) throw invalidKey();
+    c.set("customer", customer);
+    await next();
+  });
+  if (options.rateLimitKeyPerMin > 0) {
+    api.use(limiter(options.rateLimitKeyPerMin, (c) => `customer:${c.get("customer").id}`));
+  }
+  const dispatch = async (c: Context<HonoEnv>) => {
+    const fields = c.get("fields");
+    const name = resolveAction(fields);
+    const handler = name === undefined ? undefined : Object.hasOwn(ACTIONS, name) ? ACTIONS[name] : undefined;
+    if (!handler) throw badRequest();
+    const answer = await handler({
+      ctx,
+      customer: c.get("customer"),
+      fields,
+      header: (h) => c.req.header(h),
+    });
+    if (answer instanceof PresetAnswer) {
+      const status = answer.statusCode >= 400 && !c.get("customer").httpErrors ? 200 : answer.statusCode;
+      return c.json(answer.body as object, status as ContentfulStatusCode);
+    }
+    return c.json(answer as object);
+  };
+  api.on(["GET", "POST"], "/", dispatch);
+
+  app.route("/api/v2", api);
+
+  app.notFound((c) => c.json({ error: "Not found" }, 404));
+  app.onError((error, c) => {
+    const answer = toErrorAnswer(error);
+    if (answer.unexpected) {
+      ctx.logger.error({ err: error, requestId: c.get("requestId") }, "unexpected error answering a request");
+    }
+    if (answer.retryAfter !== undefined) c.header("Retry-After", String(answer.retryAfter));
+    const customer = c.get("customer") as Customer | undefined;
+    const status = customer && !customer.httpErrors ? 200 : answer.status;
+    return c.json(answer.body, status);
+  });
+  return app;
+}

@@ -1,0 +1,48 @@
+/**
+ * The one place where failures become HTTP answers (seed `003_*` "HTTP | Meaning" table is
+ * the contract: 400 bad shape/unsupported action, 401 key, 402 funds, 404 unknown
+ * order/service, 429 rate limit, 502 upstream error; plus 503 for our own back-pressure).
+ * Bodies are always the panels' `{"error": "..."}`, never a stack trace.
+ */
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { InsufficientFundsError } from "../billing/ledger.js";
+import { DomainError, type DomainErrorCode } from "../orders/errors.js";
+
+const STATUS_BY_CODE: Readonly<Record<DomainErrorCode, ContentfulStatusCode>> = {
+  bad_request: 400,
+  invalid_key: 401,
+  insufficient_funds: 402,
+  unknown_service: 404,
+  unknown_order: 404,
+  unknown_refill: 404,
+  conflict: 409,
+  rate_limited: 429,
+  upstream_failed: 502,
+  upstream_ambiguous: 502,
+  upstream_unavailable: 503,
+};
+
+export interface ErrorAnswer {
+  status: ContentfulStatusCode;
+  body: { error: string } & Record<string, unknown>;
+  /** Seconds, for the Retry-After header. */
+  retryAfter?: number;
+  /** True when the error was not a modelled one (logged with the request id). */
+  unexpected: boolean;
+}
+
+/** Maps any thrown value to an answer; unmodelled errors become 500 "Internal error". */
+export function toErrorAnswer(error: unknown): ErrorAnswer {
+  if (error instanceof DomainError) {
+    return {
+      status: STATUS_BY_CODE[error.code],
+      body: { error: error.message, ...error.extra },
+      ...(error.retryAfterSeconds !== undefined ? { retryAfter: error.retryAfterSeconds } : {}),
+      unexpected: false,
+    };
+  }
+  if (error instanceof InsufficientFundsError) {
+    return { status: 402, body: { error: "Not enough funds on balance" }, unexpected: false };
+  }
+  return { status: 500, body: { error: "Internal error" }, unexpected: true };
+}

@@ -1,0 +1,50 @@
+/**
+ * The `status` verb (seed `000_*` "Order status" / "Multiple orders status", seed `003_*`
+ * `multiStatus`): served from the store, never by a synchronous upstream call.
+ */
+import { and, eq, inArray, ne } from "drizzle-orm";
+import { formatAmount } from "../billing/money.js";
+import { customers, type Order, orders } from "../db/schema.js";
+import type { AppContext } from "../runtime/context.js";
+
+/** One order as the customer sees it: amounts and counts as strings, as the seeds print them. */
+export interface OrderStatusView {
+  charge: string;
+  start_count: string;
+  status: string;
+  remains: string;
+  currency: string;
+}
+
+/** Customer view of an order row. `charge` is net of refunds; an `unknown` order shows `Pending`. */
+export function toStatusView(order: Order, currency: string): OrderStatusView {
+  return {
+    charge: formatAmount(order.charge - order.refunded),
+    start_count: String(order.startCount ?? 0),
+    status: order.submission === "unknown" || order.submission === "queued" ? "Pending" : order.status,
+    remains: String(order.remains ?? order.quantity),
+    currency,
+  };
+}
+
+/**
+ * The customer's own orders among `ids` that exist and were placed (or are held);
+ * ids of other customers' orders and failed placements are simply absent.
+ */
+export function findCustomerOrders(ctx: AppContext, customerId: number, ids: readonly number[]): Map<number, Order> {
+  if (ids.length === 0) return new Map();
+  const rows = ctx.db
+    .select()
+    .from(orders)
+    .where(and(eq(orders.customerId, customerId), inArray(orders.id, [...ids]), ne(orders.submission, "failed")))
+    .all();
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** The customer's currency (for the `currency` field). */
+export function customerCurrency(ctx: AppContext, customerId: number): string {
+  return (
+    ctx.db.select({ currency: customers.currency }).from(customers).where(eq(customers.id, customerId)).get()
+      ?.currency ?? ctx.config.currency
+  );
+}

@@ -1,0 +1,131 @@
+/**
+ * The `refill` and `refill_status` verbs (seed `000_*` "Create refill", "Create multiple
+ * refill", "Get refill status", "Get multiple refill status").
+ * A refill is forwarded through the provider's queue (one multi-refill call per provider);
+ * its status is served from the store, kept fresh by the refill sync.
+ */
+import { and, eq, inArray } from "drizzle-orm";
+import { inTransaction } from "../db/client.js";
+import { type Order, refills, services } from "../db/schema.js";
+import type { AppContext } from "../runtime/context.js";
+import { groupByProvider } from "./group-by-provider.js";
+import { findCustomerOrders } from "./order-status.js";
+
+export const REFILL_NOT_AVAILABLE = "Refill is not available for this order";
+export const UPSTREAM_ERROR = "Upstream provider error";
+
+/** Per-order result: the new local refill id, or why not. `reason` drives the single-form HTTP code. */
+export type RefillResult =
+  | { order: number | string; refill: number }
+  | { order: number | string; error: string; reason: "unknown_order" | "not_available" | "upstream" };
+
+function refillable(ctx: AppContext, order: Order): boolean {
+  if (order.submission !== "submitted" || order.upstreamOrderId === null || order.status !== "Completed") return false;
+  const service = ctx.db
+    .select({ refill: services.refill })
+    .from(services)
+    .where(eq(services.id, order.serviceId))
+    .get();
+  return service?.refill === true;
+}
+
+/**
+ * Requests refills for the customer's orders `ids` (in the given order).
+ * @param ids pairs of the id as the customer wrote it and the parsed id (undefined: never ours).
+ * Never throws for a per-order problem; each id gets a {@link RefillResult}.
+ */
+export async function requestRefills(
+  ctx: AppContext,
+  customerId: number,
+  ids: ReadonlyArray<{ text: string; id: number | undefined }>,
+): Promise<RefillResult[]> {
+  const known = findCustomerOrders(
+    ctx,
+    customerId,
+    ids.flatMap((i) => (i.id === undefined ? [] : [i.id])),
+  );
+  const results = new Map<number, RefillResult>();
+  const eligible: Order[] = [];
+  for (const order of known.values()) {
+    if (refillable(ctx, order)) eligible.push(order);
+    else results.set(order.id, { order: order.id, error: REFILL_NOT_AVAILABLE, reason: "not_available" });
+  }
+  await Promise.all(
+    [...groupByProvider(eligible)].map(async ([providerId, group]) => {
+      for (const [orderId, result] of await refillGroup(ctx, providerId, customerId, group))
+        results.set(orderId, result);
+    }),
+  );
+  return ids.map(
+    ({ text, id }) =>
+      (id !== undefined ? results.get(id) : undefined) ?? {
+        order: id ?? text,
+        error: "Incorrect order ID",
+        reason: "unknown_order" as const,
+      },
+  );
+}
+
+async function refillGroup(
+  ctx: AppContext,
+  providerId: string,
+  customerId: number,
+  group: Order[],
+): Promise<Map<number, RefillResult>> {
+  const out = new Map<number, RefillResult>();
+  const client = ctx.providers.get(providerId);
+  const upstreamIds = group.map((o) => o.upstreamOrderId ?? "");
+  const outcome = client
+    ? group.length === 1
+      ? await client
+          .refill(upstreamIds[0] ?? "", { priority: "customer" })
+          .then((o) =>
+            o.kind === "ok" ? { kind: "ok" as const, value: new Map([[upstreamIds[0] ?? "", o.value]]) } : o,
+          )
+      : await client.multiRefill(upstreamIds, { priority: "customer" })
+    : undefined;
+  if (!outcome || outcome.kind !== "ok") {
+    ctx.logger.warn(
+      { providerId, outcome: outcome?.kind, failure: outcome && "failure" in outcome ? outcome.failure : undefined },
+      "refill not forwarded",
+    );
+    for (const order of group) out.set(order.id, { order: order.id, error: UPSTREAM_ERROR, reason: "upstream" });
+    return out;
+  }
+  inTransaction(ctx.db, () => {
+    const now = ctx.now();
+    for (const order of group) {
+      const item = outcome.value.get(order.upstreamOrderId ?? "");
+      if (!item || "error" in item) {
+        out.set(order.id, { order: order.id, error: REFILL_NOT_AVAILABLE, reason: "not_available" });
+        continue;
+      }
+      const row = ctx.db
+        .insert(refills)
+        .values({
+          orderId: order.id,
+          customerId,
+          providerId,
+          upstreamRefillId: item.refill,
+          status: "Pending",
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning({ id: refills.id })
+        .get();
+      out.set(order.id, { order: order.id, refill: row.id });
+    }
+  });
+  return out;
+}
+
+/** Refill statuses of the customer's own refills among `ids`; others are absent. */
+export function findCustomerRefills(ctx: AppContext, customerId: number, ids: readonly number[]): Map<number, string> {
+  if (ids.length === 0) return new Map();
+  const rows = ctx.db
+    .select({ id: refills.id, status: refills.status })
+    .from(refills)
+    .where(and(eq(refills.customerId, customerId), inArray(refills.id, [...ids])))
+    .all();
+  return new Map(rows.map((r) => [r.id, r.status]));
+}
