@@ -5,6 +5,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError, formatPath, loadProvidersFile, parseProvidersConfig } from "../../src/config/providers-file.js";
 
 const EXAMPLE = join(import.meta.dirname, "../../providers.example.json");
+/** `${NAME}`, an environment reference in the config file. */
+const ref = (name: string) => `\${${name}}`;
 const ENV = { JAP_API_KEY: "jap-key", MORETHANPANEL_API_KEY: "mtp-key", JUSTPROVIDER_API_KEY: "jp-key" };
 const dir = mkdtempSync(join(tmpdir(), "smm-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -13,9 +15,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function validFile() {
   return {
     currency: "USD",
-    exchangeRates: { EUR: "1.08" },
+    exchangeRates: { EUR: "1.08" } as Record<string, string>,
     providers: [
-      { id: "jap", dialect: "jap", url: "https://justanotherpanel.com/api/v2", key: "${JAP_API_KEY}" },
+      { id: "jap", dialect: "jap", url: "https://justanotherpanel.com/api/v2", key: ref("JAP_API_KEY") },
       {
         id: "mtp",
         dialect: "morethanpanel",
@@ -73,9 +75,9 @@ describe("providers.example.json", () => {
   it("references its keys only through environment variables", () => {
     const raw = JSON.parse(readFileSync(EXAMPLE, "utf8")) as { providers: { key: string }[] };
     expect(raw.providers.map((p) => p.key)).toEqual([
-      "${JAP_API_KEY}",
-      "${MORETHANPANEL_API_KEY}",
-      "${JUSTPROVIDER_API_KEY}",
+      ref("JAP_API_KEY"),
+      ref("MORETHANPANEL_API_KEY"),
+      ref("JUSTPROVIDER_API_KEY"),
     ]);
   });
 });
