@@ -22,8 +22,18 @@ const CASES: [string, Record<string, string>, number, string][] = [
   ["not enough funds", { ...ADD, service: "18", quantity: "5000" }, 402, "Not enough funds on balance"],
   ["missing comments", { ...ADD, service: "2" }, 400, "Incorrect comments"],
   ["poll without answer", { ...ADD, service: "14", quantity: "100" }, 400, "Incorrect answer_number"],
-  ["drip-feed on a service without it", { ...ADD, service: "3", quantity: "100", runs: "2", interval: "5" }, 400, "Drip-feed is not available for this service"],
-  ["drip-feed runs not a number", { ...ADD, service: "1", quantity: "100", runs: "x", interval: "5" }, 400, "Incorrect runs"],
+  [
+    "drip-feed on a service without it",
+    { ...ADD, service: "3", quantity: "100", runs: "2", interval: "5" },
+    400,
+    "Drip-feed is not available for this service",
+  ],
+  [
+    "drip-feed runs not a number",
+    { ...ADD, service: "1", quantity: "100", runs: "x", interval: "5" },
+    400,
+    "Incorrect runs",
+  ],
   ["status of an unknown order", { action: "status", order: "42" }, 404, "Incorrect order ID"],
   ["status without order", { action: "status" }, 400, "Incorrect order ID"],
   ["refill of an unknown order", { action: "refill", order: "42" }, 404, "Incorrect order ID"],
@@ -113,7 +123,15 @@ describe("add validation and charges (jap)", () => {
   });
 
   it("every other type with its parameters is accepted", async () => {
-    const lists = { usernames: "a\nb\nc", hashtags: "#x", hashtag: "x", username: "u", media: "m", keywords: "k", groups: "g" };
+    const lists = {
+      usernames: "a\nb\nc",
+      hashtags: "#x",
+      hashtag: "x",
+      username: "u",
+      media: "m",
+      keywords: "k",
+      groups: "g",
+    };
     for (const service of ["6", "7", "8", "9", "10", "11", "12", "13", "15", "16"]) {
       const order = await add({ service, quantity: "500", comments: "one", ...lists });
       expect(order?.service).toBe(Number(service));

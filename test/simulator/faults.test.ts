@@ -26,7 +26,9 @@ describe("faults", () => {
 
   it("hang: never answers; the next call is normal", async () => {
     sim.injectFaults("balance", 1, "hang");
-    await expect(call(sim, { action: "balance" }, { signal: AbortSignal.timeout(150) })).rejects.toThrow(/timeout|abort/i);
+    await expect(call(sim, { action: "balance" }, { signal: AbortSignal.timeout(150) })).rejects.toThrow(
+      /timeout|abort/i,
+    );
     expect(lastLog()).toMatchObject({ action: "balance", status: null, fault: "hang" });
     expect((await call(sim, { action: "balance" })).status).toBe(200);
   });
@@ -81,7 +83,11 @@ describe("faults", () => {
   it("error: the dialect's error form (jap 200, panel 400), or a given HTTP status", async () => {
     sim.injectFaults("balance", 1, { kind: "error", message: "Service temporarily unavailable" });
     panel.injectFaults("balance", 1, "error");
-    panel.injectFaults("services", 1, { kind: "error", message: "Upstream provider returned an error", httpStatus: 502 });
+    panel.injectFaults("services", 1, {
+      kind: "error",
+      message: "Upstream provider returned an error",
+      httpStatus: 502,
+    });
     const jap = await call(sim, { action: "balance" });
     expect([jap.status, jap.body]).toEqual([200, { error: "Service temporarily unavailable" }]);
     const p = await call(panel, { action: "balance" });

@@ -44,7 +44,12 @@ export async function control(sim: Simulator, method: string, path: string, payl
 
 /** Places a Default order on service 1 (Followers, min 50). */
 export async function addFollowers(sim: Simulator, quantity = 100): Promise<number> {
-  const reply = await call(sim, { action: "add", service: "1", link: "https://instagram.com/x", quantity: String(quantity) });
+  const reply = await call(sim, {
+    action: "add",
+    service: "1",
+    link: "https://instagram.com/x",
+    quantity: String(quantity),
+  });
   const order = (reply.body as { order?: unknown }).order;
   if (typeof order !== "number") throw new Error(`add failed: ${reply.status} ${reply.text}`);
   return order;

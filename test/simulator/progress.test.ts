@@ -44,7 +44,11 @@ describe("automatic progress", () => {
         expect(remains).toBeGreaterThan(0);
         expect(remains).toBeLessThan(1000);
         // refund = 0.9 × remains / 1000 rounded down, so the charge keeps the delivered share, rounded up
-        expect(order.charge).toBe(new Decimal("0.9").minus(new Decimal("0.9").times(remains).div(1000).toDecimalPlaces(5, Decimal.ROUND_DOWN)).toFixed(5));
+        expect(order.charge).toBe(
+          new Decimal("0.9")
+            .minus(new Decimal("0.9").times(remains).div(1000).toDecimalPlaces(5, Decimal.ROUND_DOWN))
+            .toFixed(5),
+        );
       }
     }
     expect(conserved(sim, "1000")).toBe(true);
@@ -52,10 +56,17 @@ describe("automatic progress", () => {
 
   it("an order goes Pending → In progress → Completed over HTTP, one tick at a time", async () => {
     const sim = await start({
-      progress: { tickMs: 60_000, startProbability: 1, cancelProbability: 0, partialProbability: 0, deliverFraction: 0.5 },
+      progress: {
+        tickMs: 60_000,
+        startProbability: 1,
+        cancelProbability: 0,
+        partialProbability: 0,
+        deliverFraction: 0.5,
+      },
     });
     const id = await addFollowers(sim, 100);
-    const status = async () => (await call(sim, { action: "status", order: String(id) })).body as Record<string, string>;
+    const status = async () =>
+      (await call(sim, { action: "status", order: String(id) })).body as Record<string, string>;
     expect(await status()).toMatchObject({ status: "Pending", remains: "100", start_count: "0" });
     sim.advance();
     const started = await status();

@@ -27,12 +27,50 @@ describe.each(["jap", "morethanpanel", "justprovider", "panel"] as const)("%s an
     const list = reply.body as Record<string, unknown>[];
     const seedLike = isPanel
       ? [
-          { service: "1", name: "Followers", type: "Default", rate: "0.90", min: "50", max: "10000", category: "Instagram Followers" },
-          { service: "2", name: "Comments", type: "Custom Comments", rate: "8", min: "10", max: "1500", category: "Instagram Comments" },
+          {
+            service: "1",
+            name: "Followers",
+            type: "Default",
+            rate: "0.90",
+            min: "50",
+            max: "10000",
+            category: "Instagram Followers",
+          },
+          {
+            service: "2",
+            name: "Comments",
+            type: "Custom Comments",
+            rate: "8",
+            min: "10",
+            max: "1500",
+            category: "Instagram Comments",
+          },
         ]
       : [
-          { service: 1, name: "Followers", type: "Default", category: "Instagram Followers", rate: "0.90", min: "50", max: "10000", refill: true, cancel: true, dripfeed: true },
-          { service: 2, name: "Comments", type: "Custom Comments", category: "Instagram Comments", rate: "8", min: "10", max: "1500", refill: false, cancel: true, dripfeed: false },
+          {
+            service: 1,
+            name: "Followers",
+            type: "Default",
+            category: "Instagram Followers",
+            rate: "0.90",
+            min: "50",
+            max: "10000",
+            refill: true,
+            cancel: true,
+            dripfeed: true,
+          },
+          {
+            service: 2,
+            name: "Comments",
+            type: "Custom Comments",
+            category: "Instagram Comments",
+            rate: "8",
+            min: "10",
+            max: "1500",
+            refill: false,
+            cancel: true,
+            dripfeed: false,
+          },
         ];
     expect(list.slice(0, 2)).toEqual(seedLike);
     expect(new Set(list.map((s) => s.type))).toEqual(new Set(SERVICE_TYPES));
@@ -74,7 +112,7 @@ describe.each(["jap", "morethanpanel", "justprovider", "panel"] as const)("%s an
     expect(other.body).toEqual(isPanel ? { error: "Incorrect order ID" } : { error: "Incorrect request" });
   });
 
-  it("refill one order: {refill: \"id\"} as a string", async () => {
+  it('refill one order: {refill: "id"} as a string', async () => {
     sim.setOrder(first, { status: "Completed", remains: 0 });
     const reply = await call(sim, { action: "refill", order: String(first) });
     expect(reply.status).toBe(200);
