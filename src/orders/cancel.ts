@@ -58,7 +58,7 @@ export async function requestCancels(
           )
         : undefined;
       for (const order of group) {
-        if (!outcome || outcome.kind !== "ok") {
+        if (outcome?.kind !== "ok") {
           results.set(order.id, { order: order.id, error: "Upstream provider error" });
           continue;
         }

@@ -84,7 +84,7 @@ async function refillGroup(
           )
       : await client.multiRefill(upstreamIds, { priority: "customer" })
     : undefined;
-  if (!outcome || outcome.kind !== "ok") {
+  if (outcome?.kind !== "ok") {
     ctx.logger.warn(
       { providerId, outcome: outcome?.kind, failure: outcome && "failure" in outcome ? outcome.failure : undefined },
       "refill not forwarded",
