@@ -1,0 +1,329 @@
+/**
+ * A provider client (issue #3): one per configured provider, generic over its dialect. Every
+ * call goes through the provider's {@link ProviderQueue} (priorities, rate limit, bounded wait)
+ * and {@link CircuitBreaker}, is sent by {@link postForm} over the provider's undici `Agent`,
+ * classified into exactly one {@link CallOutcome}, and retried only when that is safe.
+ */
+import { Agent, type Dispatcher } from "undici";
+import type { ProviderConfig } from "../config/providers-file.js";
+import { type Admission, type CallHealth, CircuitBreaker, type CircuitOptions } from "./circuit.js";
+import { classifyAnswer } from "./classify.js";
+import { dialectSpec } from "./dialects/index.js";
+import type { ActionSpec, UpstreamAction } from "./dialects/types.js";
+import { safeListener, type UpstreamEventListener } from "./events.js";
+import { postForm } from "./http.js";
+import { ProviderQueue, type QueueRefusal } from "./queue.js";
+import { redact } from "./redact.js";
+import { backoffMs, isRetryable, type RetryOptions } from "./retry.js";
+import {
+  type CallOptions,
+  type CallOutcome,
+  type CallPriority,
+  MAX_IDS_PER_CALL,
+  type NotSentReason,
+  type ProviderClient,
+} from "./types.js";
+
+/** What a client needs from a provider's config. */
+export type UpstreamProviderConfig = Pick<
+  ProviderConfig,
+  "id" | "dialect" | "url" | "key" | "rateLimit" | "concurrency" | "timeoutMs"
+> & {
+  /** Provider currency, used when a `balance` answer has none. */
+  currency?: string;
+};
+
+export interface ProviderClientOptions {
+  /** Every finished attempt and every circuit change. */
+  onEvent?: UpstreamEventListener;
+  retry?: RetryOptions;
+  circuit?: Pick<CircuitOptions, "failureThreshold" | "coolDownMs">;
+  queue?: {
+    /** Waiting calls beyond which new ones fail with `queue_full`. Default 1000. */
+    maxQueued?: number;
+    /** Safety margin added to the rate window, ms (see {@link ProviderQueue}). */
+    rateMarginMs?: number;
+  };
+  /**
+   * Least time a request is sent with, ms: a call with less budget left when its turn comes
+   * fails as `queue_timeout` rather than being sent doomed. Default min(100, timeoutMs / 2).
+   */
+  minSendMs?: number;
+  /** TCP+TLS connect timeout, ms. Default min(10 000, timeoutMs). */
+  connectTimeoutMs?: number;
+  /** Largest answer body, bytes. */
+  maxBodyBytes?: number;
+  /** Use this dispatcher instead of a new keep-alive `Agent` (it is then not closed by the client). */
+  dispatcher?: Dispatcher;
+}
+
+/** Default queue priority per action (issue #3): customer-facing above sync above catalogue. */
+export const DEFAULT_PRIORITY: Readonly<Record<UpstreamAction, CallPriority>> = {
+  add: "customer",
+  refill: "customer",
+  multiRefill: "customer",
+  cancel: "customer",
+  status: "sync",
+  multiStatus: "sync",
+  refillStatus: "sync",
+  multiRefillStatus: "sync",
+  services: "catalogue",
+  balance: "catalogue",
+};
+
+const ID = /^[^\s,]+$/;
+
+/** Splits ids into lists of at most `size` (for multi-id calls: `chunk(ids, 100)`). */
+export function chunk<T>(items: readonly T[], size: number = MAX_IDS_PER_CALL): T[][] {
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`chunk size must be a positive integer, got ${size}`);
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function checkId(id: string, what: string): void {
+  if (typeof id !== "string" || !ID.test(id)) throw new RangeError(`invalid ${what} id ${JSON.stringify(id)}`);
+}
+
+/** Validates and de-duplicates a multi-id list. @throws RangeError beyond 100 ids or on a bad id. */
+function checkIds(ids: readonly string[], what: string): string[] {
+  const unique = [...new Set(ids)];
+  if (unique.length > MAX_IDS_PER_CALL) {
+    throw new RangeError(`at most ${MAX_IDS_PER_CALL} ${what} ids per call, got ${unique.length}; use chunk()`);
+  }
+  for (const id of unique) checkId(id, what);
+  return unique;
+}
+
+function healthOf(outcome: CallOutcome<unknown>): CallHealth {
+  switch (outcome.kind) {
+    case "ok":
+    case "rejected":
+    case "rate_limited":
+      return "success";
+    case "ambiguous":
+      return "failure";
+    case "not_sent":
+      return outcome.reason === "connect_failed" ? "failure" : "neutral";
+  }
+}
+
+const REFUSAL_MESSAGES: Readonly<Record<QueueRefusal, string>> = {
+  queue_full: "too many calls waiting for this provider",
+  queue_timeout: "the call's time budget ran out before its turn",
+  circuit_open: "provider circuit is open after repeated failures",
+  closed: "provider client is closed",
+};
+
+function notSent<T>(reason: NotSentReason, message: string, retryAfterMs?: number): CallOutcome<T> {
+  return retryAfterMs === undefined
+    ? { kind: "not_sent", reason, failure: { message } }
+    : { kind: "not_sent", reason, failure: { message }, retryAfterMs };
+}
+
+interface Attempt<T> {
+  outcome: CallOutcome<T>;
+  httpStatus?: number;
+  queuedMs: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The provider's keep-alive pool: `concurrency` sockets, connect timeout, generous backstop timeouts. */
+function createAgent(config: UpstreamProviderConfig, options: ProviderClientOptions): Agent {
+  return new Agent({
+    connections: config.concurrency,
+    keepAliveTimeout: 10_000,
+    keepAliveMaxTimeout: 60_000,
+    connect: { timeout: options.connectTimeoutMs ?? Math.min(10_000, config.timeoutMs) },
+    // Backstops only: AbortSignal.timeout(timeoutMs) in postForm is the exact deadline.
+    headersTimeout: config.timeoutMs + 1000,
+    bodyTimeout: config.timeoutMs + 1000,
+  });
+}
+
+/** Builds the client for one provider. Call {@link ProviderClient.close} at shutdown. */
+export function createProviderClient(
+  config: UpstreamProviderConfig,
+  options: ProviderClientOptions = {},
+): ProviderClient {
+  const dialect = dialectSpec(config.dialect);
+  const emit = safeListener(options.onEvent);
+  const secrets = [config.key];
+  const minSendMs = options.minSendMs ?? Math.min(100, Math.floor(config.timeoutMs / 2));
+  const maxAttempts = Math.max(1, options.retry?.maxAttempts ?? 4);
+  const ownsDispatcher = options.dispatcher === undefined;
+  const dispatcher: Dispatcher = options.dispatcher ?? createAgent(config, options);
+  const queue = new ProviderQueue({
+    concurrency: config.concurrency,
+    intervalCap: config.rateLimit.requests,
+    intervalMs: config.rateLimit.intervalMs,
+    ...(options.queue?.maxQueued === undefined ? {} : { maxQueued: options.queue.maxQueued }),
+    ...(options.queue?.rateMarginMs === undefined ? {} : { rateMarginMs: options.queue.rateMarginMs }),
+  });
+  const circuit = new CircuitBreaker({
+    ...options.circuit,
+    onChange: (state, consecutiveFailures) => {
+      emit({ type: "circuit", provider: config.id, state, consecutiveFailures });
+      if (state === "open") queue.failWaiting("circuit_open", circuit.retryAfterMs);
+    },
+  });
+
+  /** Sends one request (the job run by the queue). */
+  async function send<I, T>(
+    spec: ActionSpec<I, T>,
+    form: Record<string, string>,
+    deadline: number,
+    beforeSend: () => void,
+  ): Promise<{ outcome: CallOutcome<T>; httpStatus?: number }> {
+    const timeoutMs = Math.min(config.timeoutMs, deadline - Date.now());
+    if (timeoutMs < minSendMs) {
+      return { outcome: notSent("queue_timeout", REFUSAL_MESSAGES.queue_timeout, 1000) };
+    }
+    beforeSend();
+    const result = await postForm({
+      url: config.url,
+      form,
+      dispatcher,
+      timeoutMs,
+      ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
+    });
+    if (!result.ok) {
+      const { failure } = result;
+      const message = redact(failure.message, secrets);
+      if (failure.kind === "not_sent")
+        return { outcome: { kind: "not_sent", reason: "connect_failed", failure: { message } } };
+      return failure.httpStatus === undefined
+        ? { outcome: { kind: "ambiguous", failure: { message } } }
+        : {
+            outcome: { kind: "ambiguous", failure: { message, httpStatus: failure.httpStatus } },
+            httpStatus: failure.httpStatus,
+          };
+    }
+    const outcome = classifyAnswer(result.answer, (body) => spec.parse(body), secrets, Date.now());
+    return { outcome, httpStatus: result.answer.status };
+  }
+
+  async function attemptOnce<I, T>(
+    spec: ActionSpec<I, T>,
+    form: Record<string, string>,
+    priority: CallPriority,
+    deadline: number,
+    beforeSend: () => void,
+  ): Promise<Attempt<T>> {
+    const admission: Admission = circuit.admit();
+    if (!admission.allowed) {
+      return { outcome: notSent("circuit_open", REFUSAL_MESSAGES.circuit_open, admission.retryAfterMs), queuedMs: 0 };
+    }
+    const queued = await queue.run(() => send(spec, form, deadline, beforeSend), {
+      priority,
+      startBy: deadline - minSendMs,
+    });
+    if (!queued.ran) {
+      circuit.record(admission, "neutral");
+      const reason: NotSentReason = queued.reason === "closed" ? "queue_full" : queued.reason;
+      return {
+        outcome: notSent(reason, REFUSAL_MESSAGES[queued.reason], queued.retryAfterMs),
+        queuedMs: queued.waitedMs,
+      };
+    }
+    circuit.record(admission, healthOf(queued.value.outcome));
+    return { ...queued.value, queuedMs: queued.waitedMs };
+  }
+
+  async function execute<I, T>(
+    action: UpstreamAction,
+    spec: ActionSpec<I, T>,
+    input: I,
+    callOptions: CallOptions = {},
+  ): Promise<CallOutcome<T>> {
+    const priority = callOptions.priority ?? DEFAULT_PRIORITY[action];
+    const deadline = Date.now() + (callOptions.budgetMs ?? config.timeoutMs);
+    const form = { ...spec.form(input), key: config.key };
+    let sent = false;
+    const beforeSend = () => {
+      if (sent) return;
+      sent = true;
+      callOptions.onSend?.();
+    };
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      const { outcome, httpStatus, queuedMs } = await attemptOnce(spec, form, priority, deadline, beforeSend);
+      let delay = 0;
+      let willRetry = false;
+      if (isRetryable(outcome) && attempt < maxAttempts) {
+        delay = backoffMs(attempt, outcome, options.retry);
+        willRetry = Date.now() + delay + minSendMs <= deadline;
+      }
+      emit({
+        type: "call",
+        provider: config.id,
+        action,
+        outcome: outcome.kind,
+        ...(outcome.kind === "not_sent" ? { reason: outcome.reason } : {}),
+        attempt,
+        willRetry,
+        priority,
+        queuedMs,
+        durationMs: Math.round(performance.now() - started),
+        ...(httpStatus === undefined ? {} : { httpStatus }),
+      });
+      if (!willRetry) return outcome;
+      await sleep(delay);
+    }
+  }
+
+  const withCurrency = (outcome: CallOutcome<{ balance: string; currency: string | null }>) =>
+    outcome.kind === "ok"
+      ? {
+          kind: "ok" as const,
+          value: { balance: outcome.value.balance, currency: outcome.value.currency ?? config.currency ?? "" },
+        }
+      : outcome;
+
+  return {
+    id: config.id,
+    services: (o) => execute("services", dialect.services, undefined, o),
+    add: (request, o) => execute("add", dialect.add, request, o),
+    status(order, o) {
+      checkId(order, "order");
+      return execute("status", dialect.status, order, o);
+    },
+    multiStatus(orders, o) {
+      const ids = checkIds(orders, "order");
+      if (ids.length === 0) return Promise.resolve({ kind: "ok", value: new Map() });
+      return execute("multiStatus", dialect.multiStatus, ids, o);
+    },
+    refill(order, o) {
+      checkId(order, "order");
+      return execute("refill", dialect.refill, order, o);
+    },
+    multiRefill(orders, o) {
+      const ids = checkIds(orders, "order");
+      if (ids.length === 0) return Promise.resolve({ kind: "ok", value: new Map() });
+      return execute("multiRefill", dialect.multiRefill, ids, o);
+    },
+    refillStatus(refill, o) {
+      checkId(refill, "refill");
+      return execute("refillStatus", dialect.refillStatus, refill, o);
+    },
+    multiRefillStatus(refills, o) {
+      const ids = checkIds(refills, "refill");
+      if (ids.length === 0) return Promise.resolve({ kind: "ok", value: new Map() });
+      return execute("multiRefillStatus", dialect.multiRefillStatus, ids, o);
+    },
+    cancel(orders, o) {
+      const ids = checkIds(orders, "order");
+      if (ids.length === 0) return Promise.resolve({ kind: "ok", value: new Map() });
+      return execute("cancel", dialect.cancel, ids, o);
+    },
+    balance: async (o) => withCurrency(await execute("balance", dialect.balance, undefined, o)),
+    stats: () => ({ queued: queue.queued, inFlight: queue.inFlight, circuit: circuit.state }),
+    async close(timeoutMs = 5000) {
+      await queue.close(timeoutMs);
+      if (!ownsDispatcher) return;
+      if (queue.inFlight > 0) await dispatcher.destroy();
+      else await dispatcher.close();
+    },
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * The PerfectPanel-style API v2 shared by `jap` (seeds `000_*`, `001_*`), `morethanpanel`
+ * (`002_*`) and `justprovider` (`004_*`): errors as HTTP 200 `{"error": ..}`, multi-status as
+ * `action=status&orders=`, cancel items `{"order": 2, "cancel": 1}` / `{"cancel": {"error": ..}}`.
+ */
+import { z } from "zod";
+import type { Dialect } from "../../config/providers-file.js";
+import type { ItemError, UpstreamService } from "../types.js";
+import {
+  decimalString,
+  emptyArrayAsObject,
+  flag,
+  idString,
+  integer,
+  itemError,
+  orderState,
+  parseWith,
+  refillState,
+} from "./schemas.js";
+import type { DialectSpec, Form } from "./types.js";
+
+/** Comma-joined id list as the seeds' `orders`/`refills` fields take it. */
+export function idList(ids: readonly string[]): string {
+  return ids.join(",");
+}
+
+/**
+ * `add` form: `service` plus exactly the parameters given (the API layer validated them per
+ * service type, seed `003_*`). `key` and `action` can never be overridden by a parameter.
+ */
+export function addForm(request: { service: string } & Record<string, string | undefined>): Form {
+  const form: Form = {};
+  for (const [name, value] of Object.entries(request)) {
+    if (value !== undefined && name !== "key" && name !== "action") form[name] = value;
+  }
+  return { action: "add", ...form };
+}
+
+/** One catalogue entry (seed `000_*` "Service list"); flags absent → false (seed `003_*`). */
+export const serviceEntry = z
+  .object({
+    service: idString,
+    name: z.string(),
+    type: z.string().default("Default"),
+    category: z.string().nullish(),
+    rate: decimalString,
+    min: integer,
+    max: integer,
+    refill: flag,
+    cancel: flag,
+    dripfeed: flag,
+  })
+  .transform(
+    (v): UpstreamService => ({
+      service: v.service,
+      name: v.name,
+      type: v.type,
+      category: v.category ?? "",
+      rate: v.rate,
+      min: v.min,
+      max: v.max,
+      refill: v.refill,
+      cancel: v.cancel,
+      dripfeed: v.dripfeed,
+    }),
+  );
+
+const servicesSchema = z.array(serviceEntry);
+const addSchema = z.object({ order: idString }).transform((v) => ({ order: v.order }));
+
+/** Multi-status (seed `000_*` "Multiple orders status"): id → state or `{"error": ..}`. */
+export const multiStatusSchema = z
+  .union([z.record(z.string(), z.union([itemError, orderState])), emptyArrayAsObject])
+  .transform((v) => new Map(Array.isArray(v) ? [] : Object.entries(v)));
+
+const refillSchema = z.object({ refill: idString }).transform((v) => ({ refill: v.refill }));
+
+/** Multi-refill (seed `000_*` "Create multiple refill"): `{order, refill: id | {error}}`; `{order, error}` tolerated. */
+const multiRefillSchema = z
+  .array(
+    z.union([
+      z.object({ order: idString, refill: z.union([idString, itemError]) }),
+      z.object({ order: idString, error: z.string() }),
+    ]),
+  )
+  .transform(
+    (items) =>
+      new Map<string, { refill: string } | ItemError>(
+        items.map((item) => {
+          if ("error" in item) return [item.order, { error: item.error }];
+          return [item.order, typeof item.refill === "string" ? { refill: item.refill } : item.refill];
+        }),
+      ),
+  );
+
+const refillStatusSchema = z.object({ status: refillState }).transform((v) => v.status);
+
+/** Multi refill status (seed `000_*`): `{refill, status: "Completed" | {error}}`. */
+const multiRefillStatusSchema = z
+  .array(z.object({ refill: idString, status: z.union([itemError, refillState]) }))
+  .transform((items) => new Map(items.map((item) => [item.refill, item.status])));
+
+/** Cancel (seed `000_*` "Create cancel"): `{order, cancel: 1 | {error}}`; `{order, error}` tolerated. */
+const cancelSchema = z
+  .array(
+    z.union([
+      z.object({ order: idString, cancel: z.union([itemError, z.union([z.boolean(), z.number(), z.string()])]) }),
+      z.object({ order: idString, error: z.string() }),
+    ]),
+  )
+  .transform(
+    (items) =>
+      new Map<string, { ok: true } | ItemError>(
+        items.map((item) => {
+          if ("error" in item) return [item.order, { error: item.error }];
+          const c = item.cancel;
+          if (typeof c === "object") return [item.order, c];
+          const accepted = c === true || c === 1 || c === "1";
+          return [item.order, accepted ? { ok: true } : { error: `cancel not accepted (${String(c)})` }];
+        }),
+      ),
+  );
+
+const balanceSchema = z
+  .object({
+    balance: decimalString,
+    currency: z
+      .string()
+      .nullish()
+      .transform((v) => (v === undefined || v === null || v.trim() === "" ? null : v.trim())),
+  })
+  .transform((v) => ({ balance: v.balance, currency: v.currency }));
+
+/** Builds the PerfectPanel dialect under a given name. */
+export function perfectPanelDialect(name: Dialect): DialectSpec {
+  return {
+    name,
+    httpErrorCodes: false,
+    services: { form: () => ({ action: "services" }), parse: (body) => parseWith(servicesSchema, body) },
+    add: { form: (request) => addForm(request), parse: (body) => parseWith(addSchema, body) },
+    status: { form: (order) => ({ action: "status", order }), parse: (body) => parseWith(orderState, body) },
+    multiStatus: {
+      form: (orders) => ({ action: "status", orders: idList(orders) }),
+      parse: (body) => parseWith(multiStatusSchema, body),
+    },
+    refill: { form: (order) => ({ action: "refill", order }), parse: (body) => parseWith(refillSchema, body) },
+    multiRefill: {
+      form: (orders) => ({ action: "refill", orders: idList(orders) }),
+      parse: (body) => parseWith(multiRefillSchema, body),
+    },
+    refillStatus: {
+      form: (refill) => ({ action: "refill_status", refill }),
+      parse: (body) => parseWith(refillStatusSchema, body),
+    },
+    multiRefillStatus: {
+      form: (refills) => ({ action: "refill_status", refills: idList(refills) }),
+      parse: (body) => parseWith(multiRefillStatusSchema, body),
+    },
+    cancel: {
+      form: (orders) => ({ action: "cancel", orders: idList(orders) }),
+      parse: (body) => parseWith(cancelSchema, body),
+    },
+    balance: { form: () => ({ action: "balance" }), parse: (body) => parseWith(balanceSchema, body) },
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * Sends one form POST to an upstream and classifies transport failures (issue #3,
+ * "Failure classification"). Uses the global `fetch`, looked up at call time so msw can
+ * intercept it in tests, with the provider's undici `Agent` as dispatcher (real pooling in
+ * production) and `AbortSignal.timeout` for an exact deadline.
+ */
+import type { Dispatcher } from "undici";
+
+/** Largest answer body read, bytes (a big catalogue is a few MB). */
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+export interface FormPost {
+  url: string;
+  /** Every field, `key` included. */
+  form: Record<string, string>;
+  dispatcher: Dispatcher;
+  /** Whole-request deadline (connect, send, headers, body), ms. */
+  timeoutMs: number;
+  maxBodyBytes?: number;
+}
+
+/** An HTTP answer whose body was read completely. */
+export interface HttpAnswer {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+/** A request that got no complete HTTP answer. */
+export interface TransportFailure {
+  kind: "not_sent" | "ambiguous";
+  /** One line, without the key (no request body is ever echoed). */
+  message: string;
+  /** The low-level error code (`ECONNREFUSED`, `UND_ERR_SOCKET`, ...), when known. */
+  code?: string;
+  /** Status of an answer whose body could not be read completely. */
+  httpStatus?: number;
+}
+
+export type PostResult = { ok: true; answer: HttpAnswer } | { ok: false; failure: TransportFailure };
+
+/** Codes that prove the request never left: DNS, connect, TLS handshake. */
+const CONNECT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EAI_FAIL",
+  "EAI_NONAME",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EHOSTDOWN",
+  "ENETDOWN",
+  "EADDRNOTAVAIL",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "EPROTO",
+]);
+const TLS_CODE = /^(CERT_|ERR_TLS_|ERR_SSL_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED|SELF_SIGNED_CERT|HOSTNAME_MISMATCH)/;
+
+/** True when `code` proves the request was never written (connect phase). */
+export function isConnectPhaseCode(code: string): boolean {
+  return CONNECT_CODES.has(code) || TLS_CODE.test(code);
+}
+
+interface ErrorLike {
+  name?: unknown;
+  message?: unknown;
+  code?: unknown;
+  cause?: unknown;
+  errors?: unknown;
+}
+
+function asErrorLike(value: unknown): ErrorLike | undefined {
+  return typeof value === "object" && value !== null ? (value as ErrorLike) : undefined;
+}
+
+/** Every error code in an error's cause chain (including AggregateError members, e.g. happy eyeballs). */
+function codesOf(error: unknown, depth = 0): string[] {
+  const e = asErrorLike(error);
+  if (e === undefined || depth > 4) return [];
+  const codes: string[] = typeof e.code === "string" ? [e.code] : [];
+  if (Array.isArray(e.errors)) for (const inner of e.errors) codes.push(...codesOf(inner, depth + 1));
+  if (e.cause !== undefined) codes.push(...codesOf(e.cause, depth + 1));
+  return codes;
+}
+
+function messageOf(error: unknown): string {
+  const e = asErrorLike(error);
+  const cause = asErrorLike(e?.cause);
+  const outer = typeof e?.message === "string" ? e.message : String(error);
+  const inner = typeof cause?.message === "string" && cause.message !== "" ? `: ${cause.message}` : "";
+  return `${outer}${inner}`.replace(/\s+/g, " ").slice(0, 200);
+}
+
+/**
+ * Classifies an error thrown by `fetch` (or while reading the body).
+ * - Our deadline fired (`timedOut`): ambiguous (the request may have been written).
+ * - Every code in the cause chain is a connect-phase code (ECONNREFUSED, ENOTFOUND, EAI_AGAIN,
+ *   TLS/certificate, UND_ERR_CONNECT_TIMEOUT) or fetch refused the URL ("bad port"): not_sent.
+ * - Anything else (ECONNRESET, UND_ERR_SOCKET "other side closed", unknown): ambiguous.
+ */
+export function classifyTransportError(error: unknown, timedOut: boolean, timeoutMs: number): TransportFailure {
+  if (timedOut) {
+    return { kind: "ambiguous", message: `no answer within ${timeoutMs} ms`, code: "TIMEOUT" };
+  }
+  const codes = codesOf(error);
+  const code = codes[0];
+  const message = messageOf(error);
+  const badPort = /\bbad port\b/i.test(message);
+  if ((codes.length > 0 && codes.every(isConnectPhaseCode)) || (codes.length === 0 && badPort)) {
+    return code === undefined
+      ? { kind: "not_sent", message: `connect failed: ${message}` }
+      : { kind: "not_sent", message: `connect failed: ${message}`, code };
+  }
+  return code === undefined ? { kind: "ambiguous", message } : { kind: "ambiguous", message, code };
+}
+
+async function readBody(response: Response, maxBytes: number): Promise<string | undefined> {
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder("utf-8").decode(Buffer.concat(chunks));
+}
+
+/** Sends the form and reads the whole answer; never throws. */
+export async function postForm(request: FormPost): Promise<PostResult> {
+  const signal = AbortSignal.timeout(Math.max(1, request.timeoutMs));
+  let status: number | undefined;
+  try {
+    // Node's bundled fetch accepts an undici 7 `Agent`; its RequestInit types a different undici copy.
+    const init: Omit<RequestInit, "dispatcher"> & { dispatcher?: unknown } = {
+      method: "POST",
+      body: new URLSearchParams(request.form),
+      headers: { accept: "application/json", "user-agent": "smm-proxy" },
+      redirect: "manual",
+      signal,
+      dispatcher: request.dispatcher,
+    };
+    const response = await globalThis.fetch(request.url, init as RequestInit);
+    status = response.status;
+    const body = await readBody(response, request.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+    if (body === undefined) {
+      return {
+        ok: false,
+        failure: { kind: "ambiguous", message: "answer body too large", httpStatus: response.status },
+      };
+    }
+    return { ok: true, answer: { status: response.status, headers: response.headers, body } };
+  } catch (error) {
+    const failure = classifyTransportError(error, signal.aborted, request.timeoutMs);
+    if (status === undefined) return { ok: false, failure };
+    // Headers came back: the request certainly reached the upstream.
+    return { ok: false, failure: { ...failure, kind: "ambiguous", httpStatus: status } };
+  }
+}
