@@ -158,6 +158,15 @@ describe("HTTP control API", () => {
   });
 });
 
+describe("startSimulator", () => {
+  it("listens on the given port and rejects when it is taken", async () => {
+    const sim = await start();
+    expect(sim.url).toBe(`http://127.0.0.1:${sim.port}/api/v2`);
+    expect(sim.controlUrl).toBe(`http://127.0.0.1:${sim.port}/__sim`);
+    await expect(startSimulator({ dialect: "jap", port: sim.port, progress: false })).rejects.toThrow(/EADDRINUSE/);
+  });
+});
+
 describe("generated catalogue", () => {
   it("offers catalogueSize services, the same for the same seed", async () => {
     const a = await start({ catalogueSize: 2000, seed: 3 });
