@@ -187,7 +187,8 @@ describe("balance and keys", () => {
 
   it("answers 401 for a missing or wrong key", async () => {
     const h = harness();
-    for (const fields of [{ action: "balance" }, { key: "nope", action: "balance" }]) {
+    const attempts: Array<Record<string, string>> = [{ action: "balance" }, { key: "nope", action: "balance" }];
+    for (const fields of attempts) {
       const res = await h.post(fields);
       expect(res.status).toBe(401);
       expect(await json(res)).toEqual({ error: "Invalid API key" });

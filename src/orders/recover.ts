@@ -1,0 +1,40 @@
+/**
+ * Crash recovery at start (issue #8): an order left `queued` by a crash was charged but its
+ * upstream outcome was never recorded.
+ * - If its upstream call never started (`submit_started_at` is null), it provably was not
+ *   sent: fail it and refund the charge.
+ * - If the call had started, the upstream may have it: mark it `unknown` and flag it for the
+ *   operator. It is never resent.
+ */
+import { and, eq, isNotNull, isNull } from "drizzle-orm";
+import { orders } from "../db/schema.js";
+import type { AppContext } from "../runtime/context.js";
+import { failAndRefund } from "./place-order.js";
+
+export interface RecoveryResult {
+  refunded: number;
+  markedUnknown: number;
+}
+
+/** Settles every `queued` order. Call once at start, before serving requests. */
+export function recoverQueuedOrders(ctx: AppContext): RecoveryResult {
+  const neverSent = ctx.db
+    .select({ id: orders.id })
+    .from(orders)
+    .where(and(eq(orders.submission, "queued"), isNull(orders.submitStartedAt)))
+    .all();
+  for (const { id } of neverSent) failAndRefund(ctx, id, "not sent before a restart", "Canceled");
+  const started = ctx.db
+    .update(orders)
+    .set({ submission: "unknown", flag: "upstream call was in flight during a restart", updatedAt: ctx.now() })
+    .where(and(eq(orders.submission, "queued"), isNotNull(orders.submitStartedAt)))
+    .returning({ id: orders.id })
+    .all();
+  if (neverSent.length + started.length > 0) {
+    ctx.logger.warn(
+      { refunded: neverSent.map((o) => o.id), unknown: started.map((o) => o.id) },
+      "recovered orders left queued by a restart",
+    );
+  }
+  return { refunded: neverSent.length, markedUnknown: started.length };
+}

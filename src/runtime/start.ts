@@ -1,0 +1,93 @@
+/**
+ * Starts smm-proxy: store (migrations applied), config, provider clients, crash recovery,
+ * a first catalogue sync, the HTTP server, and the schedulers. `main.ts` and the demo call
+ * it; tests call it with their own env.
+ */
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { createApp } from "../api/app.js";
+import type { Env } from "../config/env.js";
+import { loadProvidersFile, type ProvidersConfig } from "../config/providers-file.js";
+import { openDb } from "../db/client.js";
+import { createLogger, type Logger } from "../observability/logger.js";
+import { recoverQueuedOrders } from "../orders/recover.js";
+import { recomputeServices, syncAllCatalogues } from "../sync/catalogue.js";
+import { createProviderRegistry, type ProviderRegistry } from "../upstream/registry.js";
+import type { AppContext } from "./context.js";
+
+export interface Runtime {
+  ctx: AppContext;
+  registry: ProviderRegistry;
+  /** Base URL the server listens on, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  port: number;
+  /** Stops accepting, waits for in-flight requests and upstream calls (bounded), closes the store. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Use this config instead of reading `env.PROVIDERS_FILE`. */
+  config?: ProvidersConfig;
+  logger?: Logger;
+  /** Longest wait for the first catalogue sync before serving, ms (default 15 000). */
+  initialSyncTimeoutMs?: number;
+}
+
+/**
+ * @throws ConfigError for an invalid providers file; the driver's error when the store cannot open.
+ */
+export async function start(env: Env, options: StartOptions = {}): Promise<Runtime> {
+  const logger = options.logger ?? createLogger(env.LOG_LEVEL);
+  const config = options.config ?? loadProvidersFile(env.PROVIDERS_FILE);
+  const db = openDb(env.DATABASE_PATH);
+  const registry = createProviderRegistry(config.providers, {
+    onEvent: (event) => {
+      if (event.type === "circuit") logger.warn(event, "provider circuit changed");
+      else logger.debug(event, "upstream call");
+    },
+  });
+  const ctx: AppContext = { db, config, providers: registry, logger, now: () => Date.now(), catalogueVersion: 0 };
+
+  recoverQueuedOrders(ctx);
+  recomputeServices(ctx);
+  const initialSync = syncAllCatalogues(ctx).then((results) => {
+    for (const r of results) {
+      if (r.ok) logger.info({ providerId: r.providerId, services: r.upstreamServices }, "catalogue synced");
+    }
+  });
+  await Promise.race([
+    initialSync,
+    new Promise((resolve) => setTimeout(resolve, options.initialSyncTimeoutMs ?? 15_000).unref()),
+  ]);
+
+  const app = createApp(ctx, {
+    rateLimitIpPerMin: env.RATE_LIMIT_IP_PER_MIN,
+    rateLimitKeyPerMin: env.RATE_LIMIT_KEY_PER_MIN,
+    trustProxy: env.TRUST_PROXY,
+  });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, () => resolve(s));
+  });
+  const address = server.address() as AddressInfo;
+  const host = env.HOST === "0.0.0.0" || env.HOST === "::" ? "127.0.0.1" : env.HOST;
+  const url = `http://${host}:${address.port}`;
+  logger.info({ url, providers: config.providers.length, services: config.services.length }, "smm-proxy listening");
+
+  let closed = false;
+  return {
+    ctx,
+    registry,
+    url,
+    port: address.port,
+    async close(timeoutMs = 10_000) {
+      if (closed) return;
+      closed = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      if ("closeIdleConnections" in server) server.closeIdleConnections();
+      await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+      await registry.close(timeoutMs);
+      db.$client.close();
+      logger.info("smm-proxy stopped");
+    },
+  };
+}
