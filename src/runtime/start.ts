@@ -12,6 +12,7 @@ import { openDb } from "../db/client.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { recoverQueuedOrders } from "../orders/recover.js";
 import { recomputeServices, syncAllCatalogues } from "../sync/catalogue.js";
+import type { ProviderClientOptions } from "../upstream/client.js";
 import { createProviderRegistry, type ProviderRegistry } from "../upstream/registry.js";
 import type { AppContext } from "./context.js";
 
@@ -29,6 +30,8 @@ export interface StartOptions {
   /** Use this config instead of reading `env.PROVIDERS_FILE`. */
   config?: ProvidersConfig;
   logger?: Logger;
+  /** Client tuning (retry, circuit, queue bounds) for every provider; tests shorten or relax it. */
+  upstream?: Omit<ProviderClientOptions, "onEvent">;
   /** Longest wait for the first catalogue sync before serving, ms (default 15 000). */
   initialSyncTimeoutMs?: number;
 }
@@ -41,6 +44,7 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
   const config = options.config ?? loadProvidersFile(env.PROVIDERS_FILE);
   const db = openDb(env.DATABASE_PATH);
   const registry = createProviderRegistry(config.providers, {
+    ...options.upstream,
     onEvent: (event) => {
       if (event.type === "circuit") logger.warn(event, "provider circuit changed");
       else logger.debug(event, "upstream call");
