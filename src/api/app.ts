@@ -1,8 +1,10 @@
 /**
  * The customer-facing HTTP surface: API v2 at `/api/v2` (and `/api/v2/`, never a redirect),
- * `GET /healthz`, JSON 404s. Data flows one way: HTTP → fields → key check → action
+ * `GET /healthz`, `GET /readyz`, `GET /metrics` (bearer token), JSON 404s. One log line and
+ * one metrics observation per API request, after the answer (issue #7). Data flows one way: HTTP → fields → key check → action
  * (a verb in `orders/`) → answer; every failure goes through `onError` and `toErrorAnswer`.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -11,8 +13,11 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { rateLimiter } from "hono-rate-limiter";
 import { findCustomerByApiKey } from "../customers/api-keys.js";
 import type { Customer } from "../db/schema.js";
+import { readiness, storeWritable } from "../observability/health.js";
+import { createMetrics, type Metrics } from "../observability/metrics.js";
 import { badRequest, DomainError, invalidKey } from "../orders/errors.js";
 import type { AppContext } from "../runtime/context.js";
+import type { ProviderStats } from "../upstream/types.js";
 import { ACTIONS, resolveAction } from "./actions/index.js";
 import { toErrorAnswer } from "./errors.js";
 import { PresetAnswer } from "./preset-answer.js";
@@ -27,6 +32,12 @@ export interface ApiOptions {
   trustProxy: boolean;
   /** Largest accepted body, bytes (default 1 MB). */
   maxBodyBytes?: number;
+  /** This app's metrics (shared with the provider registry's listener); default: a fresh per-app set. */
+  metrics?: Metrics;
+  /** Bearer token for `GET /metrics` (`METRICS_TOKEN`); unset = `/metrics` answers 404. */
+  metricsToken?: string;
+  /** Queue and circuit figures per provider (the registry's `stats`), for `/readyz` and `/metrics`. */
+  providerStats?: () => Record<string, ProviderStats>;
 }
 
 type Vars = { fields: Fields; customer: Customer; requestId: string };
@@ -44,6 +55,22 @@ function clientIp(c: Context, trustProxy: boolean): string {
   } catch {
     return "unknown";
   }
+}
+
+/** Metrics label of a request's action: a known action, `unknown`, or `none` (fields never read). */
+function actionLabel(fields: Fields | undefined): string {
+  if (fields === undefined) return "none";
+  const name = resolveAction(fields);
+  return name !== undefined && Object.hasOwn(ACTIONS, name) ? name : "unknown";
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest();
+
+/** Constant-time check of an `Authorization: Bearer <token>` header. */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+  if (!match?.[1]) return false;
+  return timingSafeEqual(sha256(match[1]), sha256(token));
 }
 
 function limiter(limitPerMin: number, keyOf: (c: Context<HonoEnv>) => string) {
@@ -65,13 +92,55 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
   const app = new Hono<HonoEnv>({ strict: false });
   const maxBytes = options.maxBodyBytes ?? MB;
 
+  const metrics = options.metrics ?? createMetrics({ db: ctx.db, providerStats: options.providerStats, now: ctx.now });
+
   app.use(requestId());
   app.get("/healthz", (c) => {
     c.header("Cache-Control", "no-store");
+    if (!storeWritable(ctx.db)) return c.json({ status: "error", error: "store not writable" }, 503);
     return c.json({ status: "ok" });
+  });
+  app.get("/readyz", (c) => {
+    c.header("Cache-Control", "no-store");
+    const state = readiness(ctx.db, ctx.config, options.providerStats);
+    return c.json({ status: state.ready ? "ready" : "not ready", checks: state.checks }, state.ready ? 200 : 503);
+  });
+  app.get("/metrics", async (c) => {
+    const token = options.metricsToken;
+    if (token === undefined || token === "") return c.json({ error: "Not found" }, 404);
+    c.header("Cache-Control", "no-store");
+    if (!bearerMatches(c.req.header("authorization"), token)) {
+      c.header("WWW-Authenticate", 'Bearer realm="metrics"');
+      return c.json({ error: "Unauthorized" }, 401);
+    }
+    const { contentType, body } = await metrics.render();
+    return c.body(body, 200, { "Content-Type": contentType });
   });
 
   const api = new Hono<HonoEnv>({ strict: false });
+  // One log line and one metrics observation per request, after the answer (errors included).
+  api.use(async (c, next) => {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const durationMs = performance.now() - started;
+      const action = actionLabel(c.get("fields") as Fields | undefined);
+      const status = c.res.status;
+      metrics.observeRequest(action, status, durationMs);
+      const customer = c.get("customer") as Customer | undefined;
+      ctx.logger.info(
+        {
+          requestId: c.get("requestId"),
+          action,
+          customerId: customer?.id ?? null,
+          status,
+          durationMs: Math.round(durationMs * 10) / 10,
+        },
+        "request",
+      );
+    }
+  });
   api.use(
     bodyLimit({
       maxSize: maxBytes,

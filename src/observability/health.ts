@@ -1,0 +1,76 @@
+/**
+ * Liveness and readiness checks (issue #7): `GET /healthz` (process up, store writable) and
+ * `GET /readyz` (config loaded, migrations applied, at least one provider circuit closed).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ProvidersConfig } from "../config/providers-file.js";
+import { type Db, MIGRATIONS_FOLDER } from "../db/client.js";
+import type { ProviderStats } from "../upstream/types.js";
+
+/** True when the store is open and a write lock can be taken (BEGIN IMMEDIATE, then rolled back). */
+export function storeWritable(db: Db): boolean {
+  const sqlite = db.$client;
+  if (!sqlite.open || sqlite.readonly) return false;
+  try {
+    sqlite.exec("BEGIN IMMEDIATE");
+    sqlite.exec("ROLLBACK");
+    return true;
+  } catch {
+    if (sqlite.inTransaction) {
+      try {
+        sqlite.exec("ROLLBACK");
+      } catch {
+        // nothing to roll back
+      }
+    }
+    return false;
+  }
+}
+
+let latestMigration: number | undefined;
+
+/** `when` of the newest committed migration (migrations/meta/_journal.json), read once. */
+function latestMigrationTime(): number {
+  if (latestMigration === undefined) {
+    const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8")) as {
+      entries: Array<{ when: number }>;
+    };
+    latestMigration = Math.max(0, ...journal.entries.map((e) => e.when));
+  }
+  return latestMigration;
+}
+
+/** True when every committed migration has been applied to the store. */
+export function migrationsApplied(db: Db): boolean {
+  try {
+    const row = db.$client.prepare("SELECT max(created_at) AS last FROM __drizzle_migrations").get() as
+      | { last: number | null }
+      | undefined;
+    return (row?.last ?? -1) >= latestMigrationTime();
+  } catch {
+    return false;
+  }
+}
+
+export interface Readiness {
+  ready: boolean;
+  checks: { config: boolean; migrations: boolean; providers: boolean };
+}
+
+/**
+ * Readiness of an app. `stats` absent (tests without a registry) counts as providers ready.
+ * A half-open or open circuit does not count as closed.
+ */
+export function readiness(
+  db: Db,
+  config: ProvidersConfig | undefined,
+  stats: (() => Record<string, ProviderStats>) | undefined,
+): Readiness {
+  const checks = {
+    config: config !== undefined && config.providers.length > 0,
+    migrations: migrationsApplied(db),
+    providers: stats === undefined ? true : Object.values(stats()).some((s) => s.circuit === "closed"),
+  };
+  return { ready: checks.config && checks.migrations && checks.providers, checks };
+}
