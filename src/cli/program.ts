@@ -7,16 +7,30 @@
  * with captured output; `main.ts` calls it with the process's.
  */
 import { Command, CommanderError } from "commander";
+import { registerBackupCommand } from "./commands/backup.js";
 import { registerConfigCommands } from "./commands/config.js";
 import { registerCustomerCommands } from "./commands/customers.js";
 import { registerMigrateCommand } from "./commands/migrate.js";
+import { registerOrderCommands } from "./commands/orders.js";
+import { registerProviderCommands } from "./commands/providers.js";
+import { registerServiceCommands } from "./commands/services.js";
+import { registerSyncCommands } from "./commands/sync.js";
 import { CliContext, type CliIo } from "./context.js";
 import { EXIT_OK, errorLine, exitCodeFor, oneLine } from "./errors.js";
 
 export type RegisterCommands = (program: Command, ctx: CliContext) => void;
 
 /** Command groups, in the order `--help` lists them. */
-const GROUPS: readonly RegisterCommands[] = [registerMigrateCommand, registerCustomerCommands, registerConfigCommands];
+const GROUPS: readonly RegisterCommands[] = [
+  registerMigrateCommand,
+  registerCustomerCommands,
+  registerOrderCommands,
+  registerServiceCommands,
+  registerProviderCommands,
+  registerSyncCommands,
+  registerConfigCommands,
+  registerBackupCommand,
+];
 
 /** Builds the commander program for one run (commander keeps parse state: one program per run). */
 export function buildProgram(ctx: CliContext): Command {

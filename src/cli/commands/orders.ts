@@ -1,0 +1,249 @@
+/**
+ * `orders ...`: list, show, resolve (issue #7). `list`/`show` read the store; `resolve` settles
+ * an order whose upstream placement is `unknown`, either by linking the upstream order id the
+ * operator found on the panel or by refunding it. Amounts print as 5-decimal strings.
+ */
+import { type Command, Option } from "commander";
+import { formatAmount } from "../../billing/money.js";
+import { type LedgerEntry, type Order, type Refill, SUBMISSION_STATES, type SubmissionState } from "../../db/schema.js";
+import { getOrderDetail, listOrders } from "../../orders/operator-orders.js";
+import { ORDER_STATUSES } from "../../orders/statuses.js";
+import type { CliContext } from "../context.js";
+import { isoTime } from "../output.js";
+import { parseCount, parseId } from "../parsers.js";
+import type { LedgerJson } from "./customers.js";
+
+const JSON_FLAG = ["--json", "print machine-readable JSON"] as const;
+
+/** JSON shape of an order in `orders list` (and the head of `orders show`). */
+export interface OrderJson {
+  id: number;
+  customerId: number;
+  serviceId: number;
+  providerId: string;
+  upstreamService: string;
+  upstreamOrderId: string | null;
+  quantity: number;
+  charge: string;
+  refunded: string;
+  status: string;
+  submission: SubmissionState;
+  flag: string | null;
+  createdAt: string | null;
+}
+
+export interface RefillJson {
+  id: number;
+  upstreamRefillId: string | null;
+  status: string;
+  rawStatus: string | null;
+  lastError: string | null;
+  missCount: number;
+  flag: string | null;
+  syncedAt: string | null;
+  createdAt: string | null;
+  updatedAt: string | null;
+}
+
+/** JSON of `orders show`. */
+export interface OrderDetailJson extends OrderJson {
+  params: Record<string, unknown>;
+  /** Sell rate used at placement, per 1000. */
+  rate: string;
+  exchangeRate: string;
+  /** Upstream charge in our currency as last synced, or null. */
+  cost: string | null;
+  startCount: number | null;
+  remains: number | null;
+  rawStatus: string | null;
+  lastError: string | null;
+  missCount: number;
+  submitStartedAt: string | null;
+  syncedAt: string | null;
+  updatedAt: string | null;
+  ledger: LedgerJson[];
+  refills: RefillJson[];
+}
+
+export function orderJson(o: Order): OrderJson {
+  return {
+    id: o.id,
+    customerId: o.customerId,
+    serviceId: o.serviceId,
+    providerId: o.providerId,
+    upstreamService: o.upstreamService,
+    upstreamOrderId: o.upstreamOrderId,
+    quantity: o.quantity,
+    charge: formatAmount(o.charge),
+    refunded: formatAmount(o.refunded),
+    status: o.status,
+    submission: o.submission,
+    flag: o.flag,
+    createdAt: isoTime(o.createdAt),
+  };
+}
+
+function parseParams(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : { value };
+  } catch {
+    return { raw: text };
+  }
+}
+
+function ledgerJson(e: LedgerEntry): LedgerJson {
+  return {
+    id: e.id,
+    kind: e.kind,
+    amount: formatAmount(e.amount),
+    balanceAfter: formatAmount(e.balanceAfter),
+    orderId: e.orderId,
+    note: e.note,
+    createdAt: isoTime(e.createdAt),
+  };
+}
+
+function refillJson(r: Refill): RefillJson {
+  return {
+    id: r.id,
+    upstreamRefillId: r.upstreamRefillId,
+    status: r.status,
+    rawStatus: r.rawStatus,
+    lastError: r.lastError,
+    missCount: r.missCount,
+    flag: r.flag,
+    syncedAt: isoTime(r.syncedAt),
+    createdAt: isoTime(r.createdAt),
+    updatedAt: isoTime(r.updatedAt),
+  };
+}
+
+function orderDetailJson(order: Order, ledger: LedgerEntry[], refills: Refill[]): OrderDetailJson {
+  return {
+    ...orderJson(order),
+    params: parseParams(order.params),
+    rate: formatAmount(order.rate),
+    exchangeRate: order.exchangeRate,
+    cost: order.cost === null ? null : formatAmount(order.cost),
+    startCount: order.startCount,
+    remains: order.remains,
+    rawStatus: order.rawStatus,
+    lastError: order.lastError,
+    missCount: order.missCount,
+    submitStartedAt: isoTime(order.submitStartedAt),
+    syncedAt: isoTime(order.syncedAt),
+    updatedAt: isoTime(order.updatedAt),
+    ledger: ledger.map(ledgerJson),
+    refills: refills.map(refillJson),
+  };
+}
+
+interface ListOptions {
+  customer?: number;
+  status?: string;
+  state?: SubmissionState;
+  flagged?: boolean;
+  limit: number;
+  json?: boolean;
+}
+
+export function registerOrderCommands(program: Command, ctx: CliContext): void {
+  const group = program.command("orders").description("inspect orders and resolve orders held as unknown");
+
+  group
+    .command("list")
+    .description("list orders, newest first")
+    .option("--customer <id>", "only this customer's orders", parseId)
+    .addOption(new Option("--status <status>", "only orders with this status").choices(ORDER_STATUSES))
+    .addOption(new Option("--state <state>", "only orders in this submission state").choices(SUBMISSION_STATES))
+    .option("--flagged", "only orders flagged for the operator")
+    .option("--limit <n>", "orders to show", parseCount, 50)
+    .option(...JSON_FLAG)
+    .action((opts: ListOptions) => {
+      const rows = listOrders(ctx.db(), {
+        ...(opts.customer === undefined ? {} : { customerId: opts.customer }),
+        ...(opts.status === undefined ? {} : { status: opts.status }),
+        ...(opts.state === undefined ? {} : { submission: opts.state }),
+        flagged: opts.flagged === true,
+        limit: opts.limit,
+      });
+      if (opts.json) {
+        ctx.out.json(rows.map(orderJson));
+        return;
+      }
+      ctx.out.table(rows.map(orderJson), [
+        { header: "ID", value: (o) => o.id, align: "right" },
+        { header: "CUSTOMER", value: (o) => o.customerId, align: "right" },
+        { header: "SERVICE", value: (o) => o.serviceId, align: "right" },
+        { header: "PROVIDER", value: (o) => o.providerId },
+        { header: "UPSTREAM ID", value: (o) => o.upstreamOrderId },
+        { header: "QTY", value: (o) => o.quantity, align: "right" },
+        { header: "CHARGE", value: (o) => o.charge, align: "right" },
+        { header: "REFUNDED", value: (o) => o.refunded, align: "right" },
+        { header: "STATUS", value: (o) => o.status },
+        { header: "STATE", value: (o) => o.submission },
+        { header: "FLAG", value: (o) => o.flag },
+        { header: "CREATED", value: (o) => o.createdAt },
+      ]);
+    });
+
+  group
+    .command("show")
+    .description("show an order: parameters, upstream state and errors, ledger rows, refills")
+    .argument("<id>", "order id", parseId)
+    .option(...JSON_FLAG)
+    .action((id: number, opts: { json?: boolean }) => {
+      const detail = getOrderDetail(ctx.db(), id);
+      const o = orderDetailJson(detail.order, detail.ledger, detail.refills);
+      if (opts.json) {
+        ctx.out.json(o);
+        return;
+      }
+      ctx.out.keyValues([
+        ["id", o.id],
+        ["customer", o.customerId],
+        ["service", `${o.serviceId} (${o.providerId} service ${o.upstreamService})`],
+        ["upstream order", o.upstreamOrderId],
+        ["quantity", o.quantity],
+        ["rate", `${o.rate}/1000`],
+        ["charge", o.charge],
+        ["refunded", o.refunded],
+        ["cost", o.cost],
+        ["status", o.status],
+        ["submission", o.submission],
+        ["start count", o.startCount],
+        ["remains", o.remains],
+        ["raw status", o.rawStatus],
+        ["last error", o.lastError],
+        ["miss count", o.missCount],
+        ["flag", o.flag],
+        ["created", o.createdAt],
+        ["synced", o.syncedAt],
+      ]);
+      ctx.out.line();
+      ctx.out.line("Parameters:");
+      ctx.out.keyValues(Object.entries(o.params).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+      ctx.out.line();
+      ctx.out.line("Ledger rows:");
+      ctx.out.table(o.ledger, [
+        { header: "ID", value: (e) => e.id, align: "right" },
+        { header: "TIME", value: (e) => e.createdAt },
+        { header: "KIND", value: (e) => e.kind },
+        { header: "AMOUNT", value: (e) => e.amount, align: "right" },
+        { header: "BALANCE", value: (e) => e.balanceAfter, align: "right" },
+        { header: "NOTE", value: (e) => e.note },
+      ]);
+      ctx.out.line();
+      ctx.out.line("Refills:");
+      ctx.out.table(o.refills, [
+        { header: "ID", value: (r) => r.id, align: "right" },
+        { header: "UPSTREAM ID", value: (r) => r.upstreamRefillId },
+        { header: "STATUS", value: (r) => r.status },
+        { header: "RAW", value: (r) => r.rawStatus },
+        { header: "ERROR", value: (r) => r.lastError },
+        { header: "FLAG", value: (r) => r.flag },
+        { header: "CREATED", value: (r) => r.createdAt },
+      ]);
+    });
+}

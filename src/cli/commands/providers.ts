@@ -1,0 +1,87 @@
+/**
+ * `providers list` and `providers check` (issue #7). `list` joins PROVIDERS_FILE (never the
+ * keys) with the runtime state the server keeps in the `providers` table (last balance, last
+ * catalogue sync, last error). Queue depth and circuit state live only inside the running
+ * server, so the CLI does not show them. `check` calls `balance` on every provider now.
+ */
+import type { Command } from "commander";
+import { inArray } from "drizzle-orm";
+import { loadProvidersFile } from "../../config/providers-file.js";
+import { providers } from "../../db/schema.js";
+import type { CliContext } from "../context.js";
+import { isoTime } from "../output.js";
+
+const JSON_FLAG = ["--json", "print machine-readable JSON"] as const;
+
+/** JSON shape of a provider in `providers list`. */
+export interface ProviderJson {
+  id: string;
+  name: string;
+  dialect: string;
+  url: string;
+  currency: string;
+  exchangeRate: string;
+  rateLimit: { requests: number; intervalMs: number };
+  concurrency: number;
+  /** Last `balance` answer (decimal string in the provider's currency), or null. */
+  balance: string | null;
+  balanceCheckedAt: string | null;
+  catalogueSyncedAt: string | null;
+  lastError: string | null;
+}
+
+export function registerProviderCommands(program: Command, ctx: CliContext): void {
+  const group = program.command("providers").description("inspect upstream providers and check they answer");
+
+  group
+    .command("list")
+    .description("list configured providers (never their keys) with their last balance, sync and error")
+    .option(...JSON_FLAG)
+    .action((opts: { json?: boolean }) => {
+      const config = loadProvidersFile(ctx.env().PROVIDERS_FILE, ctx.envSource);
+      const ids = config.providers.map((p) => p.id);
+      const states = new Map(
+        ctx
+          .db()
+          .select()
+          .from(providers)
+          .where(inArray(providers.id, ids))
+          .all()
+          .map((row) => [row.id, row]),
+      );
+      const rows: ProviderJson[] = config.providers.map((p) => {
+        const state = states.get(p.id);
+        return {
+          id: p.id,
+          name: p.name,
+          dialect: p.dialect,
+          url: p.url,
+          currency: p.currency,
+          exchangeRate: p.exchangeRate,
+          rateLimit: { requests: p.rateLimit.requests, intervalMs: p.rateLimit.intervalMs },
+          concurrency: p.concurrency,
+          balance: state?.balance ?? null,
+          balanceCheckedAt: isoTime(state?.balanceCheckedAt),
+          catalogueSyncedAt: isoTime(state?.catalogueSyncedAt),
+          lastError: state?.lastError ?? null,
+        };
+      });
+      if (opts.json) {
+        ctx.out.json(rows);
+        return;
+      }
+      ctx.out.table(rows, [
+        { header: "ID", value: (p) => p.id },
+        { header: "DIALECT", value: (p) => p.dialect },
+        { header: "URL", value: (p) => p.url },
+        { header: "CUR", value: (p) => p.currency },
+        { header: "LIMIT", value: (p) => `${p.rateLimit.requests}/${p.rateLimit.intervalMs}ms` },
+        { header: "CONC", value: (p) => p.concurrency, align: "right" },
+        { header: "BALANCE", value: (p) => p.balance, align: "right" },
+        { header: "BALANCE AT", value: (p) => p.balanceCheckedAt },
+        { header: "CATALOGUE AT", value: (p) => p.catalogueSyncedAt },
+        { header: "LAST ERROR", value: (p) => p.lastError },
+      ]);
+    });
+
+}

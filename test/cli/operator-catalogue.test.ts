@@ -1,0 +1,253 @@
+import { statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addCustomerCli, type OperatorFixture, operatorFixture } from "./operator-fixture.js";
+
+let fx: OperatorFixture;
+let deadUrl: string;
+beforeAll(async () => {
+  fx = await operatorFixture("smm-cli-ops-cat-");
+  // a port that was free a moment ago and is closed now: connect refused
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  deadUrl = `http://127.0.0.1:${port}/api/v2`;
+});
+afterAll(() => fx.close());
+
+/** The fixture's providers file plus a provider on a closed port. */
+function withDeadProvider(): Record<string, string> {
+  const file = join(fx.dir, "with-dead.json");
+  const base = fx.providersFile as { providers: unknown[] };
+  writeFileSync(
+    file,
+    JSON.stringify({
+      ...fx.providersFile,
+      providers: [...base.providers, { id: "dead", dialect: "panel", url: deadUrl, key: "k", timeoutMs: 2000 }],
+    }),
+  );
+  return { PROVIDERS_FILE: file };
+}
+
+describe("sync prices", () => {
+  it("runs one catalogue tick and prints each provider's result", async () => {
+    expect(await fx.json(["sync", "prices"])).toEqual([
+      { providerId: "jap", ok: true, upstreamServices: 19, changed: 2 },
+      { providerId: "mtp", ok: true, upstreamServices: 19, changed: 1 },
+    ]);
+    // a second tick changes nothing
+    const text = await fx.run(["sync", "prices"]);
+    expect(text.code).toBe(0);
+    expect(text.stderr).toBe("");
+    const lines = text.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^PROVIDER +OK +UPSTREAM SERVICES +CHANGED +ERROR$/);
+    expect(lines.slice(2)).toEqual([
+      expect.stringMatching(/^jap +yes +19 +0 +-$/),
+      expect.stringMatching(/^mtp +yes +19 +0 +-$/),
+    ]);
+  });
+
+  it("reports an unreachable provider without failing the others", async () => {
+    const results = await fx.json<Record<string, unknown>[]>(["sync", "prices"], withDeadProvider());
+    expect(results.map((r) => [r.providerId, r.ok])).toEqual([
+      ["jap", true],
+      ["mtp", true],
+      ["dead", false],
+    ]);
+    expect(results[2]).toEqual({
+      providerId: "dead",
+      ok: false,
+      upstreamServices: 0,
+      changed: 0,
+      error: expect.stringMatching(/^not_sent: /),
+    });
+  });
+});
+
+describe("services list", () => {
+  it("prints cost, sell rate and margin of every local service", async () => {
+    const list = await fx.json<Record<string, unknown>[]>(["services", "list"]);
+    expect(list).toEqual([
+      {
+        id: 1,
+        name: "Followers",
+        category: "Instagram Followers",
+        providerId: "jap",
+        upstreamService: "1",
+        type: "Default",
+        cost: "0.9",
+        rate: "1.125",
+        margin: "0.225",
+        marginPercent: "20.00",
+        min: 50,
+        max: 10000,
+        enabled: true,
+        disabledReason: null,
+      },
+      {
+        id: 2,
+        name: "Comments",
+        category: "Instagram Comments",
+        providerId: "jap",
+        upstreamService: "2",
+        type: "Custom Comments",
+        cost: "8",
+        rate: "10.00",
+        margin: "2",
+        marginPercent: "20.00",
+        min: 10,
+        max: 1500,
+        enabled: true,
+        disabledReason: null,
+      },
+      {
+        id: 3,
+        name: "Followers EUR",
+        category: "Instagram Followers",
+        providerId: "mtp",
+        upstreamService: "1",
+        type: "Default",
+        cost: "0.972",
+        rate: "1.472",
+        margin: "0.5",
+        marginPercent: "33.97",
+        min: 50,
+        max: 10000,
+        enabled: true,
+        disabledReason: null,
+      },
+    ]);
+  });
+
+  it("shows a negative margin and the reason of a disabled service", async () => {
+    fx.jap.updateService(2, { rate: "10.50" });
+    await fx.json(["sync", "prices"]);
+    const list = await fx.json<Record<string, unknown>[]>(["services", "list"]);
+    expect(list[1]).toMatchObject({
+      id: 2,
+      cost: "10.5",
+      rate: "10.00",
+      margin: "-0.5",
+      marginPercent: "-5.00",
+      enabled: false,
+      disabledReason: "upstream cost at or above the sell rate",
+    });
+    fx.jap.updateService(2, { rate: "8" });
+    await fx.json(["sync", "prices"]);
+
+    const text = await fx.run(["services", "list"]);
+    expect(text.code).toBe(0);
+    const lines = text.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(
+      /^ID +NAME +PROVIDER +UPSTREAM +TYPE +COST +RATE +MARGIN +MARGIN % +MIN +MAX +ENABLED +DISABLED REASON$/,
+    );
+    expect(lines[2]).toMatch(/^ 1 +Followers +jap +1 +Default +0\.9 +1\.125 +0\.225 +20\.00 +50 +10000 +yes +-$/);
+    expect(lines).toHaveLength(5);
+  });
+});
+
+describe("providers list", () => {
+  it("joins the config (never the keys) with the last sync state", async () => {
+    const list = await fx.json<Record<string, unknown>[]>(["providers", "list"]);
+    expect(list).toEqual([
+      {
+        id: "jap",
+        name: "jap",
+        dialect: "jap",
+        url: fx.jap.url,
+        currency: "USD",
+        exchangeRate: "1",
+        rateLimit: { requests: 100, intervalMs: 1000 },
+        concurrency: 4,
+        balance: null,
+        balanceCheckedAt: null,
+        catalogueSyncedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        lastError: null,
+      },
+      {
+        id: "mtp",
+        name: "More",
+        dialect: "morethanpanel",
+        url: fx.mtp.url,
+        currency: "EUR",
+        exchangeRate: "1.08",
+        rateLimit: { requests: 60, intervalMs: 60000 },
+        concurrency: 2,
+        balance: null,
+        balanceCheckedAt: null,
+        catalogueSyncedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        lastError: null,
+      },
+    ]);
+    const text = await fx.run(["providers", "list"]);
+    expect(text.code).toBe(0);
+    expect(text.stdout.split("\n")[0]).toMatch(
+      /^ID +DIALECT +URL +CUR +LIMIT +CONC +BALANCE +BALANCE AT +CATALOGUE AT +LAST ERROR$/,
+    );
+    for (const out of [text.stdout, JSON.stringify(list)]) {
+      expect(out).not.toContain("jap-key");
+      expect(out).not.toContain("mtp-key");
+    }
+  });
+
+  it("shows the last error of a provider that failed to sync", async () => {
+    const env = withDeadProvider();
+    await fx.json(["sync", "prices"], env);
+    const list = await fx.json<Record<string, unknown>[]>(["providers", "list"], env);
+    expect(list[2]).toMatchObject({
+      id: "dead",
+      dialect: "panel",
+      url: deadUrl,
+      balance: null,
+      catalogueSyncedAt: null,
+      lastError: expect.stringMatching(/^not_sent: /),
+    });
+  });
+
+  it("fails with one line when a key variable is missing", async () => {
+    const result = await fx.run(["providers", "list"], { SIM_JAP_KEY: undefined });
+    expect(result).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "error: providers[0].key: environment variable SIM_JAP_KEY is not set\n",
+    });
+  });
+});
+
+describe("backup", () => {
+  it("writes a readable copy of the database", async () => {
+    await addCustomerCli(fx, "7.5", "backed-up");
+    const target = join(fx.dir, "backups", "..", "copy.db");
+    const result = await fx.json<{ path: string; bytes: number; pages: number }>(["backup", target]);
+    expect(Object.keys(result).sort()).toEqual(["bytes", "pages", "path"]);
+    expect(result.path).toBe(join(fx.dir, "copy.db"));
+    expect(result.bytes).toBe(statSync(result.path).size);
+    expect(result.pages).toBeGreaterThan(0);
+
+    const copy = new Database(result.path, { readonly: true });
+    try {
+      const row = copy.prepare("SELECT count(*) AS n, sum(balance) AS total FROM customers").get();
+      expect(row).toEqual({ n: 1, total: 750_000 });
+      expect(copy.prepare("SELECT count(*) AS n FROM services").get()).toEqual({ n: 3 });
+    } finally {
+      copy.close();
+    }
+
+    const text = await fx.run(["backup", join(fx.dir, "copy2.db")]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      new RegExp(`^${join(fx.dir, "copy2.db").replace(/[.\\/]/g, "\\$&")}: \\d+ bytes \\(\\d+ pages\\)\\n$`),
+    );
+  });
+
+  it("refuses to overwrite an existing file", async () => {
+    const target = join(fx.dir, "exists.db");
+    writeFileSync(target, "keep me");
+    const result = await fx.run(["backup", target]);
+    expect(result).toEqual({ code: 1, stdout: "", stderr: `error: ${target} already exists; choose a new file\n` });
+  });
+});
