@@ -281,6 +281,8 @@ export function createProviderClient(
         }
       : outcome;
 
+  let closing: Promise<void> | undefined;
+
   return {
     id: config.id,
     services: (o) => execute("services", dialect.services, undefined, o),
@@ -319,11 +321,14 @@ export function createProviderClient(
     },
     balance: async (o) => withCurrency(await execute("balance", dialect.balance, undefined, o)),
     stats: () => ({ queued: queue.queued, inFlight: queue.inFlight, circuit: circuit.state }),
-    async close(timeoutMs = 5000) {
-      await queue.close(timeoutMs);
-      if (!ownsDispatcher) return;
-      if (queue.inFlight > 0) await dispatcher.destroy();
-      else await dispatcher.close();
+    close(timeoutMs = 5000) {
+      closing ??= (async () => {
+        await queue.close(timeoutMs);
+        if (!ownsDispatcher) return;
+        if (queue.inFlight > 0) await dispatcher.destroy();
+        else await dispatcher.close();
+      })();
+      return closing;
     },
   };
 }

@@ -22,7 +22,7 @@ export interface ProviderQueueOptions {
   /**
    * Added to the window, ms, so network jitter between our start and the upstream's arrival
    * time cannot push the upstream's measured rate over the limit. Default: 2 % of the window,
-   * within 10..1000 ms.
+   * within 25..1000 ms.
    */
   rateMarginMs?: number;
   /** Waiting jobs beyond which new ones fail with `queue_full`. Default 1000. */
@@ -58,7 +58,7 @@ class Refusal {
 }
 
 export function defaultRateMarginMs(intervalMs: number): number {
-  return Math.min(1000, Math.max(10, Math.round(intervalMs * 0.02)));
+  return Math.min(1000, Math.max(25, Math.round(intervalMs * 0.02)));
 }
 
 export class ProviderQueue {
@@ -70,8 +70,8 @@ export class ProviderQueue {
   private readonly queue: PQueue;
   private readonly now: () => number;
   private readonly waiting = new Set<Waiting>();
-  /** Start times of the last `intervalCap` jobs, ascending, epoch ms. */
-  private readonly starts: number[] = [];
+  /** Send times of the last `intervalCap` jobs, ascending, epoch ms. */
+  private readonly sends: number[] = [];
   private running = 0;
   /** Moving average of job run time, ms (undefined until a job finished). */
   private avgRunMs: number | undefined;
@@ -114,7 +114,7 @@ export class ProviderQueue {
     const cap = this.intervalCap;
     const slot = ahead % cap;
     const rounds = Math.floor(ahead / cap);
-    const recent = this.starts.filter((t) => now - t < this.windowMs);
+    const recent = this.recentSends(now);
     const missing = cap - recent.length;
     const slotFree = slot < missing ? now : (recent[slot - missing] ?? now) + this.windowMs;
     const rateWait = Math.max(now, slotFree) + rounds * this.windowMs - now;
@@ -155,9 +155,9 @@ export class ProviderQueue {
           clearTimeout(timer);
           this.waiting.delete(entry);
           startedAt = this.now();
-          this.recordStart(startedAt);
           this.running++;
           try {
+            await this.paceSend();
             return await task();
           } finally {
             this.running--;
@@ -196,9 +196,32 @@ export class ProviderQueue {
     clearTimeout(timer);
   }
 
-  private recordStart(at: number): void {
-    this.starts.push(at);
-    if (this.starts.length > this.intervalCap) this.starts.splice(0, this.starts.length - this.intervalCap);
+  /**
+   * The second half of the rate limit: p-queue spaces dequeues, but what the upstream counts
+   * is sends, and synchronous work between a dequeue and its `fetch` (a burst of enqueues,
+   * cold code) can bunch sends of one window closer to the next window's. So right before the
+   * send (the task runs synchronously after this resolves) the sliding log of actual send
+   * times is checked and the send is held until it fits; then its time is recorded.
+   */
+  private async paceSend(): Promise<void> {
+    // Let the code that enqueued finish first, so a synchronous burst sends together.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    for (;;) {
+      const now = this.now();
+      const recent = this.recentSends(now);
+      if (recent.length < this.intervalCap) {
+        this.sends.push(now);
+        if (this.sends.length > this.intervalCap) this.sends.splice(0, this.sends.length - this.intervalCap);
+        return;
+      }
+      const oldest = recent[recent.length - this.intervalCap] ?? now;
+      await new Promise<void>((resolve) => setTimeout(resolve, Math.max(1, oldest + this.windowMs - now)));
+    }
+  }
+
+  /** Send times within the window ending `now`, ascending. */
+  private recentSends(now: number): number[] {
+    return this.sends.filter((t) => now - t < this.windowMs);
   }
 
   private recordRunTime(ms: number): void {

@@ -3,7 +3,7 @@ import net from "node:net";
 import { delay, HttpResponse, http } from "msw";
 import { describe, expect, it } from "vitest";
 import { classifyTransportError } from "../../src/upstream/http.js";
-import { KEY, jsonResponse, providerConfig, URLS, useClients, useMsw } from "./helpers.js";
+import { jsonResponse, KEY, providerConfig, URLS, useClients, useMsw } from "./helpers.js";
 
 const server = useMsw();
 const makeClient = useClients();
@@ -56,7 +56,11 @@ describe("HTTP answers", () => {
     const { client } = makeClient(providerConfig("jap"));
     expect(await client.add({ service: "1", link: "l", quantity: "10" })).toEqual({
       kind: "rejected",
-      failure: { message: "upstream refused the request (HTTP 403)", httpStatus: 403, bodyExcerpt: "<h1>Forbidden</h1>" },
+      failure: {
+        message: "upstream refused the request (HTTP 403)",
+        httpStatus: 403,
+        bodyExcerpt: "<h1>Forbidden</h1>",
+      },
     });
   });
 
@@ -182,9 +186,9 @@ describe("HTTP answers", () => {
     if (outcome.kind !== "rejected") return;
     expect(outcome.failure.upstreamError).toBe("Invalid API key [redacted]");
     expect(outcome.failure.bodyExcerpt).toHaveLength(200);
-    expect(outcome.failure.bodyExcerpt?.startsWith('{"error":"Invalid API key [redacted]","echo":"key=[redacted]"')).toBe(
-      true,
-    );
+    expect(
+      outcome.failure.bodyExcerpt?.startsWith('{"error":"Invalid API key [redacted]","echo":"key=[redacted]"'),
+    ).toBe(true);
     expect(JSON.stringify(outcome)).not.toContain(KEY);
     expect(JSON.stringify(events)).not.toContain(KEY);
   });

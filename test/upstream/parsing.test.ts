@@ -1,8 +1,8 @@
 /** Tolerant parsing and status normalisation of the dialect readers (no HTTP). */
 import { describe, expect, it } from "vitest";
+import { chunk } from "../../src/upstream/client.js";
 import { dialectSpec } from "../../src/upstream/dialects/index.js";
 import { formatDecimal } from "../../src/upstream/dialects/schemas.js";
-import { chunk } from "../../src/upstream/client.js";
 
 const jap = dialectSpec("jap");
 const panel = dialectSpec("panel");
@@ -55,7 +55,10 @@ describe("order status normalisation", () => {
       ok: true,
       value: new Map([
         ["5", { status: null, rawStatus: "Queued", charge: null, startCount: null, remains: null, currency: null }],
-        ["6", { status: "Completed", rawStatus: "done", charge: null, startCount: null, remains: null, currency: null }],
+        [
+          "6",
+          { status: "Completed", rawStatus: "done", charge: null, startCount: null, remains: null, currency: null },
+        ],
       ]),
     });
   });
@@ -95,7 +98,14 @@ describe("string/number tolerance", () => {
       }),
     ).toEqual({
       ok: true,
-      value: { status: "Partial", rawStatus: "Partial", charge: "0.27819", startCount: 3572, remains: -5, currency: "USD" },
+      value: {
+        status: "Partial",
+        rawStatus: "Partial",
+        charge: "0.27819",
+        startCount: 3572,
+        remains: -5,
+        currency: "USD",
+      },
     });
     expect(jap.status.parse({ charge: "", start_count: null, status: "Pending", remains: "" })).toEqual({
       ok: true,
@@ -117,7 +127,17 @@ describe("string/number tolerance", () => {
   it("service flags as 1/0 strings, numeric rates, missing category", () => {
     expect(
       jap.services.parse([
-        { service: "9", name: "X", type: "Package", rate: 1.5, min: 1, max: "1", refill: "1", cancel: 0, dripfeed: true },
+        {
+          service: "9",
+          name: "X",
+          type: "Package",
+          rate: 1.5,
+          min: 1,
+          max: "1",
+          refill: "1",
+          cancel: 0,
+          dripfeed: true,
+        },
       ]),
     ).toEqual({
       ok: true,
@@ -138,7 +158,7 @@ describe("string/number tolerance", () => {
     });
   });
 
-  it("cancel accepted as 1, \"1\" or true; 0 is an item error", () => {
+  it('cancel accepted as 1, "1" or true; 0 is an item error', () => {
     expect(
       jap.cancel.parse([
         { order: 1, cancel: 1 },
