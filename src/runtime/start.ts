@@ -8,12 +8,17 @@ import { serve } from "@hono/node-server";
 import { createApp } from "../api/app.js";
 import type { Env } from "../config/env.js";
 import { loadProvidersFile, type ProvidersConfig } from "../config/providers-file.js";
+import { createReloadableRegistry, type ReloadResult, reloadConfig } from "../config/reload.js";
 import { openDb } from "../db/client.js";
 import { createLogger, type Logger } from "../observability/logger.js";
+import { createMetrics } from "../observability/metrics.js";
+import { createUpstreamListener } from "../observability/upstream-listener.js";
 import { recoverQueuedOrders } from "../orders/recover.js";
 import { recomputeServices, syncAllCatalogues } from "../sync/catalogue.js";
+import { startSchedulers } from "../sync/scheduler.js";
 import type { ProviderClientOptions } from "../upstream/client.js";
-import { createProviderRegistry, type ProviderRegistry } from "../upstream/registry.js";
+import type { ProviderRegistry } from "../upstream/registry.js";
+import { createWebhookWorker } from "../webhooks/worker.js";
 import type { AppContext } from "./context.js";
 
 export interface Runtime {
@@ -24,6 +29,8 @@ export interface Runtime {
   port: number;
   /** Stops accepting, waits for in-flight requests and upstream calls (bounded), closes the store. */
   close(timeoutMs?: number): Promise<void>;
+  /** Re-reads `PROVIDERS_FILE` (SIGHUP); an invalid file is logged and the old config stays. */
+  reload(): Promise<ReloadResult>;
 }
 
 export interface StartOptions {
@@ -43,12 +50,11 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
   const config = options.config ?? loadProvidersFile(env.PROVIDERS_FILE);
   const db = openDb(env.DATABASE_PATH);
-  const registry = createProviderRegistry(config.providers, {
+  const providerStats = () => registry.stats();
+  const metrics = createMetrics({ db, providerStats });
+  const registry = createReloadableRegistry(config.providers, {
     ...options.upstream,
-    onEvent: (event) => {
-      if (event.type === "circuit") logger.warn(event, "provider circuit changed");
-      else logger.debug(event, "upstream call");
-    },
+    onEvent: createUpstreamListener(logger, metrics),
   });
   const ctx: AppContext = { db, config, providers: registry, logger, now: () => Date.now(), catalogueVersion: 0 };
 
@@ -68,6 +74,9 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
     rateLimitIpPerMin: env.RATE_LIMIT_IP_PER_MIN,
     rateLimitKeyPerMin: env.RATE_LIMIT_KEY_PER_MIN,
     trustProxy: env.TRUST_PROXY,
+    metrics,
+    metricsToken: env.METRICS_TOKEN,
+    providerStats,
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, () => resolve(s));
@@ -76,6 +85,12 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
   const host = env.HOST === "0.0.0.0" || env.HOST === "::" ? "127.0.0.1" : env.HOST;
   const url = `http://${host}:${address.port}`;
   logger.info({ url, providers: config.providers.length, services: config.services.length }, "smm-proxy listening");
+  const webhooks = createWebhookWorker(ctx, { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE });
+  webhooks.start();
+  const schedulers = startSchedulers(ctx, {
+    statusIntervalMs: env.STATUS_SYNC_INTERVAL_MS,
+    priceIntervalMs: env.PRICE_SYNC_INTERVAL_MS,
+  });
 
   let closed = false;
   return {
@@ -83,12 +98,17 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
     registry,
     url,
     port: address.port,
+    reload: () => reloadConfig(ctx, registry, env.PROVIDERS_FILE),
     async close(timeoutMs = 10_000) {
       if (closed) return;
       closed = true;
+      const schedulersStopped = schedulers.stop();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       if ("closeIdleConnections" in server) server.closeIdleConnections();
       await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+      await Promise.race([schedulersStopped, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+      // Flush: wait for the webhook sends in flight (each bounded by its own timeout).
+      await Promise.race([webhooks.stop(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
       await registry.close(timeoutMs);
       db.$client.close();
       logger.info("smm-proxy stopped");

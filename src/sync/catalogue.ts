@@ -48,7 +48,8 @@ export async function syncAllCatalogues(ctx: AppContext): Promise<CatalogueSyncR
   return Promise.all(ctx.config.providers.map((p) => syncProviderCatalogue(ctx, p.id)));
 }
 
-function ensureProviderRow(ctx: AppContext, providerId: string, now: number): void {
+/** Creates (or refreshes dialect and currency of) the `providers` row of a configured provider. */
+export function ensureProviderRow(ctx: AppContext, providerId: string, now: number): void {
   const provider = ctx.config.providers.find((p) => p.id === providerId);
   if (!provider) return;
   ctx.db

@@ -1,0 +1,157 @@
+/**
+ * Order status sync (issue #5): one tick asks every provider for the state of its open
+ * orders (`submitted`, status not final) and applies the answers with exactly-once refunds.
+ *
+ * Per provider, oldest-synced first (synced_at NULLS FIRST, then id), in batches of up to 100:
+ * one upstream multi-status call per batch at `sync` priority (the client picks the dialect's
+ * form: `status&orders=` or `multiStatus`), so N open orders cost exactly ceil(N/100) calls.
+ * Each answer is applied in one transaction (`applyOrderBatch`). A failed call (any outcome
+ * but `ok`) changes nothing: those orders are asked again next tick. Providers run in
+ * parallel; batches of one provider with bounded concurrency.
+ */
+import type Sqlite from "better-sqlite3";
+import type { Minor } from "../billing/money.js";
+import type { AppContext } from "../runtime/context.js";
+import { chunk } from "../upstream/client.js";
+import { applyOrderBatch, type BatchStats } from "./order-batch.js";
+import { forEachBounded } from "./pool.js";
+
+export interface StatusSyncOptions {
+  /** Only these providers (default: every configured provider). */
+  providerIds?: readonly string[];
+  /** Batches of one provider in flight at once (default 2). */
+  batchConcurrency?: number;
+}
+
+export interface StatusSyncResult {
+  /** Providers visited. */
+  providers: number;
+  /** Upstream multi-status calls made. */
+  upstreamCalls: number;
+  /** Orders given a canonical status. */
+  synced: number;
+  /** Refunds written: how many, and their total in minor units. */
+  refunded: { count: number; total: Minor };
+  /** Orders answered with an error item or left out of an answer (misses). */
+  errors: number;
+  /** Orders newly flagged for the operator. */
+  flagged: number;
+  /** Batches whose call failed (or could not be applied): nothing changed for them. */
+  failedBatches: number;
+  /** Webhook outbox rows written. */
+  webhooks: number;
+}
+
+/** Upstream ids the client accepts in an id list (no whitespace, no comma). */
+const SENDABLE_ID = /^[^\s,]+$/;
+
+interface OpenOrder {
+  id: number;
+  upstream_order_id: string;
+}
+
+const openStatements = new WeakMap<Sqlite.Database, Sqlite.Statement<[string], OpenOrder>>();
+
+function openOrdersStatement(db: Sqlite.Database): Sqlite.Statement<[string], OpenOrder> {
+  let s = openStatements.get(db);
+  if (s === undefined) {
+    s = db.prepare(
+      `SELECT id, upstream_order_id FROM orders
+       WHERE provider_id = ? AND submission = 'submitted' AND upstream_order_id IS NOT NULL
+         AND status NOT IN ('Completed', 'Partial', 'Canceled', 'Failed')
+       ORDER BY synced_at ASC NULLS FIRST, id ASC`,
+    );
+    openStatements.set(db, s);
+  }
+  return s;
+}
+
+/** The provider's open orders, oldest-synced first. */
+export function openOrdersOf(ctx: AppContext, providerId: string): Array<{ id: number; upstreamOrderId: string }> {
+  return openOrdersStatement(ctx.db.$client)
+    .all(providerId)
+    .map((r) => ({ id: r.id, upstreamOrderId: r.upstream_order_id }));
+}
+
+function emptyResult(): StatusSyncResult {
+  return {
+    providers: 0,
+    upstreamCalls: 0,
+    synced: 0,
+    refunded: { count: 0, total: 0 },
+    errors: 0,
+    flagged: 0,
+    failedBatches: 0,
+    webhooks: 0,
+  };
+}
+
+function add(result: StatusSyncResult, stats: BatchStats): void {
+  result.synced += stats.synced;
+  result.errors += stats.errors;
+  result.flagged += stats.flagged;
+  result.refunded.count += stats.refundCount;
+  result.refunded.total += stats.refundTotal;
+  result.webhooks += stats.webhooks;
+}
+
+async function syncProvider(
+  ctx: AppContext,
+  providerId: string,
+  concurrency: number,
+  result: StatusSyncResult,
+): Promise<void> {
+  const client = ctx.providers.get(providerId);
+  if (client === undefined) {
+    ctx.logger.warn({ providerId }, "status sync: no client for provider");
+    return;
+  }
+  const log = ctx.logger.child({ providerId, job: "status-sync" });
+  const batches = chunk(openOrdersOf(ctx, providerId));
+  await forEachBounded(batches, concurrency, async (batch) => {
+    const upstreamIds = batch.map((o) => o.upstreamOrderId).filter((id) => SENDABLE_ID.test(id));
+    try {
+      let answer: Parameters<typeof applyOrderBatch>[2] = new Map();
+      if (upstreamIds.length > 0) {
+        result.upstreamCalls++;
+        const outcome = await client.multiStatus(upstreamIds, { priority: "sync" });
+        if (outcome.kind !== "ok") {
+          result.failedBatches++;
+          log.warn(
+            { outcome: outcome.kind, failure: outcome.failure, orders: batch.length },
+            "status batch failed; nothing changed, retried next tick",
+          );
+          return;
+        }
+        answer = outcome.value;
+      }
+      const stats = applyOrderBatch(
+        ctx,
+        batch.map((o) => o.id),
+        answer,
+        ctx.config.flagAfterMisses,
+      );
+      add(result, stats);
+      for (const [rawStatus, orders] of stats.newUnknownStatuses) {
+        log.warn({ rawStatus, orders }, "unknown upstream order status kept raw; orders flagged, status unchanged");
+      }
+    } catch (error) {
+      result.failedBatches++;
+      log.error({ err: error, orders: batch.length }, "status batch could not be applied; retried next tick");
+    }
+  });
+}
+
+/**
+ * Runs one status sync over every provider (or `options.providerIds`). Called by the
+ * scheduler, the CLI (`sync status`) and tests. Never throws for an upstream or per-batch
+ * failure: those are counted in `failedBatches` and logged.
+ */
+export async function runStatusSyncTick(ctx: AppContext, options: StatusSyncOptions = {}): Promise<StatusSyncResult> {
+  const result = emptyResult();
+  const ids = options.providerIds ?? ctx.config.providers.map((p) => p.id);
+  result.providers = ids.length;
+  const concurrency = options.batchConcurrency ?? 2;
+  await Promise.all(ids.map((id) => syncProvider(ctx, id, concurrency, result)));
+  return result;
+}
