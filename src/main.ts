@@ -1,6 +1,7 @@
 /**
  * `npm start`: runs smm-proxy from the environment (see README "Configuration").
  * SIGTERM/SIGINT stop accepting and finish in-flight work (bounded); a second signal exits at once.
+ * SIGHUP re-reads `PROVIDERS_FILE` (an invalid file is logged and ignored).
  */
 import { EnvError, loadEnv } from "./config/env.js";
 import { ConfigError } from "./config/providers-file.js";
@@ -12,6 +13,7 @@ async function main(): Promise<void> {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
+      runtime.ctx.logger.warn({ signal }, "second signal: exiting at once");
       process.exit(1);
     }
     stopping = true;
@@ -23,6 +25,17 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  // Reloads run one after another; a SIGHUP during shutdown is ignored.
+  let reloading: Promise<unknown> = Promise.resolve();
+  process.on("SIGHUP", () => {
+    if (stopping) return;
+    runtime.ctx.logger.info({ signal: "SIGHUP" }, "reloading the providers file");
+    reloading = reloading
+      .then(() => runtime.reload())
+      .catch((error: unknown) => {
+        runtime.ctx.logger.error({ err: error }, "config reload failed");
+      });
+  });
 }
 
 main().catch((error: unknown) => {
