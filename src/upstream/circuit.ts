@@ -67,6 +67,15 @@ export class CircuitBreaker {
     return { allowed: true, probe: false };
   }
 
+  /**
+   * Whether an admitted call may still be sent now: false when the circuit opened while it
+   * waited (it then ends as `circuit_open` without being sent). A probe always may.
+   */
+  stillAllows(admission: Admission): boolean {
+    if (!admission.allowed) return false;
+    return admission.probe || this.current === "closed";
+  }
+
   /** Records how an admitted call ended. */
   record(admission: Admission, health: CallHealth): void {
     if (!admission.allowed) return;

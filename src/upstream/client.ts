@@ -174,8 +174,12 @@ export function createProviderClient(
     spec: ActionSpec<I, T>,
     form: Record<string, string>,
     deadline: number,
+    admission: Admission,
     beforeSend: () => void,
   ): Promise<{ outcome: CallOutcome<T>; httpStatus?: number }> {
+    if (!circuit.stillAllows(admission)) {
+      return { outcome: notSent("circuit_open", REFUSAL_MESSAGES.circuit_open, circuit.retryAfterMs) };
+    }
     const timeoutMs = Math.min(config.timeoutMs, deadline - Date.now());
     if (timeoutMs < minSendMs) {
       return { outcome: notSent("queue_timeout", REFUSAL_MESSAGES.queue_timeout, 1000) };
@@ -215,7 +219,7 @@ export function createProviderClient(
     if (!admission.allowed) {
       return { outcome: notSent("circuit_open", REFUSAL_MESSAGES.circuit_open, admission.retryAfterMs), queuedMs: 0 };
     }
-    const queued = await queue.run(() => send(spec, form, deadline, beforeSend), {
+    const queued = await queue.run(() => send(spec, form, deadline, admission, beforeSend), {
       priority,
       startBy: deadline - minSendMs,
     });

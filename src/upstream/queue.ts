@@ -5,6 +5,11 @@
  * estimated wait passes its deadline fails at once (`queue_timeout`), one still waiting at its
  * deadline is removed (`queue_timeout`), and beyond `maxQueued` waiting jobs new ones fail
  * (`queue_full`), each with a `retryAfterMs` estimate.
+ *
+ * The rate limit is enforced twice: p-queue spaces dequeues, and right before each send a
+ * sliding log of actual send times holds the job if needed (see `paceSend`), so the upstream
+ * never sees more than `intervalCap` requests per window even when work between dequeue and
+ * send bunches them. Every retry is a new job and counts against the limit.
  */
 import PQueue from "p-queue";
 import type { CallPriority } from "./types.js";

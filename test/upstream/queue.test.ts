@@ -80,7 +80,12 @@ describe("priorities", () => {
 describe("bounded waiting", () => {
   it("a call whose wait for the rate limit exceeds its budget fails fast with queue_timeout", async () => {
     let calls = 0;
-    server.use(http.post(URLS.jap, () => (calls++, HttpResponse.json({ status: "Pending" }))));
+    server.use(
+      http.post(URLS.jap, () => {
+        calls++;
+        return HttpResponse.json({ status: "Pending" });
+      }),
+    );
     const { client, events } = makeClient(
       providerConfig("jap", { rateLimit: { requests: 1, intervalMs: 2000 }, timeoutMs: 5000 }),
     );
