@@ -218,6 +218,65 @@ describe("providers list", () => {
   });
 });
 
+describe("providers check", () => {
+  it("calls balance on every provider and stores the answers", async () => {
+    const checks = await fx.json<Record<string, unknown>[]>(["providers", "check"]);
+    expect(checks).toEqual([
+      { id: "jap", reachable: true, latencyMs: expect.any(Number), balance: "100.84292", currency: "USD", error: null },
+      { id: "mtp", reachable: true, latencyMs: expect.any(Number), balance: "100.84292", currency: "EUR", error: null },
+    ]);
+    const list = await fx.json<Record<string, unknown>[]>(["providers", "list"]);
+    expect(list.map((p) => [p.id, p.balance, typeof p.balanceCheckedAt])).toEqual([
+      ["jap", "100.84292", "string"],
+      ["mtp", "100.84292", "string"],
+    ]);
+    const text = await fx.run(["providers", "check"]);
+    expect(text.code).toBe(0);
+    const lines = text.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^ID +REACHABLE +LATENCY +BALANCE +CUR +ERROR$/);
+    expect(lines[2]).toMatch(/^jap +yes +\d+ms +100\.84292 +USD +-$/);
+  });
+
+  it("reports a dead URL as unreachable and a wrong key as reachable, and exits 1", async () => {
+    const file = join(fx.dir, "check.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...fx.providersFile,
+        services: [],
+        providers: [
+          { id: "jap", dialect: "jap", url: fx.jap.url, key: "jap-key" },
+          { id: "wrongkey", dialect: "jap", url: fx.jap.url, key: "not-the-key" },
+          { id: "dead", dialect: "panel", url: deadUrl, key: "k", timeoutMs: 2000 },
+        ],
+      }),
+    );
+    const result = await fx.run(["providers", "check", "--json"], { PROVIDERS_FILE: file });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe("error: 2 of 3 provider(s) failed the check: wrongkey, dead\n");
+    expect(JSON.parse(result.stdout)).toEqual([
+      { id: "jap", reachable: true, latencyMs: expect.any(Number), balance: "100.84292", currency: "USD", error: null },
+      {
+        id: "wrongkey",
+        reachable: true,
+        latencyMs: expect.any(Number),
+        balance: null,
+        currency: null,
+        error: expect.stringMatching(/^rejected: /),
+      },
+      {
+        id: "dead",
+        reachable: false,
+        latencyMs: expect.any(Number),
+        balance: null,
+        currency: null,
+        error: expect.stringMatching(/^not_sent: /),
+      },
+    ]);
+    expect(result.stdout).not.toContain("not-the-key");
+  });
+});
+
 describe("backup", () => {
   it("writes a readable copy of the database", async () => {
     await addCustomerCli(fx, "7.5", "backed-up");
@@ -249,5 +308,27 @@ describe("backup", () => {
     writeFileSync(target, "keep me");
     const result = await fx.run(["backup", target]);
     expect(result).toEqual({ code: 1, stdout: "", stderr: `error: ${target} already exists; choose a new file\n` });
+  });
+});
+
+describe("help", () => {
+  it.each([
+    ["orders"],
+    ["orders", "list"],
+    ["orders", "show"],
+    ["orders", "resolve"],
+    ["services", "list"],
+    ["providers", "list"],
+    ["providers", "check"],
+    ["sync"],
+    ["sync", "status"],
+    ["sync", "refills"],
+    ["sync", "prices"],
+    ["backup"],
+  ])("has --help on %s", async (...command) => {
+    const result = await fx.run([...command, "--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Usage: smm-proxy ${command.join(" ")}`);
+    expect(result.stderr).toBe("");
   });
 });

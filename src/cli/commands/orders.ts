@@ -4,11 +4,22 @@
  * operator found on the panel or by refunding it. Amounts print as 5-decimal strings.
  */
 import { type Command, Option } from "commander";
+import { eq } from "drizzle-orm";
 import { formatAmount } from "../../billing/money.js";
-import { type LedgerEntry, type Order, type Refill, SUBMISSION_STATES, type SubmissionState } from "../../db/schema.js";
+import {
+  customers,
+  type LedgerEntry,
+  type Order,
+  type Refill,
+  SUBMISSION_STATES,
+  type SubmissionState,
+} from "../../db/schema.js";
 import { getOrderDetail, listOrders } from "../../orders/operator-orders.js";
 import { ORDER_STATUSES } from "../../orders/statuses.js";
+import { type ResolveAction, resolveUnknownOrder } from "../../sync/resolve.js";
+import { withAppContext } from "../app-context.js";
 import type { CliContext } from "../context.js";
+import { CliUsageError } from "../errors.js";
 import { isoTime } from "../output.js";
 import { parseCount, parseId } from "../parsers.js";
 import type { LedgerJson } from "./customers.js";
@@ -139,6 +150,15 @@ function orderDetailJson(order: Order, ledger: LedgerEntry[], refills: Refill[])
   };
 }
 
+/** JSON of `orders resolve`: the order after the change, what this run refunded, the customer's balance. */
+export interface ResolveJson extends OrderJson {
+  action: "linked" | "refunded";
+  /** Amount refunded by this resolve (0.00000 when linked). */
+  refundedNow: string;
+  /** The customer's balance after the resolve. */
+  balance: string;
+}
+
 interface ListOptions {
   customer?: number;
   status?: string;
@@ -245,5 +265,48 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
         { header: "FLAG", value: (r) => r.flag },
         { header: "CREATED", value: (r) => r.createdAt },
       ]);
+    });
+
+  group
+    .command("resolve")
+    .description(
+      "settle an order held as unknown: link the upstream order id found on the panel, or cancel and refund it",
+    )
+    .argument("<id>", "order id", parseId)
+    .option("--upstream-order <id>", "the provider's order id: the order becomes submitted and sync takes it over")
+    .option("--refund", "set the order Canceled and refund what is not yet refunded of its charge")
+    .option(...JSON_FLAG)
+    .action(async (id: number, opts: { upstreamOrder?: string; refund?: boolean; json?: boolean }) => {
+      if (opts.upstreamOrder !== undefined && opts.refund) {
+        throw new CliUsageError("give either --upstream-order or --refund, not both");
+      }
+      if (opts.upstreamOrder === undefined && !opts.refund) {
+        throw new CliUsageError("give --upstream-order ID or --refund");
+      }
+      const action: ResolveAction =
+        opts.upstreamOrder !== undefined ? { upstreamOrder: opts.upstreamOrder } : { refund: true };
+      const result = await withAppContext(ctx, ({ ctx: app }) => {
+        const before = getOrderDetail(app.db, id).order;
+        const after = resolveUnknownOrder(app, id, action);
+        const balance =
+          app.db.select({ balance: customers.balance }).from(customers).where(eq(customers.id, after.customerId)).get()
+            ?.balance ?? 0;
+        const json: ResolveJson = {
+          ...orderJson(after),
+          action: "refund" in action ? "refunded" : "linked",
+          refundedNow: formatAmount(after.refunded - before.refunded),
+          balance: formatAmount(balance),
+        };
+        return json;
+      });
+      if (opts.json) {
+        ctx.out.json(result);
+        return;
+      }
+      ctx.out.line(
+        result.action === "linked"
+          ? `order ${id}: linked to upstream order ${result.upstreamOrderId ?? "-"}; status sync takes it over`
+          : `order ${id}: ${result.status}, refunded ${result.refundedNow}; customer ${result.customerId} balance ${result.balance}`,
+      );
     });
 }

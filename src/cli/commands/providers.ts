@@ -2,12 +2,15 @@
  * `providers list` and `providers check` (issue #7). `list` joins PROVIDERS_FILE (never the
  * keys) with the runtime state the server keeps in the `providers` table (last balance, last
  * catalogue sync, last error). Queue depth and circuit state live only inside the running
- * server, so the CLI does not show them. `check` calls `balance` on every provider now.
+ * server, so the CLI does not show them. `check` calls `balance` on every provider now, stores
+ * the answers like the scheduled refresh, prints a report and exits 1 when any provider failed.
  */
 import type { Command } from "commander";
 import { inArray } from "drizzle-orm";
 import { loadProvidersFile } from "../../config/providers-file.js";
 import { providers } from "../../db/schema.js";
+import { checkProviders } from "../../sync/balances.js";
+import { withAppContext } from "../app-context.js";
 import type { CliContext } from "../context.js";
 import { isoTime } from "../output.js";
 
@@ -84,4 +87,26 @@ export function registerProviderCommands(program: Command, ctx: CliContext): voi
       ]);
     });
 
+  group
+    .command("check")
+    .description("call balance on every provider now: reachability, latency, balance (exit 1 if any fails)")
+    .option(...JSON_FLAG)
+    .action(async (opts: { json?: boolean }) => {
+      const checks = await withAppContext(ctx, ({ ctx: app }) => checkProviders(app));
+      if (opts.json) ctx.out.json(checks);
+      else {
+        ctx.out.table(checks, [
+          { header: "ID", value: (c) => c.id },
+          { header: "REACHABLE", value: (c) => c.reachable },
+          { header: "LATENCY", value: (c) => `${c.latencyMs}ms`, align: "right" },
+          { header: "BALANCE", value: (c) => c.balance, align: "right" },
+          { header: "CUR", value: (c) => c.currency },
+          { header: "ERROR", value: (c) => c.error },
+        ]);
+      }
+      const failed = checks.filter((c) => c.error !== null).map((c) => c.id);
+      if (failed.length > 0) {
+        throw new Error(`${failed.length} of ${checks.length} provider(s) failed the check: ${failed.join(", ")}`);
+      }
+    });
 }
