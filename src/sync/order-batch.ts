@@ -220,7 +220,12 @@ export function applyOrderBatch(
           stats.refundTotal += refund;
         }
       }
-      if (status !== row.status || startCount !== row.start_count || remains !== row.remains) {
+      // Compared as the customer sees them (a missing start count is 0, missing remains the quantity).
+      if (
+        status !== row.status ||
+        (startCount ?? 0) !== (row.start_count ?? 0) ||
+        (remains ?? row.quantity) !== (row.remains ?? row.quantity)
+      ) {
         const id = enqueueOrderWebhook(
           ctx,
           {
