@@ -68,6 +68,24 @@ describe("sync prices", () => {
   });
 });
 
+describe("logs", () => {
+  it("are silent by default and JSON lines on stderr when LOG_LEVEL is set", async () => {
+    const env = withDeadProvider();
+    expect((await fx.run(["sync", "prices", "--json"], env)).stderr).toBe("");
+    const result = await fx.run(["sync", "prices", "--json"], { ...env, LOG_LEVEL: "warn" });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toHaveLength(3);
+    const lines = result.stderr
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 40, providerId: "dead", msg: "catalogue sync failed; nothing changed" }),
+    ]);
+    expect(result.stderr).not.toContain("jap-key");
+  });
+});
+
 describe("services list", () => {
   it("prints cost, sell rate and margin of every local service", async () => {
     const list = await fx.json<Record<string, unknown>[]>(["services", "list"]);
