@@ -74,7 +74,7 @@ export interface TickResult {
 export interface WebhookWorker {
   /** Sends every due delivery that is first in its order's queue; resolves when all were answered. */
   tick(): Promise<TickResult>;
-  /** Polls every `pollMs` until `stop()` (no-op when already started). */
+  /** Polls every `pollMs` (at once again after a tick that delivered something) until `stop()`; no-op when started. */
   start(): void;
   /** Stops polling and waits for the sends in flight (shutdown flush). */
   stop(): Promise<void>;
@@ -261,7 +261,8 @@ export function createWebhookWorker(ctx: AppContext, options: WebhookWorkerOptio
     timer = setTimeout(() => {
       timer = undefined;
       tick().then(
-        (r) => schedule(r.sent + r.failed + r.retried >= batchSize ? 0 : pollMs),
+        // Again at once when the batch was full or a send unblocked the next delivery of its order.
+        (r) => schedule(r.sent > 0 || r.sent + r.failed + r.retried >= batchSize ? 0 : pollMs),
         (err: unknown) => {
           ctx.logger.error({ err: shortError(err) }, "webhook worker tick failed");
           schedule(pollMs);
