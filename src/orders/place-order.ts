@@ -15,6 +15,7 @@ import { isBelowCost } from "../billing/pricing.js";
 import { inTransaction } from "../db/client.js";
 import { orders, type Service, services } from "../db/schema.js";
 import type { AppContext } from "../runtime/context.js";
+import { failpoint } from "../runtime/failpoints.js";
 import type { CallOutcome } from "../upstream/types.js";
 import { DomainError, unknownService, upstreamAmbiguous, upstreamFailed, upstreamUnavailable } from "./errors.js";
 import { validateAdd } from "./validate-add.js";
@@ -106,6 +107,7 @@ export async function placeOrder(ctx: AppContext, input: PlaceOrderInput): Promi
       },
     },
   );
+  failpoint("after_upstream_answer");
   settlePlacement(ctx, orderId, outcome);
   return { order: orderId };
 }
