@@ -1,0 +1,89 @@
+/** `GET /healthz`, `GET /readyz`, and `/metrics` switched off or per app (issue #7). */
+import { describe, expect, it } from "vitest";
+import { createApp } from "../../src/api/app.js";
+import { openDb } from "../../src/db/client.js";
+import type { ProviderStats } from "../../src/upstream/types.js";
+import { harness } from "../api/app-harness.js";
+import { addCustomer } from "../helpers/context.js";
+import { parseMetrics } from "./helpers.js";
+
+const OPTIONS = { rateLimitIpPerMin: 0, rateLimitKeyPerMin: 0, trustProxy: false };
+const stats =
+  (...circuits: Array<ProviderStats["circuit"]>) =>
+  () =>
+    Object.fromEntries(circuits.map((circuit, i) => [`p${i + 1}`, { queued: 0, inFlight: 0, circuit }]));
+
+describe("GET /healthz", () => {
+  it("answers ok while the store is writable, 503 once it is not", async () => {
+    const { ctx, app } = harness();
+    const ok = await app.request("/healthz");
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("cache-control")).toBe("no-store");
+    expect(await ok.json()).toEqual({ status: "ok" });
+    ctx.db.$client.close();
+    const down = await app.request("/healthz");
+    expect(down.status).toBe(503);
+    expect(await down.json()).toEqual({ status: "error", error: "store not writable" });
+  });
+});
+
+describe("GET /readyz", () => {
+  it("is ready with config, migrations and at least one closed circuit", async () => {
+    const { ctx } = harness();
+    const app = createApp(ctx, { ...OPTIONS, providerStats: stats("open", "closed") });
+    const res = await app.request("/readyz");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      status: "ready",
+      checks: { config: true, migrations: true, providers: true },
+    });
+  });
+
+  it("is not ready when no circuit is closed", async () => {
+    const { ctx } = harness();
+    const app = createApp(ctx, { ...OPTIONS, providerStats: stats("open", "half_open") });
+    const res = await app.request("/readyz");
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({
+      status: "not ready",
+      checks: { config: true, migrations: true, providers: false },
+    });
+  });
+
+  it("is not ready when migrations are not applied", async () => {
+    const { ctx } = harness();
+    const app = createApp({ ...ctx, db: openDb(":memory:", { migrate: false }) }, OPTIONS);
+    const res = await app.request("/readyz");
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({
+      status: "not ready",
+      checks: { config: true, migrations: false, providers: true },
+    });
+  });
+});
+
+describe("GET /metrics", () => {
+  it("answers a JSON 404 when no METRICS_TOKEN is configured", async () => {
+    const { app } = harness();
+    const res = await app.request("/metrics", { headers: { authorization: "Bearer anything" } });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: "Not found" });
+  });
+
+  it("keeps one registry per app", async () => {
+    const one = harness();
+    const other = harness();
+    const appOne = createApp(one.ctx, { ...OPTIONS, metricsToken: "t1" });
+    const appOther = createApp(other.ctx, { ...OPTIONS, metricsToken: "t2" });
+    const customer = addCustomer(one.ctx, "1.00000");
+    const body = new URLSearchParams({ key: customer.apiKey, action: "balance" }).toString();
+    const headers = { "content-type": "application/x-www-form-urlencoded" };
+    expect((await appOne.request("/api/v2", { method: "POST", headers, body })).status).toBe(200);
+    const scrape = async (app: typeof appOne, token: string) =>
+      parseMetrics(await (await app.request("/metrics", { headers: { authorization: `Bearer ${token}` } })).text());
+    expect((await scrape(appOne, "t1")).get('smm_http_requests_total{action="balance",code="200"}')).toBe(1);
+    expect((await scrape(appOther, "t2")).get('smm_http_requests_total{action="balance",code="200"}')).toBeUndefined();
+    expect((await scrape(appOther, "t2")).get("smm_customer_balances_total")).toBe(0);
+    expect((await scrape(appOne, "t1")).get("smm_customer_balances_total")).toBe(1);
+  });
+});
