@@ -235,6 +235,11 @@ export function createProviderClient(
     return { ...queued.value, queuedMs: queued.waitedMs };
   }
 
+  /**
+   * One call: up to `maxAttempts` attempts within `budgetMs` (default the provider's
+   * timeoutMs), each queued anew. Resolves to one outcome; rejects only if the caller's own
+   * `onSend` throws (then nothing is sent).
+   */
   async function execute<I, T>(
     action: UpstreamAction,
     spec: ActionSpec<I, T>,

@@ -35,7 +35,7 @@ describe("HTTP answers", () => {
     const elapsed = performance.now() - t0;
     expect(outcome).toEqual({ kind: "ambiguous", failure: { message: "no answer within 200 ms" } });
     expect(elapsed).toBeGreaterThanOrEqual(195);
-    expect(elapsed).toBeLessThan(400);
+    expect(elapsed).toBeLessThan(600);
   });
 
   it("200 with an HTML body → ambiguous, excerpt kept", async () => {
@@ -155,6 +155,19 @@ describe("HTTP answers", () => {
         bodyExcerpt: '{"error":"Not enough funds"}',
         upstreamError: "Not enough funds",
       },
+    });
+  });
+
+  it("panel 429 → rate_limited", async () => {
+    answer(
+      () => jsonResponse({ error: "Rate limit exceeded" }, { status: 429, headers: { "retry-after": "60" } }),
+      URLS.panel,
+    );
+    const { client } = makeClient(providerConfig("panel"));
+    expect(await client.status("1", { budgetMs: 500 })).toMatchObject({
+      kind: "rate_limited",
+      retryAfterMs: 60_000,
+      failure: { httpStatus: 429, upstreamError: "Rate limit exceeded" },
     });
   });
 
