@@ -104,8 +104,12 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
       closed = true;
       const schedulersStopped = schedulers.stop();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      if ("closeIdleConnections" in server) server.closeIdleConnections();
+      // Keep-alive sockets turn idle as their last answer goes out: close them as they do.
+      const closeIdle = () => ("closeIdleConnections" in server ? server.closeIdleConnections() : undefined);
+      closeIdle();
+      const idleSweep = setInterval(closeIdle, 50);
       await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+      clearInterval(idleSweep);
       await Promise.race([schedulersStopped, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
       // Flush: wait for the webhook sends in flight (each bounded by its own timeout).
       await Promise.race([webhooks.stop(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
