@@ -11,6 +11,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { formatAmount, parseAmount } from "../billing/money.js";
 import { loadEnv } from "../config/env.js";
 import { type Dialect, parseProvidersConfig } from "../config/providers-file.js";
 import { createCustomer, setWebhook } from "../customers/customers.js";
@@ -151,7 +152,8 @@ async function followOneOrder(
   const before = await balance();
   const added = await post({ action: "add", service: "1", link: "https://instagram.com/demo", quantity: "1000" });
   const order = Number(added.order);
-  out(`  ${stamp()} add service=1 quantity=1000 → ${JSON.stringify(added)}   balance ${before} → ${await balance()}`);
+  const afterAdd = await balance();
+  out(`  ${stamp()} add service=1 quantity=1000 → ${JSON.stringify(added)}   balance ${before} → ${afterAdd}`);
   // Script the upstream so the story is the same every run: In progress, then Partial.
   const upstreamId = jap ? [...jap.orders.keys()].at(-1) : undefined;
   let last = "";
@@ -164,8 +166,12 @@ async function followOneOrder(
       last = line;
     }
     if (status.status === "Partial") {
+      const final = await balance();
+      const charged = parseAmount(before) - parseAmount(afterAdd);
+      const refunded = parseAmount(final) - parseAmount(afterAdd);
       out(
-        `  ${stamp()} refund landed: balance ${await balance()} (charged 1.17000; 400 of 1000 undelivered → 0.46800 back)`,
+        `  ${stamp()} refund landed: balance ${final}: charged ${formatAmount(charged)}, ` +
+          `${status.remains} of 1000 undelivered → ${formatAmount(refunded)} back (charge × remains / quantity, rounded down)`,
       );
       break;
     }

@@ -1,0 +1,29 @@
+/** `npm run demo` end to end: one order from add to a refunded Partial, with a signed webhook (issue #5). */
+import { spawn } from "node:child_process";
+import { expect, it } from "vitest";
+
+it("shows an order's whole life with exact numbers and a verified webhook", async () => {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/demo/main.ts", "--exit-when-done"], {
+    env: { ...process.env, PORT: "0", LOG_LEVEL: "silent" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  expect(code).toBe(0);
+  expect(output).toContain("customer key");
+  // 0.90 upstream × 1.30 = 1.17 per 1000; 1000 units → 1.17000
+  expect(output).toMatch(/add service=1 quantity=1000 → \{"order":1\}\s+balance 100\.00000 → 98\.83000/);
+  expect(output).toMatch(/status In progress\s+start_count 3572\s+remains 1000\s+charge 1\.17000/);
+  expect(output).toMatch(/status Partial\s+start_count 3572\s+remains 400\s+charge 0\.70200/);
+  // 1.17 × 400 / 1000 = 0.468 back
+  expect(output).toContain("refund landed: balance 99.29800: charged 1.17000, 400 of 1000 undelivered → 0.46800 back");
+  expect(output).toMatch(
+    /webhook\s+\{"order_id":1,"status":"Partial","remains":400,"start_count":3572,"charge":0\.702\}\s+signature valid/,
+  );
+}, 90_000);
