@@ -220,7 +220,9 @@ export function loadProvidersFile(
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError([`${path}: invalid JSON (${(error as Error).message})`]);
+    // The parser quotes the text it choked on: keep the problem on one printable line.
+    const reason = (error as Error).message.replace(/[\u0000-\u001f\u007f]+/g, " ");
+    throw new ConfigError([`${path}: invalid JSON (${reason})`]);
   }
   return parseProvidersConfig(raw, env);
 }

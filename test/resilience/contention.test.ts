@@ -116,7 +116,7 @@ describe("CLI writes while the API is under load", () => {
       const wave = Array.from({ length: WAVE }, () => {
         n++;
         const kind = n % 3;
-        const fields =
+        const fields: Record<string, string | number> =
           kind === 0
             ? { key: apiKey, action: "add", service: 1, link: `load${n}`, quantity: 100 }
             : kind === 1
