@@ -117,6 +117,10 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
     return c.body(body, 200, { "Content-Type": contentType });
   });
 
+  // The request line is built here from fixed fields only (never a request field but the
+  // bounded action label), so it skips the wildcard redaction that costs ~4× a plain line.
+  const accessLog = ctx.logger.child({}, { redact: { paths: ["key", "apiKey"], censor: "[redacted]" } });
+
   const api = new Hono<HonoEnv>({ strict: false });
   // One log line and one metrics observation per request, after the answer (errors included).
   api.use(async (c, next) => {
@@ -129,7 +133,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
       const status = c.res.status;
       metrics.observeRequest(action, status, durationMs);
       const customer = c.get("customer") as Customer | undefined;
-      ctx.logger.info(
+      accessLog.info(
         {
           requestId: c.get("requestId"),
           action,
