@@ -12,14 +12,14 @@
  *   `flagAfterMisses` consecutive misses the order is flagged for the operator, never refunded.
  */
 import type Sqlite from "better-sqlite3";
-import { Decimal } from "decimal.js";
-import { type Minor, parseUpstreamDecimal, roundToMinor } from "../billing/money.js";
+import type { Minor } from "../billing/money.js";
 import { inTransaction } from "../db/client.js";
 import type { SubmissionState } from "../db/schema.js";
 import { FINAL_ORDER_STATUSES, type OrderStatus } from "../orders/statuses.js";
 import type { AppContext } from "../runtime/context.js";
 import type { ItemError, UpstreamOrderState } from "../upstream/types.js";
 import { enqueueOrderWebhook } from "../webhooks/outbox.js";
+import { convertedCost } from "./cost.js";
 import { settleRefund } from "./refunds.js";
 
 /** Flag text prefixes set by sync (cleared by sync when the order answers normally again). */
@@ -43,29 +43,32 @@ export interface BatchStats {
   newUnknownStatuses: Map<string, number[]>;
 }
 
-interface OrderSyncRow {
-  id: number;
-  customer_id: number;
-  upstream_order_id: string | null;
-  quantity: number;
-  charge: number;
-  refunded: number;
-  exchange_rate: string;
-  status: string;
-  start_count: number | null;
-  remains: number | null;
-  cost: number | null;
-  raw_status: string | null;
-  miss_count: number;
-  last_error: string | null;
-  flag: string | null;
-  submission: SubmissionState;
-}
+/** One order as the batch reads it (raw row, in this column order). */
+type OrderSyncRow = [
+  id: number,
+  customerId: number,
+  upstreamOrderId: string | null,
+  quantity: number,
+  charge: number,
+  refunded: number,
+  exchangeRate: string,
+  status: string,
+  startCount: number | null,
+  remains: number | null,
+  rawStatus: string | null,
+  missCount: number,
+  flag: string | null,
+  submission: SubmissionState,
+];
+
+const ROW_COLUMNS = `id, customer_id, upstream_order_id, quantity, charge, refunded, exchange_rate, status, start_count,
+  remains, raw_status, miss_count, flag, submission`;
 
 type UpdateParams = [
   status: string,
   startCount: number | null,
   remains: number | null,
+  /** null keeps the stored cost. */
   cost: number | null,
   rawStatus: string | null,
   missCount: number,
@@ -77,8 +80,10 @@ type UpdateParams = [
 ];
 
 interface BatchStatements {
-  rows: Sqlite.Statement<[string], OrderSyncRow>;
+  /** Rows of a batch by id, per id count (`IN (?, ?, ...)`), raw mode. */
+  rows: Map<number, Sqlite.Statement<number[], OrderSyncRow>>;
   update: Sqlite.Statement<UpdateParams>;
+  webhookUrl: Sqlite.Statement<[number], { webhook_url: string | null }>;
 }
 
 const cache = new WeakMap<Sqlite.Database, BatchStatements>();
@@ -87,19 +92,29 @@ function statements(db: Sqlite.Database): BatchStatements {
   let s = cache.get(db);
   if (s === undefined) {
     s = {
-      rows: db.prepare(
-        `SELECT id, customer_id, upstream_order_id, quantity, charge, refunded, exchange_rate, status, start_count,
-                remains, cost, raw_status, miss_count, last_error, flag, submission
-         FROM orders WHERE id IN (SELECT value FROM json_each(?))`,
-      ),
+      rows: new Map(),
       update: db.prepare(
-        `UPDATE orders SET status = ?, start_count = ?, remains = ?, cost = ?, raw_status = ?, miss_count = ?,
-                last_error = ?, flag = ?, synced_at = ?, updated_at = ? WHERE id = ?`,
+        `UPDATE orders SET status = ?, start_count = ?, remains = ?, cost = COALESCE(?, cost), raw_status = ?,
+                miss_count = ?, last_error = ?, flag = ?, synced_at = ?, updated_at = ? WHERE id = ?`,
       ),
+      webhookUrl: db.prepare("SELECT webhook_url FROM customers WHERE id = ?"),
     };
     cache.set(db, s);
   }
   return s;
+}
+
+/** Reads the rows of `ids` (≤ 100 in practice) with one prepared statement per id count. */
+function readRows(db: Sqlite.Database, s: BatchStatements, ids: readonly number[]): OrderSyncRow[] {
+  let statement = s.rows.get(ids.length);
+  if (statement === undefined) {
+    const placeholders = Array.from(ids, () => "?").join(", ");
+    statement = db
+      .prepare<number[], OrderSyncRow>(`SELECT ${ROW_COLUMNS} FROM orders WHERE id IN (${placeholders})`)
+      .raw(true);
+    s.rows.set(ids.length, statement);
+  }
+  return statement.all(...ids);
 }
 
 const clamp = (n: number, lo: number, hi: number) => Math.min(Math.max(n, lo), hi);
@@ -107,22 +122,6 @@ const clamp = (n: number, lo: number, hi: number) => Math.min(Math.max(n, lo), h
 /** Whether `flag` was set by sync (so sync may replace or clear it). */
 export function isSyncFlag(flag: string | null): boolean {
   return flag !== null && (flag.startsWith(UNKNOWN_STATUS_FLAG) || flag.startsWith(MISSES_FLAG));
-}
-
-/** Upstream charge (provider currency) × exchange rate → our minor units; null when not usable. */
-function costOf(charge: string | null, exchangeRate: string, rates: Map<string, Decimal>): Minor | null {
-  const value = charge === null ? undefined : parseUpstreamDecimal(charge);
-  if (value === undefined) return null;
-  let rate = rates.get(exchangeRate);
-  if (rate === undefined) {
-    rate = new Decimal(exchangeRate);
-    rates.set(exchangeRate, rate);
-  }
-  try {
-    return roundToMinor(value.times(rate));
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -146,74 +145,68 @@ export function applyOrderBatch(
     webhooks: 0,
     newUnknownStatuses: new Map(),
   };
-  const s = statements(ctx.db.$client);
-  const rates = new Map<string, Decimal>();
+  if (orderIds.length === 0) return stats;
+  const db = ctx.db.$client;
+  const s = statements(db);
+  const urls = new Map<number, string | null>();
+  const webhookUrlOf = (customerId: number): string | null => {
+    let url = urls.get(customerId);
+    if (url === undefined) {
+      url = s.webhookUrl.get(customerId)?.webhook_url ?? null;
+      urls.set(customerId, url);
+    }
+    return url;
+  };
   inTransaction(ctx.db, () => {
     const now = ctx.now();
-    for (const row of s.rows.all(JSON.stringify(orderIds))) {
+    for (const row of readRows(db, s, orderIds)) {
+      const [id, customerId, upstreamOrderId, quantity, charge, refundedBefore, exchangeRate, oldStatus] = row;
+      const [, , , , , , , , oldStartCount, oldRemains, oldRawStatus, missCount, oldFlag, submission] = row;
       if (
-        row.submission !== "submitted" ||
-        row.upstream_order_id === null ||
-        FINAL_ORDER_STATUSES.has(row.status as OrderStatus)
+        submission !== "submitted" ||
+        upstreamOrderId === null ||
+        FINAL_ORDER_STATUSES.has(oldStatus as OrderStatus)
       ) {
         continue;
       }
-      const item = answer.get(row.upstream_order_id);
+      const item = answer.get(upstreamOrderId);
       if (item === undefined || "error" in item) {
-        const misses = row.miss_count + 1;
-        let flag = row.flag;
+        const misses = missCount + 1;
+        let flag = oldFlag;
         if (misses >= flagAfterMisses && flag === null) {
           flag = `${MISSES_FLAG}: ${misses} consecutive status syncs without the order`;
           stats.flagged++;
         }
         const error = item === undefined ? "absent from the upstream status answer" : item.error;
-        s.update.run(
-          row.status,
-          row.start_count,
-          row.remains,
-          row.cost,
-          row.raw_status,
-          misses,
-          error,
-          flag,
-          now,
-          now,
-          row.id,
-        );
+        s.update.run(oldStatus, oldStartCount, oldRemains, null, oldRawStatus, misses, error, flag, now, now, id);
         stats.errors++;
         continue;
       }
-      const cost = costOf(item.charge, row.exchange_rate, rates) ?? row.cost;
+      const cost = item.charge === null ? null : convertedCost(item.charge, exchangeRate);
       if (item.status === null) {
-        if (row.raw_status !== item.rawStatus) {
+        if (oldRawStatus !== item.rawStatus) {
           const ids = stats.newUnknownStatuses.get(item.rawStatus) ?? [];
-          ids.push(row.id);
+          ids.push(id);
           stats.newUnknownStatuses.set(item.rawStatus, ids);
         }
-        let flag = row.flag;
+        let flag = oldFlag;
         const wanted = `${UNKNOWN_STATUS_FLAG} ${JSON.stringify(item.rawStatus)}`;
         if ((flag === null || isSyncFlag(flag)) && flag !== wanted) {
           flag = wanted;
           stats.flagged++;
         }
-        s.update.run(row.status, row.start_count, row.remains, cost, item.rawStatus, 0, null, flag, now, now, row.id);
+        s.update.run(oldStatus, oldStartCount, oldRemains, cost, item.rawStatus, 0, null, flag, now, now, id);
         continue;
       }
       const status = item.status;
-      const startCount = item.startCount ?? row.start_count;
-      const remains = item.remains === null ? row.remains : clamp(item.remains, 0, row.quantity);
-      const flag = isSyncFlag(row.flag) ? null : row.flag;
-      s.update.run(status, startCount, remains, cost, null, 0, null, flag, now, now, row.id);
+      const startCount = item.startCount ?? oldStartCount;
+      const remains = item.remains === null ? oldRemains : clamp(item.remains, 0, quantity);
+      const flag = isSyncFlag(oldFlag) ? null : oldFlag;
+      s.update.run(status, startCount, remains, cost, null, 0, null, flag, now, now, id);
       stats.synced++;
-      let refunded = row.refunded;
+      let refunded = refundedBefore;
       if (FINAL_ORDER_STATUSES.has(status)) {
-        const refund = settleRefund(
-          ctx,
-          { id: row.id, customerId: row.customer_id, charge: row.charge, quantity: row.quantity },
-          status,
-          remains ?? 0,
-          now,
-        );
+        const refund = settleRefund(ctx, { id, customerId, charge, quantity }, status, remains ?? 0, now);
         if (refund > 0) {
           refunded += refund;
           stats.refundCount++;
@@ -221,28 +214,15 @@ export function applyOrderBatch(
         }
       }
       // Compared as the customer sees them (a missing start count is 0, missing remains the quantity).
-      if (
-        status !== row.status ||
-        (startCount ?? 0) !== (row.start_count ?? 0) ||
-        (remains ?? row.quantity) !== (row.remains ?? row.quantity)
-      ) {
-        const id = enqueueOrderWebhook(
-          ctx,
-          {
-            id: row.id,
-            customerId: row.customer_id,
-            status,
-            submission: row.submission,
-            remains,
-            startCount,
-            quantity: row.quantity,
-            charge: row.charge,
-            refunded,
-          },
-          now,
-        );
-        if (id !== null) stats.webhooks++;
-      }
+      const visibleChange =
+        status !== oldStatus ||
+        (startCount ?? 0) !== (oldStartCount ?? 0) ||
+        (remains ?? quantity) !== (oldRemains ?? quantity);
+      if (!visibleChange) continue;
+      const url = webhookUrlOf(customerId);
+      if (url === null) continue;
+      const order = { id, customerId, status, submission, remains, startCount, quantity, charge, refunded };
+      if (enqueueOrderWebhook(ctx, order, now, url) !== null) stats.webhooks++;
     }
   });
   return stats;

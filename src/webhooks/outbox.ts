@@ -62,14 +62,21 @@ export function orderWebhookPayload(order: WebhookOrder): string {
 }
 
 /**
- * Queues a notification of `order`'s current state to its customer's webhook URL (read now),
- * as a `pending` delivery due at `at` (epoch ms). Call inside the transaction that changed
- * the order. Does nothing when the customer has no webhook URL.
+ * Queues a notification of `order`'s current state to its customer's webhook URL, as a
+ * `pending` delivery due at `at` (epoch ms). Call inside the transaction that changed the
+ * order. Does nothing when the customer has no webhook URL.
+ * @param webhookUrl the customer's current URL when the caller already read it in this
+ * transaction (null: none); omitted, it is read now.
  * @returns the new delivery id, or null when the customer has no webhook.
  */
-export function enqueueOrderWebhook(ctx: AppContext, order: WebhookOrder, at: number): number | null {
+export function enqueueOrderWebhook(
+  ctx: AppContext,
+  order: WebhookOrder,
+  at: number,
+  webhookUrl?: string | null,
+): number | null {
   const s = statements(ctx.db.$client);
-  const url = s.webhookUrl.get(order.customerId)?.webhook_url ?? null;
+  const url = webhookUrl === undefined ? (s.webhookUrl.get(order.customerId)?.webhook_url ?? null) : webhookUrl;
   if (url === null || url === "") return null;
   const info = s.insert.run(order.customerId, order.id, url, orderWebhookPayload(order), at, at);
   return Number(info.lastInsertRowid);
