@@ -50,30 +50,64 @@ export function applyBalanceChange(db: Db, change: BalanceChange): Minor {
   if (!Number.isSafeInteger(change.amount) || change.amount === 0) {
     throw new RangeError(`ledger amount must be a non-zero integer, got ${change.amount}`);
   }
-  const row = db
-    .select({ balance: customers.balance })
-    .from(customers)
-    .where(eq(customers.id, change.customerId))
-    .get();
+  const statements = statementsFor(db);
+  const row = statements.balance.get({ id: change.customerId });
   if (!row) throw new UnknownCustomerError(change.customerId);
   const after = row.balance + change.amount;
   if (after < 0) throw new InsufficientFundsError(change.customerId, row.balance, -change.amount);
   if (!Number.isSafeInteger(after)) throw new RangeError("balance out of range");
   const at = change.at ?? Date.now();
-  db.update(customers)
-    .set({ balance: sql`${customers.balance} + ${change.amount}`, updatedAt: at })
-    .where(eq(customers.id, change.customerId))
-    .run();
-  db.insert(ledgerEntries)
-    .values({
-      customerId: change.customerId,
-      orderId: change.orderId ?? null,
-      kind: change.kind,
-      amount: change.amount,
-      balanceAfter: after,
-      note: change.note ?? null,
-      createdAt: at,
-    })
-    .run();
+  statements.credit.run({ id: change.customerId, amount: change.amount, at });
+  statements.entry.run({
+    customerId: change.customerId,
+    orderId: change.orderId ?? null,
+    kind: change.kind,
+    amount: change.amount,
+    balanceAfter: after,
+    note: change.note ?? null,
+    createdAt: at,
+  });
   return after;
+}
+
+/** The three statements of a balance change, prepared once per store (refund-heavy sync ticks call this thousands of times). */
+function prepareStatements(db: Db) {
+  return {
+    balance: db
+      .select({ balance: customers.balance })
+      .from(customers)
+      .where(eq(customers.id, sql.placeholder("id")))
+      .prepare(),
+    credit: db
+      .update(customers)
+      .set({
+        balance: sql`${customers.balance} + ${sql.placeholder("amount")}`,
+        updatedAt: sql`${sql.placeholder("at")}`,
+      })
+      .where(eq(customers.id, sql.placeholder("id")))
+      .prepare(),
+    entry: db
+      .insert(ledgerEntries)
+      .values({
+        customerId: sql.placeholder("customerId"),
+        orderId: sql.placeholder("orderId"),
+        kind: sql.placeholder("kind"),
+        amount: sql.placeholder("amount"),
+        balanceAfter: sql.placeholder("balanceAfter"),
+        note: sql.placeholder("note"),
+        createdAt: sql.placeholder("createdAt"),
+      })
+      .prepare(),
+  };
+}
+
+const prepared = new WeakMap<Db, ReturnType<typeof prepareStatements>>();
+
+function statementsFor(db: Db): ReturnType<typeof prepareStatements> {
+  let statements = prepared.get(db);
+  if (!statements) {
+    statements = prepareStatements(db);
+    prepared.set(db, statements);
+  }
+  return statements;
 }
