@@ -138,7 +138,7 @@ function settlePlacement(ctx: AppContext, orderId: number, outcome: CallOutcome<
         })
         .where(eq(orders.id, orderId))
         .run();
-      log.warn({ failure: outcome.failure }, "order unknown: upstream did not confirm it");
+      log.warn({ event: "order_unknown", failure: outcome.failure }, "order unknown: upstream did not confirm it");
       throw upstreamAmbiguous(orderId);
     default: {
       failAndRefund(ctx, orderId, outcome.failure.message, "Canceled");

@@ -89,7 +89,13 @@ export async function refreshProviderBalances(ctx: AppContext): Promise<BalanceR
       const low = isBelow(balance, provider.balanceWarning);
       if (low) {
         ctx.logger.warn(
-          { providerId: provider.id, balance, currency, balanceWarning: provider.balanceWarning },
+          {
+            event: "low_upstream_balance",
+            providerId: provider.id,
+            balance,
+            currency,
+            balanceWarning: provider.balanceWarning,
+          },
           "provider balance below warning threshold",
         );
       }

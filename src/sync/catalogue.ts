@@ -221,7 +221,13 @@ export function recomputeServices(ctx: AppContext, providerId?: string): number 
         .run();
       if (existing.rate !== next.rate || existing.cost !== next.cost) {
         ctx.logger.info(
-          { serviceId: next.id, rate: formatRate(next.rate), oldRate: formatRate(existing.rate), cost: next.cost },
+          {
+            event: "price_changed",
+            serviceId: next.id,
+            rate: formatRate(next.rate),
+            oldRate: formatRate(existing.rate),
+            cost: next.cost,
+          },
           "service price changed",
         );
       }

@@ -133,7 +133,10 @@ async function syncProvider(
       );
       add(result, stats);
       for (const [rawStatus, orders] of stats.newUnknownStatuses) {
-        log.warn({ rawStatus, orders }, "unknown upstream order status kept raw; orders flagged, status unchanged");
+        log.warn(
+          { event: "unknown_upstream_status", rawStatus, orders },
+          "unknown upstream order status kept raw; orders flagged, status unchanged",
+        );
       }
     } catch (error) {
       result.failedBatches++;

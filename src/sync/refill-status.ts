@@ -180,7 +180,10 @@ export async function runRefillSyncTick(
           result.errors += stats.errors;
           result.flagged += stats.flagged;
           for (const [rawStatus, refills] of stats.newUnknownStatuses) {
-            log.warn({ rawStatus, refills }, "unknown upstream refill status kept raw; refills flagged");
+            log.warn(
+              { event: "unknown_upstream_status", rawStatus, refills },
+              "unknown upstream refill status kept raw; refills flagged",
+            );
           }
         } catch (error) {
           result.failedBatches++;

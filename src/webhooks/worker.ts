@@ -218,7 +218,7 @@ export function createWebhookWorker(ctx: AppContext, options: WebhookWorkerOptio
     }
     if (now - row.created_at >= maxAgeMs) {
       statements.failed.run(error, outcome.url, row.id);
-      ctx.logger.warn({ ...log, error, ageMs: now - row.created_at }, "webhook give-up");
+      ctx.logger.warn({ event: "webhook_gave_up", ...log, error, ageMs: now - row.created_at }, "webhook give-up");
       return "failed";
     }
     const delay = Math.max(0, Math.round(backoff(row.attempts + 1)));
