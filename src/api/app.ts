@@ -7,7 +7,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { rateLimiter } from "hono-rate-limiter";
@@ -19,7 +18,9 @@ import { badRequest, DomainError, invalidKey } from "../orders/errors.js";
 import type { AppContext } from "../runtime/context.js";
 import type { ProviderStats } from "../upstream/types.js";
 import { ACTIONS, resolveAction } from "./actions/index.js";
+import { bodyWithinLimit } from "./body.js";
 import { toErrorAnswer } from "./errors.js";
+import { JsonText } from "./json-text.js";
 import { PresetAnswer } from "./preset-answer.js";
 import { type Fields, readFields } from "./request-fields.js";
 
@@ -145,12 +146,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
       );
     }
   });
-  api.use(
-    bodyLimit({
-      maxSize: maxBytes,
-      onError: (c) => c.json({ error: `Request body too large (limit ${maxBytes} bytes)` }, 413),
-    }),
-  );
+  api.use(bodyWithinLimit(maxBytes, (c) => c.json({ error: `Request body too large (limit ${maxBytes} bytes)` }, 413)));
   if (options.rateLimitIpPerMin > 0) {
     api.use(limiter(options.rateLimitIpPerMin, (c) => `ip:${clientIp(c, options.trustProxy)}`));
   }
@@ -177,6 +173,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
       fields,
       header: (h) => c.req.header(h),
     });
+    if (answer instanceof JsonText) return c.body(answer.text, 200, { "Content-Type": "application/json" });
     if (answer instanceof PresetAnswer) {
       const status = answer.statusCode >= 400 && !c.get("customer").httpErrors ? 200 : answer.statusCode;
       return c.json(answer.body as object, status as ContentfulStatusCode);

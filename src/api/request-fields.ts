@@ -6,6 +6,7 @@
  */
 import type { Context } from "hono";
 import { badRequest } from "../orders/errors.js";
+import { requestBodyText } from "./body.js";
 
 export type Fields = Record<string, string>;
 
@@ -65,7 +66,7 @@ export async function readFields(c: Context): Promise<Fields> {
     for (const [name, value] of form) if (typeof value === "string") fields[name] = value;
     return fields;
   }
-  const text = await c.req.text();
+  const text = await requestBodyText(c);
   if (text === "") return fields;
   if (type.startsWith("application/json") || (type === "" && text.trimStart().startsWith("{"))) fromJson(text, fields);
   else fromSearchParams(new URLSearchParams(text), fields);

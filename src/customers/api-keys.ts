@@ -4,7 +4,7 @@
  * whether or not the key exists (no comparison of secrets in JavaScript).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { apiKeys, type Customer, customers } from "../db/schema.js";
 
@@ -58,13 +58,28 @@ export function insertApiKey(
  */
 export function findCustomerByApiKey(db: Db, key: string): Customer | undefined {
   if (typeof key !== "string" || key.length === 0 || key.length > MAX_KEY_LENGTH) return undefined;
-  const row = db
+  return keyLookup(db).get({ keyHash: hashApiKey(key) })?.customer;
+}
+
+/** The lookup as a prepared query: built and prepared once per store, not per request (issue #6). */
+function prepareKeyLookup(db: Db) {
+  return db
     .select({ customer: customers })
     .from(apiKeys)
     .innerJoin(customers, eq(customers.id, apiKeys.customerId))
-    .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt)))
-    .get();
-  return row?.customer;
+    .where(and(eq(apiKeys.keyHash, sql.placeholder("keyHash")), isNull(apiKeys.revokedAt)))
+    .prepare();
+}
+
+const keyLookups = new WeakMap<Db, ReturnType<typeof prepareKeyLookup>>();
+
+function keyLookup(db: Db): ReturnType<typeof prepareKeyLookup> {
+  let q = keyLookups.get(db);
+  if (q === undefined) {
+    q = prepareKeyLookup(db);
+    keyLookups.set(db, q);
+  }
+  return q;
 }
 
 /** Every key of a customer (active and revoked), newest first. */

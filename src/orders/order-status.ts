@@ -2,8 +2,9 @@
  * The `status` verb (seed `000_*` "Order status" / "Multiple orders status", seed `003_*`
  * `multiStatus`): served from the store, never by a synchronous upstream call.
  */
-import { and, eq, inArray, ne } from "drizzle-orm";
+import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { formatAmount } from "../billing/money.js";
+import type { Db } from "../db/client.js";
 import { customers, type Order, orders } from "../db/schema.js";
 import type { AppContext } from "../runtime/context.js";
 
@@ -33,12 +34,43 @@ export function toStatusView(order: Order, currency: string): OrderStatusView {
  */
 export function findCustomerOrders(ctx: AppContext, customerId: number, ids: readonly number[]): Map<number, Order> {
   if (ids.length === 0) return new Map();
+  const [only] = ids;
+  if (ids.length === 1 && only !== undefined) {
+    const row = oneOrder(ctx.db).get({ customerId, id: only });
+    return new Map(row === undefined ? [] : [[row.id, row]]);
+  }
   const rows = ctx.db
     .select()
     .from(orders)
     .where(and(eq(orders.customerId, customerId), inArray(orders.id, [...ids]), ne(orders.submission, "failed")))
     .all();
   return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** The one-order case (`status` of one order, the hot path) as a prepared query, once per store (issue #6). */
+function prepareOneOrder(db: Db) {
+  return db
+    .select()
+    .from(orders)
+    .where(
+      and(
+        eq(orders.customerId, sql.placeholder("customerId")),
+        eq(orders.id, sql.placeholder("id")),
+        ne(orders.submission, "failed"),
+      ),
+    )
+    .prepare();
+}
+
+const oneOrderQueries = new WeakMap<Db, ReturnType<typeof prepareOneOrder>>();
+
+function oneOrder(db: Db): ReturnType<typeof prepareOneOrder> {
+  let q = oneOrderQueries.get(db);
+  if (q === undefined) {
+    q = prepareOneOrder(db);
+    oneOrderQueries.set(db, q);
+  }
+  return q;
 }
 
 /** The customer's currency (for the `currency` field). */

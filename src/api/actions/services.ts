@@ -2,6 +2,7 @@ import { asc, eq } from "drizzle-orm";
 import { formatRate } from "../../billing/money.js";
 import { services as servicesTable } from "../../db/schema.js";
 import type { AppContext } from "../../runtime/context.js";
+import { JsonText } from "../json-text.js";
 import type { ActionHandler } from "./types.js";
 
 /** One catalogue entry as customers see it (seed `000_*` "Service list"; booleans and id as JSON values, rate/min/max strings). */
@@ -40,16 +41,16 @@ export function listServiceViews(ctx: AppContext): ServiceView[] {
     }));
 }
 
-const cache = new WeakMap<AppContext, { version: number; body: ServiceView[] }>();
+const cache = new WeakMap<AppContext, { version: number; body: JsonText }>();
 
 /**
- * `services`: the catalogue, rebuilt only when `ctx.catalogueVersion` changes (price sync,
- * config reload), since every customer sees the same list.
+ * `services`: the catalogue, rebuilt (and serialised) only when `ctx.catalogueVersion` changes
+ * (price sync, config reload), since every customer sees the same list.
  */
 export const services: ActionHandler = ({ ctx }) => {
   const hit = cache.get(ctx);
   if (hit && hit.version === ctx.catalogueVersion) return hit.body;
-  const body = listServiceViews(ctx);
+  const body = new JsonText(JSON.stringify(listServiceViews(ctx)));
   cache.set(ctx, { version: ctx.catalogueVersion, body });
   return body;
 };

@@ -1,0 +1,34 @@
+/**
+ * The baseline server: bare Hono routes on the same stack as smm-proxy (@hono/node-server),
+ * no middleware, no store.
+ * - `POST /api/v2` answers a constant small JSON (the `status` and `services` baseline);
+ * - `POST /catalogue` answers a constant JSON text set by the `setCatalogue` command (the same
+ *   bytes as the proxy's `services` answer, serialised once), for the same-size comparison.
+ */
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { failStart, serveCommands } from "../lib/ipc.js";
+
+const CONSTANT = { charge: "0.27819", start_count: "3572", status: "Partial", remains: "157", currency: "USD" };
+
+async function main(): Promise<void> {
+  let catalogue = "[]";
+  const app = new Hono();
+  app.post("/api/v2", (c) => c.json(CONSTANT));
+  app.post("/catalogue", (c) => c.body(catalogue, 200, { "Content-Type": "application/json" }));
+  const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  serveCommands(
+    { url: `http://127.0.0.1:${port}` },
+    {
+      setCatalogue: (text: string) => {
+        catalogue = text;
+        return text.length;
+      },
+    },
+  );
+}
+
+main().catch(failStart);
