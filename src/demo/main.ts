@@ -139,7 +139,7 @@ async function followOneOrder(
   api: string,
   apiKey: string,
   jap: Simulator | undefined,
-  receiver: { received: number },
+  receiver: { received: string[] },
 ): Promise<void> {
   const post: Post = async (fields) => {
     const res = await fetch(api, { method: "POST", body: new URLSearchParams({ key: apiKey, ...fields }) });
@@ -186,7 +186,9 @@ async function followOneOrder(
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
-  for (let i = 0; i < 20 && receiver.received === 0; i++) await new Promise((resolve) => setTimeout(resolve, 500));
+  // The webhook worker sends the Partial notification right after the sync that saw it.
+  const partialArrived = () => receiver.received.some((body) => body.includes('"status":"Partial"'));
+  for (let i = 0; i < 40 && !partialArrived(); i++) await new Promise((resolve) => setTimeout(resolve, 250));
 }
 
 main().catch((error: unknown) => {

@@ -15,13 +15,14 @@ export interface WebhookReceiver {
   url: string;
   /** The customer's webhook secret, set once `customers set-webhook` returned it. */
   secret: string;
-  received: number;
+  /** Bodies received so far, in arrival order. */
+  received: string[];
   close(): Promise<void>;
 }
 
 /** Listens on 127.0.0.1 (any free port) and calls `onDelivery` for each POST. */
 export async function startWebhookReceiver(onDelivery: (delivery: ReceivedWebhook) => void): Promise<WebhookReceiver> {
-  const receiver: WebhookReceiver = { url: "", secret: "", received: 0, close: async () => {} };
+  const receiver: WebhookReceiver = { url: "", secret: "", received: [], close: async () => {} };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -29,7 +30,7 @@ export async function startWebhookReceiver(onDelivery: (delivery: ReceivedWebhoo
       const body = Buffer.concat(chunks).toString("utf8");
       const timestamp = String(req.headers["x-timestamp"] ?? "");
       const signature = String(req.headers["x-signature"] ?? "");
-      receiver.received++;
+      receiver.received.push(body);
       onDelivery({ body, signatureValid: verifyWebhook(receiver.secret, timestamp, body, signature) });
       res.writeHead(204).end();
     });
