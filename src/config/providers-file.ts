@@ -221,7 +221,7 @@ export function loadProvidersFile(
     raw = JSON.parse(text);
   } catch (error) {
     // The parser quotes the text it choked on: keep the problem on one printable line.
-    const reason = (error as Error).message.replace(/[\u0000-\u001f\u007f]+/g, " ");
+    const reason = (error as Error).message.replace(/\p{Cc}+/gu, " ");
     throw new ConfigError([`${path}: invalid JSON (${reason})`]);
   }
   return parseProvidersConfig(raw, env);

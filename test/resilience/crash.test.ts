@@ -106,8 +106,16 @@ beforeAll(async () => {
         rateLimit: { requests: 1000, intervalMs: 1000 },
         timeoutMs: 30_000,
       },
-      // One call per minute: the start's catalogue sync takes the slot, so an `add` waits in the queue.
-      { id: "slow", dialect: "jap", url: slow.url, key: "slow-key", rateLimit: { requests: 1, intervalMs: 60_000 } },
+      // One call per minute: the start's catalogue sync takes the slot, so an `add` waits in the
+      // queue (its budget, timeoutMs, outlasts the wait, so the queue takes it rather than refusing).
+      {
+        id: "slow",
+        dialect: "jap",
+        url: slow.url,
+        key: "slow-key",
+        rateLimit: { requests: 1, intervalMs: 60_000 },
+        timeoutMs: 180_000,
+      },
     ],
     services: [
       { id: 1, provider: "fast", upstreamService: 1 },
