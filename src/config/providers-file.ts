@@ -201,6 +201,19 @@ export function parseProvidersConfig(
 }
 
 /**
+ * Where JSON.parse stopped, as " at line L column C", or "" when the parser does not say.
+ * The parser's own message is not repeated: it may quote the file, and the file holds keys.
+ */
+function jsonErrorPlace(text: string, error: unknown): string {
+  const match = /position (\d+)/.exec(error instanceof Error ? error.message : "");
+  if (!match) return error instanceof Error && /end of JSON/.test(error.message) ? " (unexpected end of file)" : "";
+  const before = text.slice(0, Number(match[1]));
+  const line = before.split("\n").length;
+  const column = before.length - before.lastIndexOf("\n");
+  return ` at line ${line} column ${column}`;
+}
+
+/**
  * Reads and validates the config file at `path`.
  * @throws ConfigError (`<path>: cannot read ...`, `<path>: invalid JSON ...`, or path-named problems).
  */
@@ -220,9 +233,7 @@ export function loadProvidersFile(
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    // The parser quotes the text it choked on: keep the problem on one printable line.
-    const reason = (error as Error).message.replace(/\p{Cc}+/gu, " ");
-    throw new ConfigError([`${path}: invalid JSON (${reason})`]);
+    throw new ConfigError([`${path}: invalid JSON${jsonErrorPlace(text, error)}`]);
   }
   return parseProvidersConfig(raw, env);
 }

@@ -259,17 +259,13 @@ describe("parseProvidersConfig", () => {
 });
 
 describe("loadProvidersFile", () => {
-  it("reports invalid JSON with the parser's message", () => {
+  it("reports where the JSON breaks, without quoting the file (it holds keys)", () => {
     const path = join(dir, "broken.json");
-    const text = '{"providers": [';
-    writeFileSync(path, text);
-    let parserMessage = "";
-    try {
-      JSON.parse(text);
-    } catch (error) {
-      parserMessage = (error as Error).message;
-    }
-    expect(loadProblems(path)).toEqual([`${path}: invalid JSON (${parserMessage})`]);
+    writeFileSync(path, '{"providers": [\n  {"key": "upstream-secret" "id": "x"}]}');
+    expect(loadProblems(path)).toEqual([`${path}: invalid JSON at line 2 column 29`]);
+    const truncated = join(dir, "truncated.json");
+    writeFileSync(truncated, '{"providers": [');
+    expect(loadProblems(truncated)).toEqual([`${truncated}: invalid JSON (unexpected end of file)`]);
   });
 
   it("reports a missing file", () => {
