@@ -35,7 +35,8 @@ const CATALOGUE_SIZE = 2000;
 const LIMITED = { requests: 20, intervalMs: 1000 };
 const SIM_KEY = "sim-key";
 
-const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const t0 = Date.now();
+const log = (line: string) => process.stderr.write(`[bench +${Math.round((Date.now() - t0) / 1000)}s] ${line}\n`);
 
 export interface Target {
   name: string;
