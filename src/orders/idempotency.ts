@@ -71,3 +71,14 @@ export function recordIdempotentAnswer(
     .where(and(eq(idempotencyKeys.customerId, customerId), eq(idempotencyKeys.key, key)))
     .run();
 }
+
+/**
+ * Releases a claimed key whose request placed nothing (refused, refunded, or failed
+ * unexpectedly), so the client's retry with the same key can place the order.
+ */
+export function releaseIdempotencyKey(ctx: AppContext, customerId: number, key: string): void {
+  ctx.db
+    .delete(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.customerId, customerId), eq(idempotencyKeys.key, key)))
+    .run();
+}

@@ -223,6 +223,36 @@ describe("add", () => {
     expect(await json(other)).toEqual({ error: "Idempotency-Key was already used with different parameters" });
   });
 
+  it("releases the Idempotency-Key when nothing was placed, so the retry places the order", async () => {
+    const { ctx, post, provider } = harness();
+    const customer = addCustomer(ctx, "10.00000");
+    const fields = { key: customer.apiKey, action: "add", service: 1, link: "https://x.com/a", quantity: 100 };
+    provider.will("add", { kind: "not_sent", reason: "queue_full", failure, retryAfterMs: 1000 });
+    const busy = await post(fields, { "Idempotency-Key": "k-2" });
+    expect(busy.status).toBe(503);
+    const retry = await post(fields, { "Idempotency-Key": "k-2" });
+    expect(retry.status).toBe(200);
+    expect(await json(retry)).toEqual({ order: 2 });
+    expect(provider.calls.filter((c) => c.method === "add")).toHaveLength(2);
+    expect(balanceOf(ctx, customer.id)).toEqual({ balance: 1_000_000 - 12_500, ledger: 1_000_000 - 12_500 });
+  });
+
+  it("replays a held (ambiguous) answer for the same Idempotency-Key instead of placing again", async () => {
+    const { ctx, post, provider } = harness();
+    const customer = addCustomer(ctx, "10.00000");
+    const fields = { key: customer.apiKey, action: "add", service: 1, link: "https://x.com/a", quantity: 100 };
+    provider.will("add", { kind: "ambiguous", failure: { message: "reset" } });
+    const first = await post(fields, { "Idempotency-Key": "k-3" });
+    const second = await post(fields, { "Idempotency-Key": "k-3" });
+    const held = { error: "Upstream provider did not confirm the order; it is under review", order: 1 };
+    expect(first.status).toBe(502);
+    expect(await json(first)).toEqual(held);
+    expect(second.status).toBe(502);
+    expect(await json(second)).toEqual(held);
+    expect(provider.calls.filter((c) => c.method === "add")).toHaveLength(1);
+    expect(balanceOf(ctx, customer.id).balance).toBe(1_000_000 - 12_500);
+  });
+
   it("places exactly as many orders as the balance covers under 50 concurrent adds", async () => {
     const { ctx, post } = harness();
     // each order: 100 × 1.25 / 1000 = 0.125; 7 orders = 0.875
