@@ -79,7 +79,11 @@ const serviceSchema = z
     category: z.string().min(1).optional(),
     markup: markupSchema.optional(),
     /** Fixed sell rate per 1000 (Package: per package) in our currency. */
-    rate: amountString("rate").optional(),
+    rate: decimalString("rate")
+      .refine((v) => !/^\d+(\.\d+)?$/.test(v) || /^\d{1,12}(\.\d{1,4})?$/.test(v), {
+        message: "expected a rate with at most 4 decimals (sell rates are kept to 4 decimals)",
+      })
+      .optional(),
     min: positiveInt("a positive integer").optional(),
     max: positiveInt("a positive integer").optional(),
     enabled: z.boolean().default(true),

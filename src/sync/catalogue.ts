@@ -137,7 +137,10 @@ function recompute(ctx: AppContext, config: ServiceConfig): Recomputed | { disab
   let disabledReason: string | null = null;
   if (!config.enabled) disabledReason = "disabled in config";
   else if (min > max) disabledReason = "configured min/max outside the upstream range";
-  else if (isBelowCost(rate, cost)) disabledReason = "upstream cost at or above the sell rate";
+  // A fixed sell rate that the cost has reached is withdrawn until the cost falls (issue #5);
+  // a markup service follows its cost, and `add` refuses it (502) in the rare case it sells at a loss.
+  else if (config.rate !== undefined && isBelowCost(rate, cost))
+    disabledReason = "upstream cost at or above the sell rate";
   return {
     id: config.id,
     providerId: provider.id,

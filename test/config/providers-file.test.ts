@@ -114,6 +114,13 @@ describe("parseProvidersConfig", () => {
       ['services[2].provider: unknown provider "jpp"'],
     ],
     [
+      "a fixed sell rate with 5 decimals",
+      (f) => {
+        f.services.push({ id: 9, provider: "jap", upstreamService: 9, rate: "12.00005" });
+      },
+      ["services[3].rate: expected a rate with at most 4 decimals (sell rates are kept to 4 decimals)"],
+    ],
+    [
       "a duplicate provider id",
       (f) => {
         f.providers.push({ id: "jap", dialect: "panel", url: "https://other.example/api/v2", key: "k" });
