@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { orders, refills } from "../../src/db/schema.js";
+import { orders, refills, services as servicesTable } from "../../src/db/schema.js";
 import { addCustomer, balanceOf } from "../helpers/context.js";
 import { harness, json } from "./app-harness.js";
 
@@ -36,6 +36,23 @@ describe("services", () => {
       [5, "1.10"],
       [6, "0.75"],
     ]);
+  });
+});
+
+describe("services cache", () => {
+  it("sees a catalogue change written by another process (another connection to the store)", async () => {
+    const h = harness();
+    const customer = addCustomer(h.ctx, "1.00000");
+    const first = (await json(await h.post({ key: customer.apiKey, action: "services" }))) as Array<{ rate: string }>;
+    expect(first[0]?.rate).toBe("1.25");
+    // as `npm run cli -- sync prices` would: same table, no in-process version bump
+    h.ctx.db
+      .update(servicesTable)
+      .set({ rate: 150_000, updatedAt: Date.now() + 1 })
+      .where(eq(servicesTable.id, 1))
+      .run();
+    const second = (await json(await h.post({ key: customer.apiKey, action: "services" }))) as Array<{ rate: string }>;
+    expect(second[0]?.rate).toBe("1.50");
   });
 });
 

@@ -1,4 +1,4 @@
-import { asc, eq } from "drizzle-orm";
+import { asc, eq, sql } from "drizzle-orm";
 import { formatRate } from "../../billing/money.js";
 import { services as servicesTable } from "../../db/schema.js";
 import type { AppContext } from "../../runtime/context.js";
@@ -41,16 +41,30 @@ export function listServiceViews(ctx: AppContext): ServiceView[] {
     }));
 }
 
-const cache = new WeakMap<AppContext, { version: number; body: JsonText }>();
+const cache = new WeakMap<AppContext, { version: string; body: JsonText }>();
 
 /**
- * `services`: the catalogue, rebuilt (and serialised) only when `ctx.catalogueVersion` changes
- * (price sync, config reload), since every customer sees the same list.
+ * A cheap fingerprint of the local catalogue: this process's `catalogueVersion` plus the
+ * count and last update of the services rows, so a change written by another process
+ * (`npm run cli -- sync prices`) is seen on the next request too.
+ */
+function catalogueFingerprint(ctx: AppContext): string {
+  const row = ctx.db
+    .select({ count: sql<number>`count(*)`, last: sql<number | null>`max(${servicesTable.updatedAt})` })
+    .from(servicesTable)
+    .get();
+  return `${ctx.catalogueVersion}:${row?.count ?? 0}:${row?.last ?? 0}`;
+}
+
+/**
+ * `services`: the catalogue, rebuilt (and serialised) only when it changed, since every
+ * customer sees the same list.
  */
 export const services: ActionHandler = ({ ctx }) => {
+  const version = catalogueFingerprint(ctx);
   const hit = cache.get(ctx);
-  if (hit && hit.version === ctx.catalogueVersion) return hit.body;
+  if (hit && hit.version === version) return hit.body;
   const body = new JsonText(JSON.stringify(listServiceViews(ctx)));
-  cache.set(ctx, { version: ctx.catalogueVersion, body });
+  cache.set(ctx, { version, body });
   return body;
 };
