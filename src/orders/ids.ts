@@ -10,13 +10,13 @@ export const MAX_IDS_PER_REQUEST = 100;
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 
 /**
- * Parses one id. Returns `undefined` for a well-formed id we can never have (0, > 2^53),
- * so it is answered like an unknown id.
- * @throws DomainError bad_request when the text is not a decimal integer.
+ * Parses one id. Returns `undefined` for anything that cannot be one of our ids (not a
+ * decimal integer, 0, beyond 2^53), so it is answered like an unknown id ("Incorrect order
+ * ID"), per id in the batch forms, as the seeds do.
  */
 export function parseId(raw: string): number | undefined {
   const text = raw.trim();
-  if (!/^\d{1,30}$/.test(text)) throw badRequest();
+  if (!/^\d{1,30}$/.test(text)) return undefined;
   const n = Number(text);
   return n >= 1 && n <= MAX_ID && String(n) === text.replace(/^0+(?=\d)/, "") ? n : undefined;
 }
@@ -24,7 +24,7 @@ export function parseId(raw: string): number | undefined {
 /**
  * Parses a comma-separated id list, keeping the given order and dropping repeats.
  * @returns pairs of the id text as given (for answer keys) and the parsed id (undefined: never ours).
- * @throws DomainError bad_request when empty, malformed or longer than 100 ids.
+ * @throws DomainError bad_request when empty or longer than 100 ids.
  */
 export function parseIdList(raw: string): Array<{ text: string; id: number | undefined }> {
   const parts = raw

@@ -93,16 +93,22 @@ describe("status", () => {
     expect(Object.keys((await json(multi)) as object)).toEqual([String(mine)]);
   });
 
-  it("refuses more than 100 ids and malformed lists with 400", async () => {
+  it("refuses more than 100 ids and empty lists with 400, and answers malformed ids per id", async () => {
     const h = harness();
     const alice = addCustomer(h.ctx, "1.00000");
     const ids = Array.from({ length: 101 }, (_, i) => i + 1).join(",");
     const res = await h.post({ key: alice.apiKey, action: "status", orders: ids });
     expect(res.status).toBe(400);
     expect(await json(res)).toEqual({ error: "Too many IDs: at most 100" });
-    const bad = await h.post({ key: alice.apiKey, action: "status", orders: "1,abc" });
-    expect(bad.status).toBe(400);
-    expect(await json(bad)).toEqual({ error: "Incorrect request" });
+    const bad = await h.post({ key: alice.apiKey, action: "status", orders: "abc, 7" });
+    expect(bad.status).toBe(200);
+    expect(await json(bad)).toEqual({ abc: { error: "Incorrect order ID" }, "7": { error: "Incorrect order ID" } });
+    const one = await h.post({ key: alice.apiKey, action: "status", order: "abc" });
+    expect(one.status).toBe(404);
+    expect(await json(one)).toEqual({ error: "Incorrect order ID" });
+    const empty = await h.post({ key: alice.apiKey, action: "status", orders: " , " });
+    expect(empty.status).toBe(400);
+    expect(await json(empty)).toEqual({ error: "Incorrect request" });
   });
 });
 

@@ -195,9 +195,9 @@ describe("fuzzing /api/v2 (in process)", () => {
       ),
       { numRuns: 100 },
     );
-    // Past 30 digits an id is not an id at all.
+    // Past 30 digits an id is not an id at all: unknown, like any id that is not ours.
     const long = await h.post({ key: customer.apiKey, action: "status", order: "1".repeat(31) });
-    expect([long.status, await json(long)]).toEqual([400, { error: "Incorrect request" }]);
+    expect([long.status, await json(long)]).toEqual([404, { error: "Incorrect order ID" }]);
   });
 
   it("JSON arrays of ids answer exactly like the comma-separated form; nested values are 400", async () => {
