@@ -12,6 +12,7 @@
 import { IncomingMessage } from "node:http";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { badRequest } from "../orders/errors.js";
 
 const texts = new WeakMap<Context, string>();
 
@@ -22,7 +23,11 @@ function unreadIncoming(c: Context): IncomingMessage | undefined {
   return incoming;
 }
 
-/** Reads the whole stream; undefined (and the rest left to the server to drain) past `maxBytes`. */
+/**
+ * Reads the whole stream; undefined (and the rest left to the server to drain) past `maxBytes`.
+ * @throws DomainError bad_request when the client goes away before the body ends (aborted
+ *   upload): a client error, never logged as an unexpected one.
+ */
 function readWithin(incoming: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -30,7 +35,8 @@ function readWithin(incoming: IncomingMessage, maxBytes: number): Promise<Buffer
     const done = () => {
       incoming.off("data", onData);
       incoming.off("end", onEnd);
-      incoming.off("error", onError);
+      incoming.off("error", onAbort);
+      incoming.off("close", onAbort);
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
@@ -45,13 +51,14 @@ function readWithin(incoming: IncomingMessage, maxBytes: number): Promise<Buffer
       done();
       resolve(chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size));
     };
-    const onError = (error: Error) => {
+    const onAbort = () => {
       done();
-      reject(error);
+      reject(badRequest("Incorrect request: the body was not received completely"));
     };
     incoming.on("data", onData);
     incoming.on("end", onEnd);
-    incoming.on("error", onError);
+    incoming.on("error", onAbort);
+    incoming.on("close", onAbort);
   });
 }
 

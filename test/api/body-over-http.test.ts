@@ -91,3 +91,28 @@ describe("request body over HTTP", () => {
     });
   });
 });
+
+describe("an upload the client abandons", () => {
+  it("is dropped quietly: nothing logged as unexpected, and the server keeps serving", async () => {
+    const { connect } = await import("node:net");
+    const { pino } = await import("pino");
+    const lines: string[] = [];
+    const previous = ctx.logger;
+    ctx.logger = pino({ level: "info" }, { write: (line: string) => lines.push(line) });
+    try {
+      const socket = connect(port, "127.0.0.1");
+      await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+      socket.write(
+        "POST /api/v2 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 500\r\n\r\nkey=abc&act",
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      socket.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const after = await post([Buffer.from(`key=${apiKey}&action=balance`)], form);
+      expect(after).toEqual({ status: 200, body: { balance: "12.50000", currency: "USD" } });
+      expect(lines.filter((l) => l.includes("unexpected error"))).toEqual([]);
+    } finally {
+      ctx.logger = previous;
+    }
+  });
+});
