@@ -8,15 +8,21 @@ import type { ProvidersConfig } from "../config/providers-file.js";
 import { type Db, MIGRATIONS_FOLDER } from "../db/client.js";
 import type { ProviderStats } from "../upstream/types.js";
 
-/** True when the store is open and a write lock can be taken (BEGIN IMMEDIATE, then rolled back). */
+/**
+ * True when the store is open and writable. Takes the write lock for an instant (BEGIN
+ * IMMEDIATE, rolled back) with the busy timeout off, so a probe never blocks the event loop:
+ * a lock held by another writer (the CLI, a backup) means the store is busy, not broken.
+ */
 export function storeWritable(db: Db): boolean {
   const sqlite = db.$client;
   if (!sqlite.open || sqlite.readonly) return false;
+  const timeout = sqlite.pragma("busy_timeout", { simple: true });
+  sqlite.pragma("busy_timeout = 0");
   try {
     sqlite.exec("BEGIN IMMEDIATE");
     sqlite.exec("ROLLBACK");
     return true;
-  } catch {
+  } catch (error) {
     if (sqlite.inTransaction) {
       try {
         sqlite.exec("ROLLBACK");
@@ -24,7 +30,9 @@ export function storeWritable(db: Db): boolean {
         // nothing to roll back
       }
     }
-    return false;
+    return (error as { code?: string }).code === "SQLITE_BUSY";
+  } finally {
+    sqlite.pragma(`busy_timeout = ${Number(timeout)}`);
   }
 }
 

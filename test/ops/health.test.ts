@@ -27,6 +27,29 @@ describe("GET /healthz", () => {
   });
 });
 
+describe("GET /healthz while another process writes", () => {
+  it("answers ok at once, without waiting on the busy timeout, and keeps that timeout", async () => {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const path = join(mkdtempSync(join(tmpdir(), "smm-health-")), "store.db");
+    const { ctx } = harness();
+    const db = openDb(path);
+    const app = createApp({ ...ctx, db }, OPTIONS);
+    const other = openDb(path, { migrate: false });
+    other.$client.exec("BEGIN IMMEDIATE");
+    try {
+      const res = await app.request("/healthz");
+      expect(res.status).toBe(200);
+      expect(db.$client.pragma("busy_timeout", { simple: true })).toBe(5000);
+    } finally {
+      other.$client.exec("ROLLBACK");
+      other.$client.close();
+      db.$client.close();
+    }
+  });
+});
+
 describe("GET /readyz", () => {
   it("is ready with config, migrations and at least one closed circuit", async () => {
     const { ctx } = harness();
