@@ -8,7 +8,6 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { type Context, Hono } from "hono";
 import { requestId } from "hono/request-id";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { rateLimiter } from "hono-rate-limiter";
 import { findCustomerByApiKey } from "../customers/api-keys.js";
 import type { Customer } from "../db/schema.js";
@@ -19,7 +18,7 @@ import type { AppContext } from "../runtime/context.js";
 import type { ProviderStats } from "../upstream/types.js";
 import { ACTIONS, resolveAction } from "./actions/index.js";
 import { bodyWithinLimit } from "./body.js";
-import { toErrorAnswer } from "./errors.js";
+import { statusFor, toErrorAnswer } from "./errors.js";
 import { JsonText } from "./json-text.js";
 import { PresetAnswer } from "./preset-answer.js";
 import { type Fields, readFields } from "./request-fields.js";
@@ -146,7 +145,11 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
       );
     }
   });
-  api.use(bodyWithinLimit(maxBytes, (c) => c.json({ error: `Request body too large (limit ${maxBytes} bytes)` }, 413)));
+  api.use(
+    bodyWithinLimit(maxBytes, () => {
+      throw new DomainError("payload_too_large", `Request body too large (limit ${maxBytes} bytes)`);
+    }),
+  );
   if (options.rateLimitIpPerMin > 0) {
     api.use(limiter(options.rateLimitIpPerMin, (c) => `ip:${clientIp(c, options.trustProxy)}`));
   }
@@ -175,8 +178,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
     });
     if (answer instanceof JsonText) return c.body(answer.text, 200, { "Content-Type": "application/json" });
     if (answer instanceof PresetAnswer) {
-      const status = answer.statusCode >= 400 && !c.get("customer").httpErrors ? 200 : answer.statusCode;
-      return c.json(answer.body as object, status as ContentfulStatusCode);
+      return c.json(answer.body as object, statusFor(c.get("customer"), answer.statusCode));
     }
     return c.json(answer as object);
   };
@@ -191,9 +193,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
       ctx.logger.error({ err: error, requestId: c.get("requestId") }, "unexpected error answering a request");
     }
     if (answer.retryAfter !== undefined) c.header("Retry-After", String(answer.retryAfter));
-    const customer = c.get("customer") as Customer | undefined;
-    const status = customer && !customer.httpErrors ? 200 : answer.status;
-    return c.json(answer.body, status);
+    return c.json(answer.body, statusFor(c.get("customer") as Customer | undefined, answer.status));
   });
   return app;
 }

@@ -66,7 +66,8 @@ const utf8 = new TextDecoder();
 
 /**
  * Middleware: enforces `maxBytes` on the body and, on the fast path, reads it for
- * {@link requestBodyText}. `onTooLarge` answers an oversized body (413).
+ * {@link requestBodyText}. `onTooLarge` is called for an oversized body (the app throws its
+ * `payload_too_large` domain error there, answered 413 by the error table).
  */
 export function bodyWithinLimit(maxBytes: number, onTooLarge: (c: Context) => Response): MiddlewareHandler {
   const fallback = bodyLimit({ maxSize: maxBytes, onError: onTooLarge });

@@ -1,7 +1,8 @@
 /**
  * The one place where failures become HTTP answers (seed `003_*` "HTTP | Meaning" table is
  * the contract: 400 bad shape/unsupported action, 401 key, 402 funds, 404 unknown
- * order/service, 429 rate limit, 502 upstream error; plus 503 for our own back-pressure).
+ * order/service, 429 rate limit, 502 upstream error; plus 409 idempotency conflict, 413 body
+ * too large and 503 for our own back-pressure).
  * Bodies are always the panels' `{"error": "..."}`, never a stack trace.
  */
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -16,6 +17,7 @@ const STATUS_BY_CODE: Readonly<Record<DomainErrorCode, ContentfulStatusCode>> = 
   unknown_order: 404,
   unknown_refill: 404,
   conflict: 409,
+  payload_too_large: 413,
   rate_limited: 429,
   upstream_failed: 502,
   upstream_ambiguous: 502,
@@ -45,4 +47,13 @@ export function toErrorAnswer(error: unknown): ErrorAnswer {
     return { status: 402, body: { error: "Not enough funds on balance" }, unexpected: false };
   }
   return { status: 500, body: { error: "Internal error" }, unexpected: true };
+}
+
+/**
+ * The HTTP status a customer gets for an answer: errors keep their code, except for a customer
+ * whose `httpErrors` flag is off (clients that throw on any non-2xx), who gets 200 with the
+ * same body (issue #4).
+ */
+export function statusFor(customer: { httpErrors: boolean } | undefined, status: number): ContentfulStatusCode {
+  return (customer && !customer.httpErrors && status >= 400 ? 200 : status) as ContentfulStatusCode;
 }

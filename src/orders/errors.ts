@@ -15,7 +15,8 @@ export type DomainErrorCode =
   | "upstream_unavailable"
   | "upstream_ambiguous"
   | "rate_limited"
-  | "conflict";
+  | "conflict"
+  | "payload_too_large";
 
 export class DomainError extends Error {
   override name = "DomainError";
