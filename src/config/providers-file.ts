@@ -241,3 +241,17 @@ export function loadProvidersFile(
   }
   return parseProvidersConfig(raw, env);
 }
+
+/**
+ * Ids of the services priced with a zero markup (their own, or the file's default of 0%):
+ * they would sell at cost, so margin protection refuses their orders. Logged at start.
+ */
+export function zeroMarkupServices(config: Pick<ProvidersConfig, "markup" | "services">): number[] {
+  return config.services
+    .filter((s) => s.rate === undefined)
+    .filter((s) => {
+      const markup = s.markup ?? config.markup;
+      return "percent" in markup ? /^0+(\.0+)?$/.test(markup.percent) : parseAmount(markup.fixed) === 0;
+    })
+    .map((s) => s.id);
+}

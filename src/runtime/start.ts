@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createApp } from "../api/app.js";
 import type { Env } from "../config/env.js";
-import { loadProvidersFile, type ProvidersConfig } from "../config/providers-file.js";
+import { loadProvidersFile, type ProvidersConfig, zeroMarkupServices } from "../config/providers-file.js";
 import { createReloadableRegistry, type ReloadResult, reloadConfig } from "../config/reload.js";
 import { openDb } from "../db/client.js";
 import { createLogger, type Logger } from "../observability/logger.js";
@@ -59,6 +59,13 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
   const ctx: AppContext = { db, config, providers: registry, logger, now: () => Date.now(), catalogueVersion: 0 };
 
   recoverQueuedOrders(ctx);
+  const atCost = zeroMarkupServices(config);
+  if (atCost.length > 0) {
+    logger.warn(
+      { services: atCost },
+      "services with a zero markup sell at cost: margin protection refuses their orders (set a markup)",
+    );
+  }
   recomputeServices(ctx);
   const initialSync = syncAllCatalogues(ctx).then((results) => {
     for (const r of results) {

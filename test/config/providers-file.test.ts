@@ -292,3 +292,23 @@ describe("loadProvidersFile", () => {
     expect(loadProblems(path)).toEqual(['services[2].provider: unknown provider "jpp"']);
   });
 });
+
+describe("zeroMarkupServices", () => {
+  it("lists the services that would sell at cost (own or default zero markup), not fixed rates", async () => {
+    const { zeroMarkupServices } = await import("../../src/config/providers-file.js");
+    const config = parseProvidersConfig(
+      {
+        providers: [{ id: "p", dialect: "jap", url: "https://p.example/api/v2", key: "k" }],
+        services: [
+          { id: 1, provider: "p", upstreamService: 1 },
+          { id: 2, provider: "p", upstreamService: 2, markup: { percent: "0.00" } },
+          { id: 3, provider: "p", upstreamService: 3, markup: { fixed: "0" } },
+          { id: 4, provider: "p", upstreamService: 4, markup: { percent: 5 } },
+          { id: 5, provider: "p", upstreamService: 5, rate: "1.00" },
+        ],
+      },
+      {},
+    );
+    expect(zeroMarkupServices(config)).toEqual([1, 2, 3]);
+  });
+});
