@@ -8,9 +8,14 @@
  * | 2xx, HTML / invalid or truncated JSON / empty   | ambiguous                        |
  * | 2xx, JSON of another shape                      | ambiguous                        |
  * | 429                                             | rate_limited (Retry-After)       |
+ * | a dialect's defined error status, JSON `{"error"}`| rejected (upstreamError)         |
  * | 408, 5xx                                        | ambiguous                        |
  * | other 4xx (`panel`: 400/401/402/404)            | rejected (upstreamError if JSON) |
  * | 1xx/3xx (redirects are not followed)            | ambiguous                        |
+ *
+ * Defined error statuses come from the dialect (`DialectSpec.definedErrorStatuses`; `panel`,
+ * seed `003_*`: 400/401/402/404/502), so a `panel` 502 `{"error": ..}` ("Upstream provider
+ * returned an error") is `rejected`, while a 502 with an HTML or non-error body stays `ambiguous`.
  */
 import type { Parsed } from "./dialects/types.js";
 import type { HttpAnswer } from "./http.js";
@@ -51,12 +56,15 @@ export function upstreamErrorOf(json: unknown): string | undefined {
  * Classifies one complete HTTP answer.
  * @param secrets strings to redact from excerpts and upstream error texts (the provider key).
  * @param now epoch ms, for HTTP-date Retry-After.
+ * @param definedErrorStatuses the dialect's statuses whose JSON `{"error"}` body is a defined
+ *   error (`rejected`); 429 is never one of them.
  */
 export function classifyAnswer<T>(
   answer: HttpAnswer,
   parse: (body: unknown) => Parsed<T>,
   secrets: readonly string[],
   now: number,
+  definedErrorStatuses: readonly number[] = [],
 ): CallOutcome<T> {
   const { status } = answer;
   const json = parseJson(answer.body);
@@ -75,6 +83,9 @@ export function classifyAnswer<T>(
     return retryAfterMs === undefined
       ? { kind: "rate_limited", failure: f }
       : { kind: "rate_limited", failure: f, retryAfterMs };
+  }
+  if (upstreamError !== undefined && definedErrorStatuses.includes(status)) {
+    return { kind: "rejected", failure: failure(`upstream refused the request (HTTP ${status})${suffix}`) };
   }
   if (status === 408 || status >= 500) {
     return { kind: "ambiguous", failure: failure(`upstream answered HTTP ${status}${suffix}`) };

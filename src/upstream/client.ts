@@ -204,7 +204,13 @@ export function createProviderClient(
             httpStatus: failure.httpStatus,
           };
     }
-    const outcome = classifyAnswer(result.answer, (body) => spec.parse(body), secrets, Date.now());
+    const outcome = classifyAnswer(
+      result.answer,
+      (body) => spec.parse(body),
+      secrets,
+      Date.now(),
+      dialect.definedErrorStatuses,
+    );
     return { outcome, httpStatus: result.answer.status };
   }
 

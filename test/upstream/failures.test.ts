@@ -171,13 +171,44 @@ describe("HTTP answers", () => {
     });
   });
 
-  it("panel 502 with {error} → ambiguous, upstream text kept", async () => {
+  it("panel 502 with {error} is a defined error (seed 003) → rejected with upstreamError", async () => {
     answer(() => jsonResponse({ error: "Upstream provider returned an error" }, { status: 502 }), URLS.panel);
-    const { client } = makeClient(providerConfig("panel"));
-    expect(await client.add({ service: "1", link: "l", quantity: "10" })).toMatchObject({
-      kind: "ambiguous",
-      failure: { httpStatus: 502, upstreamError: "Upstream provider returned an error" },
+    const { client, events } = makeClient(providerConfig("panel"));
+    expect(await client.add({ service: "1", link: "l", quantity: "10" })).toEqual({
+      kind: "rejected",
+      failure: {
+        message: "upstream refused the request (HTTP 502): Upstream provider returned an error",
+        httpStatus: 502,
+        bodyExcerpt: '{"error":"Upstream provider returned an error"}',
+        upstreamError: "Upstream provider returned an error",
+      },
     });
+    expect(events).toMatchObject([{ type: "call", outcome: "rejected", httpStatus: 502, willRetry: false }]);
+  });
+
+  it("panel 502 with an HTML body (a proxy in front) → ambiguous", async () => {
+    answer(() => HttpResponse.html("<h1>502 Bad Gateway</h1>", { status: 502 }), URLS.panel);
+    const { client } = makeClient(providerConfig("panel"));
+    expect(await client.add({ service: "1", link: "l", quantity: "10" })).toEqual({
+      kind: "ambiguous",
+      failure: { message: "upstream answered HTTP 502", httpStatus: 502, bodyExcerpt: "<h1>502 Bad Gateway</h1>" },
+    });
+  });
+
+  it.each([
+    ["panel 502 with JSON but no error field", "panel", 502, { message: "bad gateway" }],
+    ["panel 502 with an empty body", "panel", 502, undefined],
+    ["panel 500 with {error} (not in its table)", "panel", 500, { error: "Internal" }],
+    ["panel 503 with {error}", "panel", 503, { error: "Maintenance" }],
+    ["jap 502 with {error} (no defined 5xx errors)", "jap", 502, { error: "Upstream provider returned an error" }],
+  ] as const)("%s → ambiguous", async (_name, dialect, status, body) => {
+    answer(
+      () => (body === undefined ? new HttpResponse(null, { status }) : jsonResponse(body, { status })),
+      URLS[dialect],
+    );
+    const { client } = makeClient(providerConfig(dialect));
+    const outcome = await client.add({ service: "1", link: "l", quantity: "10" });
+    expect(outcome).toMatchObject({ kind: "ambiguous", failure: { httpStatus: status } });
   });
 
   it("a redirect is not followed → ambiguous", async () => {

@@ -1,7 +1,9 @@
 /**
  * The generic "Panel" reference API (seed `003_*`), which differs from PerfectPanel in:
- * - errors come as HTTP 400/401/402/404/429/502 with `{"error": ..}` bodies (handled by the
- *   shared classification: 4xx → rejected with the upstream's error text);
+ * - errors come as HTTP 400/401/402/404/429/502 with `{"error": ..}` bodies: 400/401/402/404/502
+ *   with such a body are defined errors (`rejected` with the upstream's error text, a 502 too:
+ *   "Upstream provider returned an error"); 429 stays `rate_limited`; a 5xx without an
+ *   `{"error"}` body (a proxy's HTML 502) stays `ambiguous` under the shared rule;
  * - multi-status is `action=multiStatus&orders=`;
  * - cancel items are `{"order": 9, "cancel": {"status": "success"}}` / `{"order": 2, "error": ..}`;
  * - services give ids as strings and no refill/cancel flags (the shared entry schema accepts both).
@@ -36,11 +38,15 @@ const cancelSchema = z
       ),
   );
 
+/** HTTP statuses of seed `003_*`'s error table that carry a defined `{"error": ..}` (429 is rate limiting). */
+export const PANEL_DEFINED_ERROR_STATUSES: readonly number[] = [400, 401, 402, 404, 502];
+
 const base = perfectPanelDialect("panel");
 
 export const panel: DialectSpec = {
   ...base,
   httpErrorCodes: true,
+  definedErrorStatuses: PANEL_DEFINED_ERROR_STATUSES,
   multiStatus: {
     form: (orders) => ({ action: "multiStatus", orders: idList(orders) }),
     parse: (body) => parseWith(multiStatusSchema, body),

@@ -69,4 +69,10 @@ export interface DialectSpec extends DialectActions {
    * treats any 4xx (but 408/429) as `rejected` and reads `error` from its body.
    */
   readonly httpErrorCodes: boolean;
+  /**
+   * HTTP statuses the panel documents as carrying a defined error: such an answer with a JSON
+   * `{"error": ..}` body is `rejected` even where the generic rule says `ambiguous` (5xx).
+   * Absent: the generic rule only (see `../classify.ts`). 429 is always `rate_limited`.
+   */
+  readonly definedErrorStatuses?: readonly number[];
 }
