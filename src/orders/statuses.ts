@@ -26,39 +26,48 @@ export const REFILL_STATUSES = ["Pending", "In progress", "Completed", "Rejected
 export type RefillStatus = (typeof REFILL_STATUSES)[number];
 export const FINAL_REFILL_STATUSES: ReadonlySet<RefillStatus> = new Set(["Completed", "Rejected", "Failed"]);
 
-/** Lower-cased, space/underscore/hyphen-free spelling → canonical order status. */
-const ORDER_SPELLINGS: Readonly<Record<string, OrderStatus>> = {
-  pending: "Pending",
-  inprogress: "In progress",
-  active: "In progress",
-  processing: "Processing",
-  partial: "Partial",
-  completed: "Completed",
-  complete: "Completed",
-  done: "Completed",
-  canceled: "Canceled",
-  cancelled: "Canceled",
-  refunded: "Canceled",
-  failed: "Failed",
-  fail: "Failed",
-  error: "Failed",
-};
+/**
+ * Lower-cased, space/underscore/hyphen-free spelling → canonical order status. A `Map`, not an
+ * object literal, so upstream text such as "constructor" or "__proto__" is never found on
+ * `Object.prototype`.
+ */
+const ORDER_SPELLINGS: ReadonlyMap<string, OrderStatus> = new Map(
+  Object.entries({
+    pending: "Pending",
+    inprogress: "In progress",
+    active: "In progress",
+    processing: "Processing",
+    partial: "Partial",
+    completed: "Completed",
+    complete: "Completed",
+    done: "Completed",
+    canceled: "Canceled",
+    cancelled: "Canceled",
+    refunded: "Canceled",
+    failed: "Failed",
+    fail: "Failed",
+    error: "Failed",
+  } satisfies Record<string, OrderStatus>),
+);
 
-const REFILL_SPELLINGS: Readonly<Record<string, RefillStatus>> = {
-  pending: "Pending",
-  inprogress: "In progress",
-  processing: "In progress",
-  active: "In progress",
-  completed: "Completed",
-  complete: "Completed",
-  done: "Completed",
-  rejected: "Rejected",
-  canceled: "Rejected",
-  cancelled: "Rejected",
-  failed: "Failed",
-  fail: "Failed",
-  error: "Failed",
-};
+/** Same as `ORDER_SPELLINGS`, for refills. */
+const REFILL_SPELLINGS: ReadonlyMap<string, RefillStatus> = new Map(
+  Object.entries({
+    pending: "Pending",
+    inprogress: "In progress",
+    processing: "In progress",
+    active: "In progress",
+    completed: "Completed",
+    complete: "Completed",
+    done: "Completed",
+    rejected: "Rejected",
+    canceled: "Rejected",
+    cancelled: "Rejected",
+    failed: "Failed",
+    fail: "Failed",
+    error: "Failed",
+  } satisfies Record<string, RefillStatus>),
+);
 
 function squash(raw: string): string {
   return raw
@@ -72,10 +81,10 @@ function squash(raw: string): string {
  * @returns the canonical status, or `undefined` when the spelling is unknown (never guessed).
  */
 export function normalizeOrderStatus(raw: string): OrderStatus | undefined {
-  return ORDER_SPELLINGS[squash(raw)];
+  return ORDER_SPELLINGS.get(squash(raw));
 }
 
 /** Maps an upstream refill status to the canonical set; `undefined` when unknown. */
 export function normalizeRefillStatus(raw: string): RefillStatus | undefined {
-  return REFILL_SPELLINGS[squash(raw)];
+  return REFILL_SPELLINGS.get(squash(raw));
 }

@@ -7,6 +7,11 @@
  * Per answer item:
  * - a canonical status: status, start_count, remains (clamped to 0..quantity), cost (upstream
  *   charge × the order's exchange rate, rounded half-up to minor units), synced_at; misses reset;
+ * - `Partial` without `remains`: the refund cannot be computed, so the order keeps its status
+ *   and remains, is flagged (`PARTIAL_NO_REMAINS_FLAG`) and asked again next cycle;
+ * - `Partial` on a package order (`isPackageOrder`: stored quantity 1, upstream remains in
+ *   units of an unknown package size): status Partial, remains clamped to 0..1 as the customer
+ *   sees it, NO automatic refund, flagged for the operator (`packagePartialFlag`);
  * - an unknown status spelling: kept raw in `raw_status`, the order flagged, status unchanged;
  * - `{"error": ...}` or absent from the answer: a miss (`miss_count` + 1, `last_error`); after
  *   `flagAfterMisses` consecutive misses the order is flagged for the operator, never refunded.
@@ -20,11 +25,13 @@ import type { AppContext } from "../runtime/context.js";
 import type { ItemError, UpstreamOrderState } from "../upstream/types.js";
 import { enqueueOrderWebhook } from "../webhooks/outbox.js";
 import { convertedCost } from "./cost.js";
+import { isPackageOrder, packagePartialFlag } from "./packages.js";
 import { settleRefund } from "./refunds.js";
 
 /** Flag text prefixes set by sync (cleared by sync when the order answers normally again). */
 export const UNKNOWN_STATUS_FLAG = "unknown upstream status";
 export const MISSES_FLAG = "not found upstream";
+export const PARTIAL_NO_REMAINS_FLAG = "Partial without remains";
 
 /** What one applied batch did. */
 export interface BatchStats {
@@ -41,6 +48,10 @@ export interface BatchStats {
   webhooks: number;
   /** Unknown status spellings first seen on these orders (for one log line each). */
   newUnknownStatuses: Map<string, number[]>;
+  /** Orders held because upstream said Partial without remains (status unchanged). */
+  partialWithoutRemains: number[];
+  /** Package orders that ended Partial: flagged, nothing refunded automatically. */
+  packagePartials: number[];
 }
 
 /** One order as the batch reads it (raw row, in this column order). */
@@ -59,10 +70,13 @@ type OrderSyncRow = [
   missCount: number,
   flag: string | null,
   submission: SubmissionState,
+  /** `services.type` of the order's service, read only for quantity-1 orders (else null). */
+  serviceType: string | null,
 ];
 
 const ROW_COLUMNS = `id, customer_id, upstream_order_id, quantity, charge, refunded, exchange_rate, status, start_count,
-  remains, raw_status, miss_count, flag, submission`;
+  remains, raw_status, miss_count, flag, submission,
+  CASE WHEN quantity = 1 THEN (SELECT type FROM services WHERE services.id = orders.service_id) END`;
 
 type UpdateParams = [
   status: string,
@@ -121,7 +135,10 @@ const clamp = (n: number, lo: number, hi: number) => Math.min(Math.max(n, lo), h
 
 /** Whether `flag` was set by sync (so sync may replace or clear it). */
 export function isSyncFlag(flag: string | null): boolean {
-  return flag !== null && (flag.startsWith(UNKNOWN_STATUS_FLAG) || flag.startsWith(MISSES_FLAG));
+  return (
+    flag !== null &&
+    (flag.startsWith(UNKNOWN_STATUS_FLAG) || flag.startsWith(MISSES_FLAG) || flag.startsWith(PARTIAL_NO_REMAINS_FLAG))
+  );
 }
 
 /**
@@ -144,6 +161,8 @@ export function applyOrderBatch(
     refundTotal: 0,
     webhooks: 0,
     newUnknownStatuses: new Map(),
+    partialWithoutRemains: [],
+    packagePartials: [],
   };
   if (orderIds.length === 0) return stats;
   const db = ctx.db.$client;
@@ -161,7 +180,8 @@ export function applyOrderBatch(
     const now = ctx.now();
     for (const row of readRows(db, s, orderIds)) {
       const [id, customerId, upstreamOrderId, quantity, charge, refundedBefore, exchangeRate, oldStatus] = row;
-      const [, , , , , , , , oldStartCount, oldRemains, oldRawStatus, missCount, oldFlag, submission] = row;
+      const [, , , , , , , , oldStartCount, oldRemains, oldRawStatus, missCount, oldFlag, submission, serviceType] =
+        row;
       if (
         submission !== "submitted" ||
         upstreamOrderId === null ||
@@ -199,13 +219,32 @@ export function applyOrderBatch(
         continue;
       }
       const status = item.status;
+      if (status === "Partial" && item.remains === null) {
+        // No remains, no refund to compute: hold the order as it was and ask again next cycle.
+        let flag = oldFlag;
+        if (flag === null || (isSyncFlag(flag) && !flag.startsWith(PARTIAL_NO_REMAINS_FLAG))) {
+          flag = `${PARTIAL_NO_REMAINS_FLAG}: status kept, asked again next cycle`;
+          stats.flagged++;
+        }
+        const error = "upstream answered Partial without remains";
+        s.update.run(oldStatus, oldStartCount, oldRemains, cost, null, 0, error, flag, now, now, id);
+        stats.partialWithoutRemains.push(id);
+        continue;
+      }
       const startCount = item.startCount ?? oldStartCount;
       const remains = item.remains === null ? oldRemains : clamp(item.remains, 0, quantity);
-      const flag = isSyncFlag(oldFlag) ? null : oldFlag;
+      let flag = isSyncFlag(oldFlag) ? null : oldFlag;
+      const packagePartial = status === "Partial" && item.remains !== null && isPackageOrder(quantity, serviceType);
+      if (packagePartial) {
+        const note = packagePartialFlag(item.remains ?? 0);
+        flag = flag === null ? note : `${flag}; ${note}`;
+        stats.flagged++;
+        stats.packagePartials.push(id);
+      }
       s.update.run(status, startCount, remains, cost, null, 0, null, flag, now, now, id);
       stats.synced++;
       let refunded = refundedBefore;
-      if (FINAL_ORDER_STATUSES.has(status)) {
+      if (FINAL_ORDER_STATUSES.has(status) && !packagePartial) {
         const refund = settleRefund(ctx, { id, customerId, charge, quantity }, status, remains ?? 0, now);
         if (refund > 0) {
           refunded += refund;

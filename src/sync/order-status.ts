@@ -7,7 +7,9 @@
  * form: `status&orders=` or `multiStatus`), so N open orders cost exactly ceil(N/100) calls.
  * Each answer is applied in one transaction (`applyOrderBatch`). A failed call (any outcome
  * but `ok`) changes nothing: those orders are asked again next tick. Providers run in
- * parallel; batches of one provider with bounded concurrency.
+ * parallel; batches of one provider with bounded concurrency (the provider's `concurrency`).
+ * The providers visited are the configured ones plus any other provider that still has open
+ * orders in the store (removed by a config reload: the registry keeps its client).
  */
 import type Sqlite from "better-sqlite3";
 import type { Minor } from "../billing/money.js";
@@ -15,11 +17,12 @@ import type { AppContext } from "../runtime/context.js";
 import { chunk } from "../upstream/client.js";
 import { applyOrderBatch, type BatchStats } from "./order-batch.js";
 import { forEachBounded } from "./pool.js";
+import { providerConcurrency, syncClientOf, syncProviderIds } from "./providers.js";
 
 export interface StatusSyncOptions {
-  /** Only these providers (default: every configured provider). */
+  /** Only these providers (default: every configured provider and every provider with open orders). */
   providerIds?: readonly string[];
-  /** Batches of one provider in flight at once (default 2). */
+  /** Batches of one provider in flight at once (default: the provider's configured `concurrency`). */
   batchConcurrency?: number;
 }
 
@@ -98,17 +101,14 @@ function add(result: StatusSyncResult, stats: BatchStats): void {
 async function syncProvider(
   ctx: AppContext,
   providerId: string,
-  concurrency: number,
+  concurrency: number | undefined,
   result: StatusSyncResult,
 ): Promise<void> {
-  const client = ctx.providers.get(providerId);
-  if (client === undefined) {
-    ctx.logger.warn({ providerId }, "status sync: no client for provider");
-    return;
-  }
+  const client = syncClientOf(ctx, providerId, "status-sync");
+  if (client === undefined) return;
   const log = ctx.logger.child({ providerId, job: "status-sync" });
   const batches = chunk(openOrdersOf(ctx, providerId));
-  await forEachBounded(batches, concurrency, async (batch) => {
+  await forEachBounded(batches, concurrency ?? providerConcurrency(ctx, providerId), async (batch) => {
     const upstreamIds = batch.map((o) => o.upstreamOrderId).filter((id) => SENDABLE_ID.test(id));
     try {
       let answer: Parameters<typeof applyOrderBatch>[2] = new Map();
@@ -138,6 +138,18 @@ async function syncProvider(
           "unknown upstream order status kept raw; orders flagged, status unchanged",
         );
       }
+      if (stats.partialWithoutRemains.length > 0) {
+        log.warn(
+          { event: "partial_without_remains", orders: stats.partialWithoutRemains },
+          "upstream answered Partial without remains; status kept, orders flagged, asked again next tick",
+        );
+      }
+      if (stats.packagePartials.length > 0) {
+        log.warn(
+          { event: "package_partial", orders: stats.packagePartials },
+          "package orders ended Partial; nothing refunded automatically, flagged for a manual refund",
+        );
+      }
     } catch (error) {
       result.failedBatches++;
       log.error({ err: error, orders: batch.length }, "status batch could not be applied; retried next tick");
@@ -152,9 +164,8 @@ async function syncProvider(
  */
 export async function runStatusSyncTick(ctx: AppContext, options: StatusSyncOptions = {}): Promise<StatusSyncResult> {
   const result = emptyResult();
-  const ids = options.providerIds ?? ctx.config.providers.map((p) => p.id);
+  const ids = options.providerIds ?? syncProviderIds(ctx, "orders");
   result.providers = ids.length;
-  const concurrency = options.batchConcurrency ?? 2;
-  await Promise.all(ids.map((id) => syncProvider(ctx, id, concurrency, result)));
+  await Promise.all(ids.map((id) => syncProvider(ctx, id, options.batchConcurrency, result)));
   return result;
 }

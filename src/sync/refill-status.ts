@@ -5,7 +5,8 @@
  * priority, each answer applied in one transaction. Same rules as order sync: canonical
  * status; a per-item error or a refill left out is a miss (`miss_count`, `last_error`, flagged
  * after `flagAfterMisses`); an unknown spelling is kept raw and flagged, status unchanged;
- * a failed call changes nothing.
+ * a failed call changes nothing. Providers: the configured ones plus any other provider that
+ * still has open refills in the store; batches in flight: the provider's `concurrency`.
  */
 import type Sqlite from "better-sqlite3";
 import { inTransaction } from "../db/client.js";
@@ -15,6 +16,7 @@ import { chunk } from "../upstream/client.js";
 import type { ItemError, UpstreamRefillState } from "../upstream/types.js";
 import { isSyncFlag, MISSES_FLAG, UNKNOWN_STATUS_FLAG } from "./order-batch.js";
 import { forEachBounded } from "./pool.js";
+import { providerConcurrency, syncClientOf, syncProviderIds } from "./providers.js";
 
 export interface RefillSyncResult {
   providers: number;
@@ -130,14 +132,15 @@ export function applyRefillBatch(
 }
 
 /**
- * Runs one refill status sync over every configured provider. Never throws for an upstream
- * or per-batch failure (counted in `failedBatches`, logged).
+ * Runs one refill status sync over every configured provider and every provider with open
+ * refills (or `options.providerIds`). Never throws for an upstream or per-batch failure
+ * (counted in `failedBatches`, logged).
  */
 export async function runRefillSyncTick(
   ctx: AppContext,
   options: { providerIds?: readonly string[]; batchConcurrency?: number } = {},
 ): Promise<RefillSyncResult> {
-  const ids = options.providerIds ?? ctx.config.providers.map((p) => p.id);
+  const ids = options.providerIds ?? syncProviderIds(ctx, "refills");
   const result: RefillSyncResult = {
     providers: ids.length,
     upstreamCalls: 0,
@@ -149,11 +152,11 @@ export async function runRefillSyncTick(
   const s = statements(ctx.db.$client);
   await Promise.all(
     ids.map(async (providerId) => {
-      const client = ctx.providers.get(providerId);
+      const client = syncClientOf(ctx, providerId, "refill-sync");
       if (client === undefined) return;
       const log = ctx.logger.child({ providerId, job: "refill-sync" });
       const batches = chunk(s.open.all(providerId));
-      await forEachBounded(batches, options.batchConcurrency ?? 2, async (batch) => {
+      await forEachBounded(batches, options.batchConcurrency ?? providerConcurrency(ctx, providerId), async (batch) => {
         const upstreamIds = batch.map((r) => r.upstream_refill_id).filter((id) => SENDABLE_ID.test(id));
         try {
           let answer: ReadonlyMap<string, UpstreamRefillState | ItemError> = new Map();
