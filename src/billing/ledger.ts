@@ -5,6 +5,7 @@
  */
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
+import { preparedFor } from "../db/prepared.js";
 import { customers, type LedgerKind, ledgerEntries } from "../db/schema.js";
 import type { Minor } from "./money.js";
 
@@ -71,43 +72,30 @@ export function applyBalanceChange(db: Db, change: BalanceChange): Minor {
 }
 
 /** The three statements of a balance change, prepared once per store (refund-heavy sync ticks call this thousands of times). */
-function prepareStatements(db: Db) {
-  return {
-    balance: db
-      .select({ balance: customers.balance })
-      .from(customers)
-      .where(eq(customers.id, sql.placeholder("id")))
-      .prepare(),
-    credit: db
-      .update(customers)
-      .set({
-        balance: sql`${customers.balance} + ${sql.placeholder("amount")}`,
-        updatedAt: sql`${sql.placeholder("at")}`,
-      })
-      .where(eq(customers.id, sql.placeholder("id")))
-      .prepare(),
-    entry: db
-      .insert(ledgerEntries)
-      .values({
-        customerId: sql.placeholder("customerId"),
-        orderId: sql.placeholder("orderId"),
-        kind: sql.placeholder("kind"),
-        amount: sql.placeholder("amount"),
-        balanceAfter: sql.placeholder("balanceAfter"),
-        note: sql.placeholder("note"),
-        createdAt: sql.placeholder("createdAt"),
-      })
-      .prepare(),
-  };
-}
-
-const prepared = new WeakMap<Db, ReturnType<typeof prepareStatements>>();
-
-function statementsFor(db: Db): ReturnType<typeof prepareStatements> {
-  let statements = prepared.get(db);
-  if (!statements) {
-    statements = prepareStatements(db);
-    prepared.set(db, statements);
-  }
-  return statements;
-}
+const statementsFor = preparedFor((db: Db) => ({
+  balance: db
+    .select({ balance: customers.balance })
+    .from(customers)
+    .where(eq(customers.id, sql.placeholder("id")))
+    .prepare(),
+  credit: db
+    .update(customers)
+    .set({
+      balance: sql`${customers.balance} + ${sql.placeholder("amount")}`,
+      updatedAt: sql`${sql.placeholder("at")}`,
+    })
+    .where(eq(customers.id, sql.placeholder("id")))
+    .prepare(),
+  entry: db
+    .insert(ledgerEntries)
+    .values({
+      customerId: sql.placeholder("customerId"),
+      orderId: sql.placeholder("orderId"),
+      kind: sql.placeholder("kind"),
+      amount: sql.placeholder("amount"),
+      balanceAfter: sql.placeholder("balanceAfter"),
+      note: sql.placeholder("note"),
+      createdAt: sql.placeholder("createdAt"),
+    })
+    .prepare(),
+}));

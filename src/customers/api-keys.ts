@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
+import { preparedFor } from "../db/prepared.js";
 import { apiKeys, type Customer, customers } from "../db/schema.js";
 
 /** Characters of the raw key kept in clear (`api_keys.prefix`) to tell keys apart. */
@@ -62,25 +63,14 @@ export function findCustomerByApiKey(db: Db, key: string): Customer | undefined 
 }
 
 /** The lookup as a prepared query: built and prepared once per store, not per request (issue #6). */
-function prepareKeyLookup(db: Db) {
-  return db
+const keyLookup = preparedFor((db: Db) =>
+  db
     .select({ customer: customers })
     .from(apiKeys)
     .innerJoin(customers, eq(customers.id, apiKeys.customerId))
     .where(and(eq(apiKeys.keyHash, sql.placeholder("keyHash")), isNull(apiKeys.revokedAt)))
-    .prepare();
-}
-
-const keyLookups = new WeakMap<Db, ReturnType<typeof prepareKeyLookup>>();
-
-function keyLookup(db: Db): ReturnType<typeof prepareKeyLookup> {
-  let q = keyLookups.get(db);
-  if (q === undefined) {
-    q = prepareKeyLookup(db);
-    keyLookups.set(db, q);
-  }
-  return q;
-}
+    .prepare(),
+);
 
 /** Every key of a customer (active and revoked), newest first. */
 export function listApiKeys(db: Db, customerId: number): ApiKeyView[] {

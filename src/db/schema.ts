@@ -6,6 +6,7 @@
  *
  * Migrations are generated from this file by `npm run db:generate` into `migrations/`.
  */
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 const timestamps = {
@@ -157,6 +158,10 @@ export const orders = sqliteTable(
     index("orders_customer_idx").on(t.customerId),
     index("orders_sync_idx").on(t.providerId, t.submission, t.status, t.syncedAt),
     index("orders_submission_idx").on(t.submission),
+    /** One local order per upstream order: a reused upstream id must never settle two orders. */
+    uniqueIndex("orders_upstream_order_idx")
+      .on(t.providerId, t.upstreamOrderId)
+      .where(sql`${t.upstreamOrderId} IS NOT NULL`),
   ],
 );
 

@@ -5,6 +5,7 @@
 import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { formatAmount } from "../billing/money.js";
 import type { Db } from "../db/client.js";
+import { preparedFor } from "../db/prepared.js";
 import { customers, type Order, orders } from "../db/schema.js";
 import type { AppContext } from "../runtime/context.js";
 
@@ -48,8 +49,8 @@ export function findCustomerOrders(ctx: AppContext, customerId: number, ids: rea
 }
 
 /** The one-order case (`status` of one order, the hot path) as a prepared query, once per store (issue #6). */
-function prepareOneOrder(db: Db) {
-  return db
+const oneOrder = preparedFor((db: Db) =>
+  db
     .select()
     .from(orders)
     .where(
@@ -59,19 +60,8 @@ function prepareOneOrder(db: Db) {
         ne(orders.submission, "failed"),
       ),
     )
-    .prepare();
-}
-
-const oneOrderQueries = new WeakMap<Db, ReturnType<typeof prepareOneOrder>>();
-
-function oneOrder(db: Db): ReturnType<typeof prepareOneOrder> {
-  let q = oneOrderQueries.get(db);
-  if (q === undefined) {
-    q = prepareOneOrder(db);
-    oneOrderQueries.set(db, q);
-  }
-  return q;
-}
+    .prepare(),
+);
 
 /** The customer's currency (for the `currency` field). */
 export function customerCurrency(ctx: AppContext, customerId: number): string {

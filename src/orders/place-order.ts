@@ -8,11 +8,12 @@
  * - `ok` → `submitted`; `rejected`/`not_sent`/`rate_limited` → `failed` + full refund in one
  *   transaction; `ambiguous` → `unknown`, the charge held, never resent automatically.
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { applyBalanceChange } from "../billing/ledger.js";
 import { chargeFor, formatAmount } from "../billing/money.js";
 import { isBelowCost } from "../billing/pricing.js";
-import { inTransaction } from "../db/client.js";
+import { type Db, inTransaction } from "../db/client.js";
+import { preparedFor } from "../db/prepared.js";
 import { orders, type Service, services } from "../db/schema.js";
 import type { AppContext } from "../runtime/context.js";
 import { failpoint } from "../runtime/failpoints.js";
@@ -26,6 +27,77 @@ export interface PlaceOrderInput {
   fields: Readonly<Record<string, string>>;
 }
 
+/** Flag of an order whose upstream answered with an order id another local order already has. */
+export const DUPLICATE_UPSTREAM_ID_FLAG = "upstream returned an order id already used";
+
+/** A named parameter of a prepared `set(...)` (drizzle types `set` values as SQL, not placeholders). */
+const param = (name: string) => sql`${sql.placeholder(name)}`;
+
+/** The statements of a placement, built and prepared once per store (issue #6: `add` is hot). */
+const statements = preparedFor((db: Db) => ({
+  enabledService: db
+    .select()
+    .from(services)
+    .where(and(eq(services.id, sql.placeholder("id")), eq(services.enabled, true)))
+    .prepare(),
+  insertOrder: db
+    .insert(orders)
+    .values({
+      customerId: sql.placeholder("customerId"),
+      serviceId: sql.placeholder("serviceId"),
+      providerId: sql.placeholder("providerId"),
+      upstreamService: sql.placeholder("upstreamService"),
+      params: sql.placeholder("params"),
+      quantity: sql.placeholder("quantity"),
+      rate: sql.placeholder("rate"),
+      exchangeRate: sql.placeholder("exchangeRate"),
+      charge: sql.placeholder("charge"),
+      status: "Pending",
+      submission: "queued",
+      createdAt: sql.placeholder("now"),
+      updatedAt: sql.placeholder("now"),
+    })
+    .returning({ id: orders.id })
+    .prepare(),
+  markSending: db
+    .update(orders)
+    .set({ submitStartedAt: param("at") })
+    .where(eq(orders.id, sql.placeholder("id")))
+    .prepare(),
+  markSubmitted: db
+    .update(orders)
+    .set({ submission: "submitted", upstreamOrderId: param("upstreamOrderId"), updatedAt: param("at") })
+    .where(eq(orders.id, sql.placeholder("id")))
+    .prepare(),
+  markUnknown: db
+    .update(orders)
+    .set({
+      submission: "unknown",
+      lastError: param("lastError"),
+      flag: param("flag"),
+      updatedAt: param("at"),
+    })
+    .where(eq(orders.id, sql.placeholder("id")))
+    .prepare(),
+  order: db
+    .select()
+    .from(orders)
+    .where(eq(orders.id, sql.placeholder("id")))
+    .prepare(),
+  markFailed: db
+    .update(orders)
+    .set({
+      submission: "failed",
+      status: param("status"),
+      lastError: param("lastError"),
+      refunded: param("refunded"),
+      remains: param("remains"),
+      updatedAt: param("at"),
+    })
+    .where(eq(orders.id, sql.placeholder("id")))
+    .prepare(),
+}));
+
 /** Parses a positive integer id field; anything else is "Incorrect service ID". */
 function serviceIdOf(raw: string | undefined): number {
   if (raw === undefined || !/^\d{1,15}$/.test(raw.trim())) throw unknownService();
@@ -34,17 +106,18 @@ function serviceIdOf(raw: string | undefined): number {
 
 /** The enabled local service `id`, or throws `unknown_service`. */
 export function findEnabledService(ctx: AppContext, id: number): Service {
-  const service = ctx.db
-    .select()
-    .from(services)
-    .where(and(eq(services.id, id), eq(services.enabled, true)))
-    .get();
+  const service = statements(ctx.db).enabledService.get({ id });
   if (!service) throw unknownService();
   return service;
 }
 
 /**
  * Places an order for `input.customerId`.
+ *
+ * Once charged, every path ends settled: an unexpected error after the charge (a store write
+ * failing, a client bug) holds the order as `unknown` when its request may have reached the
+ * upstream (`upstream_ambiguous`, with the order id), else fails and refunds it (`upstream_failed`,
+ * or `upstream_unavailable` when the store was busy).
  * @returns the local order id.
  * @throws DomainError bad_request | unknown_service | upstream_failed | upstream_unavailable | upstream_ambiguous
  * @throws InsufficientFundsError when the balance does not cover the charge (nothing written).
@@ -63,28 +136,23 @@ export async function placeOrder(ctx: AppContext, input: PlaceOrderInput): Promi
   if (!client) throw unknownService();
   const charge = chargeFor(service.rate, validated.chargedUnits);
   const provider = ctx.config.providers.find((p) => p.id === service.providerId);
+  const prepared = statements(ctx.db);
 
   const orderId = inTransaction(ctx.db, () => {
     const now = ctx.now();
-    const row = ctx.db
-      .insert(orders)
-      .values({
-        customerId: input.customerId,
-        serviceId: service.id,
-        providerId: service.providerId,
-        upstreamService: service.upstreamService,
-        params: JSON.stringify(validated.params),
-        quantity: validated.quantity,
-        rate: service.rate,
-        exchangeRate: provider?.exchangeRate ?? "1",
-        charge,
-        status: "Pending",
-        submission: "queued",
-        createdAt: now,
-        updatedAt: now,
-      })
-      .returning({ id: orders.id })
-      .get();
+    const row = prepared.insertOrder.get({
+      customerId: input.customerId,
+      serviceId: service.id,
+      providerId: service.providerId,
+      upstreamService: service.upstreamService,
+      params: JSON.stringify(validated.params),
+      quantity: validated.quantity,
+      rate: service.rate,
+      exchangeRate: provider?.exchangeRate ?? "1",
+      charge,
+      now,
+    });
+    if (!row) throw new Error("order insert returned no row");
     if (charge > 0) {
       applyBalanceChange(ctx.db, {
         customerId: input.customerId,
@@ -98,81 +166,149 @@ export async function placeOrder(ctx: AppContext, input: PlaceOrderInput): Promi
     return row.id;
   });
 
-  const outcome = await client.add(
-    { service: service.upstreamService, ...validated.params },
-    {
-      priority: "customer",
-      onSend: () => {
-        ctx.db.update(orders).set({ submitStartedAt: ctx.now() }).where(eq(orders.id, orderId)).run();
+  // From here the customer is charged: nothing may escape unsettled (see settleAfterError).
+  let submitRecorded = false;
+  let outcome: CallOutcome<{ order: string }> | undefined;
+  let answer: DomainError | undefined;
+  try {
+    outcome = await client.add(
+      { service: service.upstreamService, ...validated.params },
+      {
+        priority: "customer",
+        onSend: () => {
+          prepared.markSending.run({ id: orderId, at: ctx.now() });
+          submitRecorded = true;
+        },
       },
-    },
-  );
-  failpoint("after_upstream_answer");
-  settlePlacement(ctx, orderId, outcome);
+    );
+    failpoint("after_upstream_answer");
+    answer = settlePlacement(ctx, orderId, outcome);
+  } catch (error) {
+    throw settleAfterError(ctx, orderId, error, submitRecorded, outcome);
+  }
+  if (answer) throw answer;
   return { order: orderId };
 }
 
 /**
  * Records the outcome of an order's upstream `add`.
- * @throws DomainError for every outcome but `ok` (after the store is settled).
+ * @returns the error to answer for every outcome but `ok` (after the store is settled).
+ * @throws the store's error when a write fails (the caller settles the order then).
  */
-function settlePlacement(ctx: AppContext, orderId: number, outcome: CallOutcome<{ order: string }>): void {
-  const now = ctx.now();
+function settlePlacement(
+  ctx: AppContext,
+  orderId: number,
+  outcome: CallOutcome<{ order: string }>,
+): DomainError | undefined {
   const log = ctx.logger.child({ orderId });
   switch (outcome.kind) {
-    case "ok":
-      ctx.db
-        .update(orders)
-        .set({ submission: "submitted", upstreamOrderId: outcome.value.order, updatedAt: now })
-        .where(eq(orders.id, orderId))
-        .run();
-      return;
+    case "ok": {
+      try {
+        statements(ctx.db).markSubmitted.run({ id: orderId, upstreamOrderId: outcome.value.order, at: ctx.now() });
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        const lastError = `upstream order id ${outcome.value.order} is already recorded on another order`;
+        markUnknown(ctx, orderId, lastError, DUPLICATE_UPSTREAM_ID_FLAG);
+        log.warn({ event: "order_unknown", upstreamOrderId: outcome.value.order }, "order unknown: upstream id reused");
+        return upstreamAmbiguous(orderId);
+      }
+      return undefined;
+    }
     case "ambiguous":
-      ctx.db
-        .update(orders)
-        .set({
-          submission: "unknown",
-          lastError: outcome.failure.message,
-          flag: "upstream did not confirm the order",
-          updatedAt: now,
-        })
-        .where(eq(orders.id, orderId))
-        .run();
+      markUnknown(ctx, orderId, outcome.failure.message, "upstream did not confirm the order");
       log.warn({ event: "order_unknown", failure: outcome.failure }, "order unknown: upstream did not confirm it");
-      throw upstreamAmbiguous(orderId);
+      return upstreamAmbiguous(orderId);
     default: {
       failAndRefund(ctx, orderId, outcome.failure.message, "Canceled");
       log.info({ outcome: outcome.kind, failure: outcome.failure }, "order not placed upstream; refunded");
       if (outcome.kind === "not_sent" && outcome.reason !== "connect_failed") {
-        throw upstreamUnavailable((outcome.retryAfterMs ?? 1000) / 1000);
+        return upstreamUnavailable((outcome.retryAfterMs ?? 1000) / 1000);
       }
-      throw upstreamFailed();
+      return upstreamFailed();
     }
   }
 }
 
 /**
+ * Settles a charged order after an unexpected `error` (a store write failing, a client bug).
+ * The order is held `unknown` (flagged) when its request may have reached the upstream: the
+ * `onSend` write committed and no outcome proves it was not placed. Otherwise it provably was not
+ * placed: failed and refunded. Should the store refuse this too, the order stays `queued` (the
+ * charge held; start-up recovery settles it) and the answer is `upstream_ambiguous`.
+ * @returns the error to answer (never throws).
+ */
+function settleAfterError(
+  ctx: AppContext,
+  orderId: number,
+  error: unknown,
+  submitRecorded: boolean,
+  outcome: CallOutcome<{ order: string }> | undefined,
+): DomainError {
+  const log = ctx.logger.child({ orderId });
+  const message = error instanceof Error ? error.message : String(error);
+  const notPlaced = outcome?.kind === "rejected" || outcome?.kind === "not_sent" || outcome?.kind === "rate_limited";
+  try {
+    if (submitRecorded && !notPlaced) {
+      const lastError =
+        outcome?.kind === "ok"
+          ? `upstream order id ${outcome.value.order} not recorded: ${message}`
+          : `error after the upstream call started: ${message}`;
+      markUnknown(ctx, orderId, lastError, "placement failed after the upstream call started");
+      log.error({ event: "order_unknown", err: error }, "order unknown: error after the upstream call started");
+      return upstreamAmbiguous(orderId);
+    }
+    failAndRefund(ctx, orderId, `not placed: ${message}`, "Canceled");
+    log.error({ err: error }, "order not placed after an error; refunded");
+    return isStoreBusy(error) ? upstreamUnavailable(1) : upstreamFailed();
+  } catch (settleError) {
+    log.error({ err: settleError, cause: error }, "order left queued after an error; start-up recovery settles it");
+    return upstreamAmbiguous(orderId);
+  }
+}
+
+/** Holds an order for the operator: `unknown`, with why. */
+function markUnknown(ctx: AppContext, orderId: number, lastError: string, flag: string): void {
+  statements(ctx.db).markUnknown.run({ id: orderId, lastError, flag, at: ctx.now() });
+}
+
+/** The SQLite result code (`SQLITE_…`) of `error` or of an error in its `cause` chain (drizzle wraps driver errors). */
+function sqliteCode(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("SQLITE_")) return code;
+  }
+  return undefined;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return sqliteCode(error) === "SQLITE_CONSTRAINT_UNIQUE";
+}
+
+function isStoreBusy(error: unknown): boolean {
+  const code = sqliteCode(error);
+  return code !== undefined && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+}
+
+/**
  * Marks an order `failed` (never placed upstream) and refunds whatever of its charge is not
  * yet refunded, in one transaction. Used at placement and by crash recovery.
+ * @throws DomainError unknown_order when there is no such order.
  */
 export function failAndRefund(ctx: AppContext, orderId: number, reason: string, status: "Canceled" | "Failed"): void {
+  const prepared = statements(ctx.db);
   inTransaction(ctx.db, () => {
-    const order = ctx.db.select().from(orders).where(eq(orders.id, orderId)).get();
+    const order = prepared.order.get({ id: orderId });
     if (!order) throw new DomainError("unknown_order", "Incorrect order ID");
     const due = order.charge - order.refunded;
     const now = ctx.now();
-    ctx.db
-      .update(orders)
-      .set({
-        submission: "failed",
-        status,
-        lastError: reason,
-        refunded: order.charge,
-        remains: order.quantity,
-        updatedAt: now,
-      })
-      .where(eq(orders.id, orderId))
-      .run();
+    prepared.markFailed.run({
+      id: orderId,
+      status,
+      lastError: reason,
+      refunded: order.charge,
+      remains: order.quantity,
+      at: now,
+    });
     if (due > 0) {
       applyBalanceChange(ctx.db, {
         customerId: order.customerId,
