@@ -21,6 +21,9 @@ import type { CallOutcome } from "../upstream/types.js";
 import { DomainError, unknownService, upstreamAmbiguous, upstreamFailed, upstreamUnavailable } from "./errors.js";
 import { validateAdd } from "./validate-add.js";
 
+/** The outcomes proving the upstream did not place the order. */
+type NotPlaced = Exclude<CallOutcome<{ order: string }>, { kind: "ok" | "ambiguous" }>;
+
 export interface PlaceOrderInput {
   customerId: number;
   /** The request's fields (`service`, `link`, `quantity`, ...), as strings. */
@@ -221,20 +224,27 @@ function settlePlacement(
     default: {
       failAndRefund(ctx, orderId, outcome.failure.message, "Canceled");
       log.info({ outcome: outcome.kind, failure: outcome.failure }, "order not placed upstream; refunded");
-      if (outcome.kind === "not_sent" && outcome.reason !== "connect_failed") {
-        return upstreamUnavailable((outcome.retryAfterMs ?? 1000) / 1000);
-      }
-      return upstreamFailed();
+      return notPlacedAnswer(outcome);
     }
   }
 }
 
+/** The answer for an order the upstream did not place: 503 for our own back-pressure, else 502. */
+function notPlacedAnswer(outcome: NotPlaced): DomainError {
+  if (outcome.kind === "not_sent" && outcome.reason !== "connect_failed") {
+    return upstreamUnavailable((outcome.retryAfterMs ?? 1000) / 1000);
+  }
+  return upstreamFailed();
+}
+
 /**
- * Settles a charged order after an unexpected `error` (a store write failing, a client bug).
- * The order is held `unknown` (flagged) when its request may have reached the upstream: the
- * `onSend` write committed and no outcome proves it was not placed. Otherwise it provably was not
- * placed: failed and refunded. Should the store refuse this too, the order stays `queued` (the
- * charge held; start-up recovery settles it) and the answer is `upstream_ambiguous`.
+ * Settles a charged order after an unexpected `error` (a store write failing, a client bug):
+ * - an outcome proving the upstream did not place it → failed and refunded, answered as usual;
+ * - else, if its `onSend` write committed (`submit_started_at` set: the request may have left) →
+ *   held `unknown` and flagged, the upstream id (if answered) kept in `last_error`;
+ * - else it was never sent → failed and refunded (503 when the store was busy, else 502).
+ * Should the store refuse this too, the order stays `queued` (the charge held; start-up
+ * recovery settles it) and the answer is `upstream_ambiguous` with its id.
  * @returns the error to answer (never throws).
  */
 function settleAfterError(
@@ -246,9 +256,15 @@ function settleAfterError(
 ): DomainError {
   const log = ctx.logger.child({ orderId });
   const message = error instanceof Error ? error.message : String(error);
-  const notPlaced = outcome?.kind === "rejected" || outcome?.kind === "not_sent" || outcome?.kind === "rate_limited";
+  const notPlaced =
+    outcome !== undefined && outcome.kind !== "ok" && outcome.kind !== "ambiguous" ? outcome : undefined;
   try {
-    if (submitRecorded && !notPlaced) {
+    if (notPlaced) {
+      failAndRefund(ctx, orderId, notPlaced.failure.message, "Canceled");
+      log.error({ err: error, outcome: notPlaced.kind }, "order not placed upstream; refunded after an error");
+      return notPlacedAnswer(notPlaced);
+    }
+    if (submitRecorded) {
       const lastError =
         outcome?.kind === "ok"
           ? `upstream order id ${outcome.value.order} not recorded: ${message}`

@@ -13,9 +13,12 @@ import type {
 
 type Method = Exclude<keyof ProviderClient, "id" | "stats" | "close">;
 
+/** One scripted call: an outcome, or a rejection (a client bug, or the caller's own `onSend` failing). */
+type Scripted = { outcome: CallOutcome<unknown> } | { error: unknown; beforeSend: boolean };
+
 export class FakeProvider implements ProviderClient {
   readonly calls: Array<{ method: Method; args: unknown[]; options?: CallOptions }> = [];
-  private readonly script = new Map<Method, Array<CallOutcome<unknown>>>();
+  private readonly script = new Map<Method, Scripted[]>();
   private nextOrder = 900_001;
 
   constructor(
@@ -25,7 +28,17 @@ export class FakeProvider implements ProviderClient {
 
   /** Queues outcomes for the next calls of `method`. */
   will(method: Method, ...outcomes: Array<CallOutcome<unknown>>): this {
-    this.script.set(method, [...(this.script.get(method) ?? []), ...outcomes]);
+    this.script.set(method, [...(this.script.get(method) ?? []), ...outcomes.map((outcome) => ({ outcome }))]);
+    return this;
+  }
+
+  /**
+   * The next call of `method` rejects with `error`: after calling `onSend` (the request left),
+   * or with `beforeSend` without calling it (nothing sent).
+   */
+  willThrow(method: Method, error: unknown, options: { beforeSend?: boolean } = {}): this {
+    const entry: Scripted = { error, beforeSend: options.beforeSend ?? false };
+    this.script.set(method, [...(this.script.get(method) ?? []), entry]);
     return this;
   }
 
@@ -36,9 +49,15 @@ export class FakeProvider implements ProviderClient {
     fallback: () => T,
   ): Promise<CallOutcome<T>> {
     this.calls.push({ method, args, ...(options ? { options } : {}) });
-    options?.onSend?.();
     const scripted = this.script.get(method)?.shift();
-    return Promise.resolve((scripted as CallOutcome<T> | undefined) ?? { kind: "ok", value: fallback() });
+    if (scripted && "error" in scripted && scripted.beforeSend) return Promise.reject(scripted.error);
+    try {
+      options?.onSend?.();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (scripted && "error" in scripted) return Promise.reject(scripted.error);
+    return Promise.resolve((scripted?.outcome as CallOutcome<T> | undefined) ?? { kind: "ok", value: fallback() });
   }
 
   services(options?: CallOptions) {
