@@ -4,20 +4,47 @@
  * A refill is forwarded through the provider's queue (one multi-refill call per provider);
  * its status is served from the store, kept fresh by the refill sync.
  */
-import { and, eq, inArray } from "drizzle-orm";
-import { inTransaction } from "../db/client.js";
+import { and, eq, inArray, notInArray } from "drizzle-orm";
+import { type Db, inTransaction } from "../db/client.js";
+import { preparedFor } from "../db/prepared.js";
 import { type Order, refills, services } from "../db/schema.js";
 import type { AppContext } from "../runtime/context.js";
 import { groupByProvider } from "./group-by-provider.js";
 import { findCustomerOrders } from "./order-status.js";
+import { FINAL_REFILL_STATUSES } from "./statuses.js";
 
 export const REFILL_NOT_AVAILABLE = "Refill is not available for this order";
 export const UPSTREAM_ERROR = "Upstream provider error";
+export const REFILL_IN_PROGRESS = "A refill for this order is already in progress";
 
 /** Per-order result: the new local refill id, or why not. `reason` drives the single-form HTTP code. */
 export type RefillResult =
   | { order: number | string; refill: number }
-  | { order: number | string; error: string; reason: "unknown_order" | "not_available" | "upstream" };
+  | {
+      order: number | string;
+      error: string;
+      reason: "unknown_order" | "not_available" | "in_progress" | "upstream";
+    };
+
+/** Per store: ids of the orders whose refill request is on its way upstream right now. */
+const refillsInFlight = preparedFor((_db: Db) => new Set<number>());
+
+/** The customer's orders among `orderIds` with an open refill (status not final) in the store. */
+function ordersWithOpenRefill(ctx: AppContext, customerId: number, orderIds: readonly number[]): Set<number> {
+  if (orderIds.length === 0) return new Set();
+  const rows = ctx.db
+    .selectDistinct({ orderId: refills.orderId })
+    .from(refills)
+    .where(
+      and(
+        eq(refills.customerId, customerId),
+        inArray(refills.orderId, [...orderIds]),
+        notInArray(refills.status, [...FINAL_REFILL_STATUSES]),
+      ),
+    )
+    .all();
+  return new Set(rows.map((r) => r.orderId));
+}
 
 function refillable(ctx: AppContext, order: Order): boolean {
   if (order.submission !== "submitted" || order.upstreamOrderId === null || order.status !== "Completed") return false;
@@ -30,7 +57,9 @@ function refillable(ctx: AppContext, order: Order): boolean {
 }
 
 /**
- * Requests refills for the customer's orders `ids` (in the given order).
+ * Requests refills for the customer's orders `ids` (in the given order). An order with a refill
+ * already open (stored and not final, or on its way upstream) is not sent again: it gets
+ * {@link REFILL_IN_PROGRESS} (`in_progress`).
  * @param ids pairs of the id as the customer wrote it and the parsed id (undefined: never ours).
  * Never throws for a per-order problem; each id gets a {@link RefillResult}.
  */
@@ -45,17 +74,38 @@ export async function requestRefills(
     ids.flatMap((i) => (i.id === undefined ? [] : [i.id])),
   );
   const results = new Map<number, RefillResult>();
-  const eligible: Order[] = [];
+  const candidates: Order[] = [];
   for (const order of known.values()) {
-    if (refillable(ctx, order)) eligible.push(order);
+    if (refillable(ctx, order)) candidates.push(order);
     else results.set(order.id, { order: order.id, error: REFILL_NOT_AVAILABLE, reason: "not_available" });
   }
-  await Promise.all(
-    [...groupByProvider(eligible)].map(async ([providerId, group]) => {
-      for (const [orderId, result] of await refillGroup(ctx, providerId, customerId, group))
-        results.set(orderId, result);
-    }),
+  // Checked and claimed synchronously (no await before the claim), so a concurrent request for
+  // the same order sees it in flight; released once the outcome is stored.
+  const inFlight = refillsInFlight(ctx.db);
+  const open = ordersWithOpenRefill(
+    ctx,
+    customerId,
+    candidates.map((o) => o.id),
   );
+  const eligible: Order[] = [];
+  for (const order of candidates) {
+    if (inFlight.has(order.id) || open.has(order.id)) {
+      results.set(order.id, { order: order.id, error: REFILL_IN_PROGRESS, reason: "in_progress" });
+    } else {
+      inFlight.add(order.id);
+      eligible.push(order);
+    }
+  }
+  try {
+    await Promise.all(
+      [...groupByProvider(eligible)].map(async ([providerId, group]) => {
+        for (const [orderId, result] of await refillGroup(ctx, providerId, customerId, group))
+          results.set(orderId, result);
+      }),
+    );
+  } finally {
+    for (const order of eligible) inFlight.delete(order.id);
+  }
   return ids.map(
     ({ text, id }) =>
       (id !== undefined ? results.get(id) : undefined) ?? {
