@@ -51,7 +51,7 @@ describe("refill while a refill of the order is open", () => {
   it("answers 400 for the single form while the stored refill is not final, and forwards again once it is", async () => {
     const h = harness();
     const alice = addCustomer(h.ctx, "10.00000");
-    const [id] = await completedOrders(h, alice.apiKey, 1);
+    const [id = 0] = await completedOrders(h, alice.apiKey, 1);
     expect(await json(await h.post({ key: alice.apiKey, action: "refill", order: id }))).toEqual({ refill: "1" });
     for (const status of ["Pending", "In progress"]) {
       h.ctx.db.update(refills).set({ status }).where(eq(refills.id, 1)).run();
@@ -70,7 +70,7 @@ describe("refill while a refill of the order is open", () => {
   it("sends one of two concurrent single refills; the other answers 400 in progress", async () => {
     const h = harness();
     const alice = addCustomer(h.ctx, "10.00000");
-    const [id] = await completedOrders(h, alice.apiKey, 1);
+    const [id = 0] = await completedOrders(h, alice.apiKey, 1);
     const gate = holdRefills(h);
     const first = h.post({ key: alice.apiKey, action: "refill", order: id });
     await gate.held(1);
@@ -88,7 +88,7 @@ describe("refill while a refill of the order is open", () => {
   it("answers the batch form per order: open ones in progress, the others forwarded once", async () => {
     const h = harness();
     const alice = addCustomer(h.ctx, "10.00000");
-    const [a, b, c] = await completedOrders(h, alice.apiKey, 3);
+    const [a = 0, b = 0, c = 0] = await completedOrders(h, alice.apiKey, 3);
     expect(await json(await h.post({ key: alice.apiKey, action: "refill", order: a }))).toEqual({ refill: "1" });
     const gate = holdRefills(h);
     const first = h.post({ key: alice.apiKey, action: "refill", orders: `${a},${b}` });
@@ -118,7 +118,7 @@ describe("refill while a refill of the order is open", () => {
   it("lets the order be refilled again when the upstream call failed (nothing stays in flight)", async () => {
     const h = harness();
     const alice = addCustomer(h.ctx, "10.00000");
-    const [id] = await completedOrders(h, alice.apiKey, 1);
+    const [id = 0] = await completedOrders(h, alice.apiKey, 1);
     h.provider.will("refill", { kind: "rejected", failure: { message: "down", upstreamError: "down" } });
     const failed = await h.post({ key: alice.apiKey, action: "refill", order: id });
     expect([failed.status, await json(failed)]).toEqual([502, { error: "Upstream provider error" }]);
