@@ -18,7 +18,6 @@
  */
 import type Sqlite from "better-sqlite3";
 import type { Minor } from "../billing/money.js";
-import { inTransaction } from "../db/client.js";
 import type { SubmissionState } from "../db/schema.js";
 import { FINAL_ORDER_STATUSES, type OrderStatus } from "../orders/statuses.js";
 import type { AppContext } from "../runtime/context.js";
@@ -98,6 +97,11 @@ interface BatchStatements {
   rows: Map<number, Sqlite.Statement<number[], OrderSyncRow>>;
   update: Sqlite.Statement<UpdateParams>;
   webhookUrl: Sqlite.Statement<[number], { webhook_url: string | null }>;
+  /**
+   * Runs its argument in one write transaction (`.immediate()`: BEGIN IMMEDIATE, as
+   * `inTransaction`), built once per database instead of once per batch.
+   */
+  transaction: Sqlite.Transaction<(body: () => void) => void>;
 }
 
 const cache = new WeakMap<Sqlite.Database, BatchStatements>();
@@ -112,6 +116,7 @@ function statements(db: Sqlite.Database): BatchStatements {
                 miss_count = ?, last_error = ?, flag = ?, synced_at = ?, updated_at = ? WHERE id = ?`,
       ),
       webhookUrl: db.prepare("SELECT webhook_url FROM customers WHERE id = ?"),
+      transaction: db.transaction((body: () => void) => body()),
     };
     cache.set(db, s);
   }
@@ -176,7 +181,7 @@ export function applyOrderBatch(
     }
     return url;
   };
-  inTransaction(ctx.db, () => {
+  s.transaction.immediate(() => {
     const now = ctx.now();
     for (const row of readRows(db, s, orderIds)) {
       const [id, customerId, upstreamOrderId, quantity, charge, refundedBefore, exchangeRate, oldStatus] = row;
@@ -265,4 +270,35 @@ export function applyOrderBatch(
     }
   });
   return stats;
+}
+
+/** One answered batch waiting to be applied by {@link applyOrderBatches}. */
+export interface BatchJob {
+  orderIds: readonly number[];
+  answer: ReadonlyMap<string, UpstreamOrderState | ItemError>;
+}
+
+/** What applying one job gave: its stats, or the error that rolled that job back. */
+export type BatchOutcome = { ok: true; stats: BatchStats } | { ok: false; error: unknown };
+
+/**
+ * Applies several answered batches in ONE write transaction, each batch in its own savepoint
+ * (`applyOrderBatch` nested): a batch that throws is rolled back alone and reported as
+ * `{ok: false}`, the others commit together. Saves a commit (and the WAL work it costs) per
+ * batch when answers arrive together.
+ * @returns one outcome per job, in order. Throws only when the transaction itself cannot start
+ * or commit (then nothing of any job was written).
+ */
+export function applyOrderBatches(ctx: AppContext, jobs: readonly BatchJob[], flagAfterMisses: number): BatchOutcome[] {
+  const outcomes: BatchOutcome[] = [];
+  statements(ctx.db.$client).transaction.immediate(() => {
+    for (const job of jobs) {
+      try {
+        outcomes.push({ ok: true, stats: applyOrderBatch(ctx, job.orderIds, job.answer, flagAfterMisses) });
+      } catch (error) {
+        outcomes.push({ ok: false, error });
+      }
+    }
+  });
+  return outcomes;
 }

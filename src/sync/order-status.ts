@@ -15,7 +15,9 @@ import type Sqlite from "better-sqlite3";
 import type { Minor } from "../billing/money.js";
 import type { AppContext } from "../runtime/context.js";
 import { chunk } from "../upstream/client.js";
-import { applyOrderBatch, type BatchStats } from "./order-batch.js";
+import type { ItemError, UpstreamOrderState } from "../upstream/types.js";
+import { createApplyQueue } from "./apply-queue.js";
+import type { BatchStats } from "./order-batch.js";
 import { forEachBounded } from "./pool.js";
 import { providerConcurrency, syncClientOf, syncProviderIds } from "./providers.js";
 
@@ -108,10 +110,11 @@ async function syncProvider(
   if (client === undefined) return;
   const log = ctx.logger.child({ providerId, job: "status-sync" });
   const batches = chunk(openOrdersOf(ctx, providerId));
+  const applier = createApplyQueue(ctx, ctx.config.flagAfterMisses);
   await forEachBounded(batches, concurrency ?? providerConcurrency(ctx, providerId), async (batch) => {
     const upstreamIds = batch.map((o) => o.upstreamOrderId).filter((id) => SENDABLE_ID.test(id));
     try {
-      let answer: Parameters<typeof applyOrderBatch>[2] = new Map();
+      let answer: ReadonlyMap<string, UpstreamOrderState | ItemError> = new Map();
       if (upstreamIds.length > 0) {
         result.upstreamCalls++;
         const outcome = await client.multiStatus(upstreamIds, { priority: "sync" });
@@ -125,12 +128,7 @@ async function syncProvider(
         }
         answer = outcome.value;
       }
-      const stats = applyOrderBatch(
-        ctx,
-        batch.map((o) => o.id),
-        answer,
-        ctx.config.flagAfterMisses,
-      );
+      const stats = await applier.apply({ orderIds: batch.map((o) => o.id), answer });
       add(result, stats);
       for (const [rawStatus, orders] of stats.newUnknownStatuses) {
         log.warn(

@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import type { ItemError } from "../types.js";
-import { idList, multiStatusSchema, perfectPanelDialect } from "./perfectpanel.js";
+import { idList, parseMultiStatus, perfectPanelDialect } from "./perfectpanel.js";
 import { idString, itemError, parseWith } from "./schemas.js";
 import type { DialectSpec } from "./types.js";
 
@@ -49,7 +49,7 @@ export const panel: DialectSpec = {
   definedErrorStatuses: PANEL_DEFINED_ERROR_STATUSES,
   multiStatus: {
     form: (orders) => ({ action: "multiStatus", orders: idList(orders) }),
-    parse: (body) => parseWith(multiStatusSchema, body),
+    parse: parseMultiStatus,
   },
   cancel: {
     form: (orders) => ({ action: "cancel", orders: idList(orders) }),

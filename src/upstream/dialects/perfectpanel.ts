@@ -5,7 +5,8 @@
  */
 import { z } from "zod";
 import type { Dialect } from "../../config/providers-file.js";
-import type { ItemError, UpstreamService } from "../types.js";
+import type { ItemError, UpstreamOrderState, UpstreamService } from "../types.js";
+import { fastMultiStatus } from "./multi-status.js";
 import {
   decimalString,
   emptyArrayAsObject,
@@ -17,7 +18,7 @@ import {
   parseWith,
   refillState,
 } from "./schemas.js";
-import type { DialectSpec, Form } from "./types.js";
+import type { DialectSpec, Form, Parsed } from "./types.js";
 
 /** Comma-joined id list as the seeds' `orders`/`refills` fields take it. */
 export function idList(ids: readonly string[]): string {
@@ -72,6 +73,15 @@ const addSchema = z.object({ order: idString }).transform((v) => ({ order: v.ord
 export const multiStatusSchema = z
   .union([z.record(z.string(), z.union([itemError, orderState])), emptyArrayAsObject])
   .transform((v) => new Map(Array.isArray(v) ? [] : Object.entries(v)));
+
+/**
+ * Reads a multi-status body with the fast reader (`multi-status.ts`, same checks and values),
+ * falling back to `multiStatusSchema` for anything it is unsure about (and for problem texts).
+ */
+export function parseMultiStatus(body: unknown): Parsed<Map<string, UpstreamOrderState | ItemError>> {
+  const fast = fastMultiStatus(body);
+  return fast === undefined ? parseWith(multiStatusSchema, body) : { ok: true, value: fast };
+}
 
 const refillSchema = z.object({ refill: idString }).transform((v) => ({ refill: v.refill }));
 
@@ -141,7 +151,7 @@ export function perfectPanelDialect(name: Dialect): DialectSpec {
     status: { form: (order) => ({ action: "status", order }), parse: (body) => parseWith(orderState, body) },
     multiStatus: {
       form: (orders) => ({ action: "status", orders: idList(orders) }),
-      parse: (body) => parseWith(multiStatusSchema, body),
+      parse: parseMultiStatus,
     },
     refill: { form: (order) => ({ action: "refill", order }), parse: (body) => parseWith(refillSchema, body) },
     multiRefill: {
