@@ -1,6 +1,7 @@
 /**
  * Applies one upstream `multiStatus` answer (≤ 100 orders of one provider) to the store in ONE
- * transaction (issue #5, "Order status sync"). Per order: one read (the whole batch in one
+ * transaction, or one savepoint of a group's transaction (`applyOrderBatches`) (issue #5,
+ * "Order status sync"). Per order: one read (the whole batch in one
  * query) and one prepared UPDATE; a final status adds the refund (`settleRefund`) and a
  * change the customer can see adds a webhook outbox row, in the same transaction.
  *

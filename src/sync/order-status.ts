@@ -5,7 +5,8 @@
  * Per provider, oldest-synced first (synced_at NULLS FIRST, then id), in batches of up to 100:
  * one upstream multi-status call per batch at `sync` priority (the client picks the dialect's
  * form: `status&orders=` or `multiStatus`), so N open orders cost exactly ceil(N/100) calls.
- * Each answer is applied in one transaction (`applyOrderBatch`). A failed call (any outcome
+ * Each answer is applied atomically (`applyOrderBatch`); answers that arrive in the same turn of
+ * the event loop share one transaction, one savepoint per batch (`apply-queue.ts`). A failed call (any outcome
  * but `ok`) changes nothing: those orders are asked again next tick. Providers run in
  * parallel; batches of one provider with bounded concurrency (the provider's `concurrency`).
  * The providers visited are the configured ones plus any other provider that still has open
