@@ -12,7 +12,7 @@ import { dialectSpec } from "./dialects/index.js";
 import type { ActionSpec, UpstreamAction } from "./dialects/types.js";
 import { safeListener, type UpstreamEventListener } from "./events.js";
 import { postForm } from "./http.js";
-import { ProviderQueue, type QueueRefusal } from "./queue.js";
+import { ProviderQueue, type QueueRefusal, type RateSlot } from "./queue.js";
 import { redact } from "./redact.js";
 import { backoffMs, isRetryable, type RetryOptions } from "./retry.js";
 import {
@@ -49,6 +49,17 @@ export interface ProviderClientOptions {
    * fails as `queue_timeout` rather than being sent doomed. Default min(100, timeoutMs / 2).
    */
   minSendMs?: number;
+  /**
+   * Least time a call that creates something upstream ({@link CREATING_ACTIONS}: add, refill,
+   * multiRefill, cancel) is sent with, ms. Such a call sent short of a panel's real answer
+   * time would time out as `ambiguous` (an `unknown` order needing manual resolution); with
+   * less budget left when its turn comes it fails as `not_sent`/`queue_timeout` instead (safe:
+   * nothing was placed), and it is not retried (after a 429) into less. Default
+   * ceil(timeoutMs / 2); never below `minSendMs`. Such a call's default budget is
+   * timeoutMs + minCreateSendMs, so a wait in line or for a Retry-After of up to
+   * minCreateSendMs still leaves it a full timeoutMs.
+   */
+  minCreateSendMs?: number;
   /** TCP+TLS connect timeout, ms. Default min(10 000, timeoutMs). */
   connectTimeoutMs?: number;
   /** Largest answer body, bytes. */
@@ -70,6 +81,14 @@ export const DEFAULT_PRIORITY: Readonly<Record<UpstreamAction, CallPriority>> = 
   services: "catalogue",
   balance: "catalogue",
 };
+
+/** Actions that create or change something upstream: sent only with a real answer time left. */
+export const CREATING_ACTIONS: ReadonlySet<UpstreamAction> = new Set<UpstreamAction>([
+  "add",
+  "refill",
+  "multiRefill",
+  "cancel",
+]);
 
 const ID = /^[^\s,]+$/;
 
@@ -151,6 +170,9 @@ export function createProviderClient(
   const emit = safeListener(options.onEvent);
   const secrets = [config.key];
   const minSendMs = options.minSendMs ?? Math.min(100, Math.floor(config.timeoutMs / 2));
+  const minCreateSendMs = Math.max(minSendMs, options.minCreateSendMs ?? Math.ceil(config.timeoutMs / 2));
+  /** Least budget `action` is sent with, ms. */
+  const minSendFor = (action: UpstreamAction) => (CREATING_ACTIONS.has(action) ? minCreateSendMs : minSendMs);
   const maxAttempts = Math.max(1, options.retry?.maxAttempts ?? 4);
   const ownsDispatcher = options.dispatcher === undefined;
   const dispatcher: Dispatcher = options.dispatcher ?? createAgent(config, options);
@@ -169,22 +191,31 @@ export function createProviderClient(
     },
   });
 
-  /** Sends one request (the job run by the queue). */
+  /** Sends one request (the job run by the queue); tells `slot` when it went out and came back. */
   async function send<I, T>(
     spec: ActionSpec<I, T>,
     form: Record<string, string>,
     deadline: number,
+    minSend: number,
     admission: Admission,
     beforeSend: () => void,
+    slot: RateSlot,
   ): Promise<{ outcome: CallOutcome<T>; httpStatus?: number }> {
     if (!circuit.stillAllows(admission)) {
+      slot.release();
       return { outcome: notSent("circuit_open", REFUSAL_MESSAGES.circuit_open, circuit.retryAfterMs) };
     }
     const timeoutMs = Math.min(config.timeoutMs, deadline - Date.now());
-    if (timeoutMs < minSendMs) {
+    if (timeoutMs < minSend) {
+      slot.release();
       return { outcome: notSent("queue_timeout", REFUSAL_MESSAGES.queue_timeout, 1000) };
     }
-    beforeSend();
+    try {
+      beforeSend();
+    } catch (error) {
+      slot.release();
+      throw error;
+    }
     const result = await postForm({
       url: config.url,
       form,
@@ -192,6 +223,7 @@ export function createProviderClient(
       timeoutMs,
       ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
     });
+    if (result.headersAt !== undefined) slot.answered(result.sentAt, result.headersAt);
     if (!result.ok) {
       const { failure } = result;
       const message = redact(failure.message, secrets);
@@ -219,15 +251,16 @@ export function createProviderClient(
     form: Record<string, string>,
     priority: CallPriority,
     deadline: number,
+    minSend: number,
     beforeSend: () => void,
   ): Promise<Attempt<T>> {
     const admission: Admission = circuit.admit();
     if (!admission.allowed) {
       return { outcome: notSent("circuit_open", REFUSAL_MESSAGES.circuit_open, admission.retryAfterMs), queuedMs: 0 };
     }
-    const queued = await queue.run(() => send(spec, form, deadline, admission, beforeSend), {
+    const queued = await queue.run((slot) => send(spec, form, deadline, minSend, admission, beforeSend, slot), {
       priority,
-      startBy: deadline - minSendMs,
+      startBy: deadline - minSend,
     });
     if (!queued.ran) {
       circuit.record(admission, "neutral");
@@ -243,7 +276,7 @@ export function createProviderClient(
 
   /**
    * One call: up to `maxAttempts` attempts within `budgetMs` (default the provider's
-   * timeoutMs), each queued anew. Resolves to one outcome; rejects only if the caller's own
+   * timeoutMs; timeoutMs + minCreateSendMs for {@link CREATING_ACTIONS}), each queued anew. Resolves to one outcome; rejects only if the caller's own
    * `onSend` throws (then nothing is sent).
    */
   async function execute<I, T>(
@@ -253,7 +286,9 @@ export function createProviderClient(
     callOptions: CallOptions = {},
   ): Promise<CallOutcome<T>> {
     const priority = callOptions.priority ?? DEFAULT_PRIORITY[action];
-    const deadline = Date.now() + (callOptions.budgetMs ?? config.timeoutMs);
+    const minSend = minSendFor(action);
+    const defaultBudget = CREATING_ACTIONS.has(action) ? config.timeoutMs + minCreateSendMs : config.timeoutMs;
+    const deadline = Date.now() + (callOptions.budgetMs ?? defaultBudget);
     const form = { ...spec.form(input), key: config.key };
     let sent = false;
     const beforeSend = () => {
@@ -263,12 +298,12 @@ export function createProviderClient(
     };
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
-      const { outcome, httpStatus, queuedMs } = await attemptOnce(spec, form, priority, deadline, beforeSend);
+      const { outcome, httpStatus, queuedMs } = await attemptOnce(spec, form, priority, deadline, minSend, beforeSend);
       let delay = 0;
       let willRetry = false;
       if (isRetryable(outcome) && attempt < maxAttempts) {
         delay = backoffMs(attempt, outcome, options.retry);
-        willRetry = Date.now() + delay + minSendMs <= deadline;
+        willRetry = Date.now() + delay + minSend <= deadline;
       }
       emit({
         type: "call",

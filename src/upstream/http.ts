@@ -37,7 +37,13 @@ export interface TransportFailure {
   httpStatus?: number;
 }
 
-export type PostResult = { ok: true; answer: HttpAnswer } | { ok: false; failure: TransportFailure };
+/**
+ * `sentAt`: when the request was handed to `fetch`; `headersAt`: when its status line and
+ * headers arrived (absent when none did). Epoch ms (`Date.now()`), for rate pacing.
+ */
+export type PostResult =
+  | { ok: true; answer: HttpAnswer; sentAt: number; headersAt: number }
+  | { ok: false; failure: TransportFailure; sentAt: number; headersAt?: number };
 
 /** Codes that prove the request never left: DNS, connect, TLS handshake. */
 const CONNECT_CODES = new Set([
@@ -136,6 +142,8 @@ async function readBody(response: Response, maxBytes: number): Promise<string | 
 export async function postForm(request: FormPost): Promise<PostResult> {
   const signal = AbortSignal.timeout(Math.max(1, request.timeoutMs));
   let status: number | undefined;
+  let headersAt: number | undefined;
+  const sentAt = Date.now();
   try {
     // Node's bundled fetch accepts an undici 7 `Agent`; its RequestInit types a different undici copy.
     const init: Omit<RequestInit, "dispatcher"> & { dispatcher?: unknown } = {
@@ -147,19 +155,22 @@ export async function postForm(request: FormPost): Promise<PostResult> {
       dispatcher: request.dispatcher,
     };
     const response = await globalThis.fetch(request.url, init as RequestInit);
+    headersAt = Date.now();
     status = response.status;
     const body = await readBody(response, request.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
     if (body === undefined) {
       return {
         ok: false,
         failure: { kind: "ambiguous", message: "answer body too large", httpStatus: response.status },
+        sentAt,
+        headersAt,
       };
     }
-    return { ok: true, answer: { status: response.status, headers: response.headers, body } };
+    return { ok: true, answer: { status: response.status, headers: response.headers, body }, sentAt, headersAt };
   } catch (error) {
     const failure = classifyTransportError(error, signal.aborted, request.timeoutMs);
-    if (status === undefined) return { ok: false, failure };
+    if (status === undefined || headersAt === undefined) return { ok: false, failure, sentAt };
     // Headers came back: the request certainly reached the upstream.
-    return { ok: false, failure: { ...failure, kind: "ambiguous", httpStatus: status } };
+    return { ok: false, failure: { ...failure, kind: "ambiguous", httpStatus: status }, sentAt, headersAt };
   }
 }

@@ -7,9 +7,11 @@
  * (`queue_full`), each with a `retryAfterMs` estimate.
  *
  * The rate limit is enforced twice: p-queue spaces dequeues, and right before each send a
- * sliding log of actual send times holds the job if needed (see `paceSend`), so the upstream
- * never sees more than `intervalCap` requests per window even when work between dequeue and
- * send bunches them. Every retry is a new job and counts against the limit.
+ * sliding log of rate slots holds the job if needed (see `paceSend`), so the upstream never
+ * counts more than `intervalCap` requests in any `interval` (issue #6, "never above"), even
+ * when stalls on either side delay some requests and bunch them with later ones. A slot stays
+ * in the window until `interval + margin` after the LATEST moment the upstream can have
+ * counted its request (see {@link RateSlot}); every retry is a new job with its own slot.
  */
 import PQueue from "p-queue";
 import type { CallPriority } from "./types.js";
@@ -25,11 +27,18 @@ export interface ProviderQueueOptions {
   /** Rate window, ms. */
   intervalMs: number;
   /**
-   * Added to the window, ms, so network jitter between our start and the upstream's arrival
-   * time cannot push the upstream's measured rate over the limit. Default: 2 % of the window,
-   * within 25..1000 ms.
+   * Added to the window, ms: covers what the arrival bound of {@link RateSlot} cannot see
+   * (clock granularity, the upstream counting by whole seconds, a latency minimum not yet
+   * observed). Default: 2 % of the window, within 25..1000 ms.
    */
   rateMarginMs?: number;
+  /** Answer latencies kept to find the least one (see {@link RateSlot}). Default 100. */
+  latencySamples?: number;
+  /**
+   * Answers needed before their least latency is trusted; before, a slot counts until its
+   * answer (so a run of stalled first answers cannot pass for the upstream's speed). Default 10.
+   */
+  minLatencySamples?: number;
   /** Waiting jobs beyond which new ones fail with `queue_full`. Default 1000. */
   maxQueued?: number;
   /** Clock, epoch ms (tests). */
@@ -47,6 +56,38 @@ export interface QueueJobOptions {
   priority: CallPriority;
   /** Latest time the job may start, epoch ms. */
   startBy: number;
+}
+
+/**
+ * The rate slot of one started job, handed to its task. The upstream counts a request at some
+ * moment between our send and its answer; what bounds that moment is:
+ * - answered (`answered(sentAt, headersAt)`): at the latest `headersAt − minLatency`, where
+ *   `minLatency` is the least `headersAt − sentAt` of the provider's last `latencySamples`
+ *   answers (0 until `minLatencySamples` came), i.e. the upstream's own answer time
+ *   plus the way back: a request stalled anywhere before it was counted (our event loop, the
+ *   network, the upstream's accept queue) comes back that much later, so its slot moves later
+ *   with it. The cost: a window's budget shrinks by how much slower than the least latency
+ *   its answers were (~5 ms per 1 s window against the bench simulator);
+ * - not answered (timeout, reset) or no call to `answered`: the moment the task ended;
+ * - `release()`: nothing was sent, the slot is freed.
+ * The bound is never earlier than the moment the slot was taken.
+ */
+export interface RateSlot {
+  /** Nothing was sent: the slot is given back. */
+  release(): void;
+  /**
+   * The request was written at `sentAt` and the answer's status line and headers arrived at
+   * `headersAt` (epoch ms, same clock as the queue's).
+   */
+  answered(sentAt: number, headersAt: number): void;
+}
+
+/** A rate slot as the queue keeps it. */
+interface Slot {
+  /** When the slot was taken (the send was allowed), epoch ms. */
+  takenAt: number;
+  /** Latest moment the upstream can have counted the request, epoch ms; undefined while running. */
+  countedBy: number | undefined;
 }
 
 interface Waiting {
@@ -75,8 +116,15 @@ export class ProviderQueue {
   private readonly queue: PQueue;
   private readonly now: () => number;
   private readonly waiting = new Set<Waiting>();
-  /** Send times of the last `intervalCap` jobs, ascending, epoch ms. */
-  private readonly sends: number[] = [];
+  /** Rate slots still in the window (running, or counted within the last `windowMs`). */
+  private slots: Slot[] = [];
+  /** Recent answer latencies (`headersAt − sentAt`), ms, oldest first. */
+  private readonly latencies: number[] = [];
+  private readonly latencySamples: number;
+  private readonly minLatencySamples: number;
+  /** Resolves (and is replaced) whenever a running slot ends. */
+  private slotEnded: Promise<void>;
+  private signalSlotEnded: () => void = () => undefined;
   private running = 0;
   /** Moving average of job run time, ms (undefined until a job finished). */
   private avgRunMs: number | undefined;
@@ -88,6 +136,9 @@ export class ProviderQueue {
     this.windowMs = options.intervalMs + (options.rateMarginMs ?? defaultRateMarginMs(options.intervalMs));
     this.maxQueued = options.maxQueued ?? 1000;
     this.now = options.now ?? Date.now;
+    this.latencySamples = Math.max(1, options.latencySamples ?? 100);
+    this.minLatencySamples = Math.min(this.latencySamples, options.minLatencySamples ?? 10);
+    this.slotEnded = this.nextSlotEnded();
     this.queue = new PQueue({
       concurrency: options.concurrency,
       intervalCap: options.intervalCap,
@@ -133,7 +184,7 @@ export class ProviderQueue {
    * Runs `task` when a slot is free, or refuses without running it. Never rejects unless
    * `task` does.
    */
-  async run<T>(task: () => Promise<T>, options: QueueJobOptions): Promise<QueueResult<T>> {
+  async run<T>(task: (slot: RateSlot) => Promise<T>, options: QueueJobOptions): Promise<QueueResult<T>> {
     const enqueuedAt = this.now();
     const refuse = (reason: QueueRefusal, retryAfterMs: number): QueueResult<T> => ({
       ran: false,
@@ -161,10 +212,13 @@ export class ProviderQueue {
           this.waiting.delete(entry);
           startedAt = this.now();
           this.running++;
+          let slot: Slot | undefined;
           try {
-            await this.paceSend();
-            return await task();
+            slot = await this.paceSend();
+            return await task(this.slotHandle(slot));
           } finally {
+            // Not answered: the request may have been counted up to now.
+            if (slot !== undefined) this.endSlot(slot, this.now());
             this.running--;
             this.recordRunTime(this.now() - startedAt);
           }
@@ -203,30 +257,88 @@ export class ProviderQueue {
 
   /**
    * The second half of the rate limit: p-queue spaces dequeues, but what the upstream counts
-   * is sends, and synchronous work between a dequeue and its `fetch` (a burst of enqueues,
-   * cold code) can bunch sends of one window closer to the next window's. So right before the
-   * send (the task runs synchronously after this resolves) the sliding log of actual send
-   * times is checked and the send is held until it fits; then its time is recorded.
+   * is arrivals. Right before the send (the task runs synchronously after this resolves) the
+   * job takes a rate slot if fewer than `intervalCap` slots are in the window (running, or
+   * counted by the upstream within the last `windowMs`, see {@link RateSlot}); else it waits
+   * for a slot to leave the window or a running one to end.
    */
-  private async paceSend(): Promise<void> {
+  private async paceSend(): Promise<Slot> {
     // Let the code that enqueued finish first, so a synchronous burst sends together.
     await new Promise<void>((resolve) => setImmediate(resolve));
     for (;;) {
       const now = this.now();
-      const recent = this.recentSends(now);
-      if (recent.length < this.intervalCap) {
-        this.sends.push(now);
-        if (this.sends.length > this.intervalCap) this.sends.splice(0, this.sends.length - this.intervalCap);
-        return;
+      this.pruneSlots(now);
+      if (this.slots.length < this.intervalCap) {
+        const slot: Slot = { takenAt: now, countedBy: undefined };
+        this.slots.push(slot);
+        return slot;
       }
-      const oldest = recent[recent.length - this.intervalCap] ?? now;
-      await new Promise<void>((resolve) => setTimeout(resolve, Math.max(1, oldest + this.windowMs - now)));
+      // Slots that must leave the window before this job fits, earliest first.
+      const need = this.slots.length - this.intervalCap + 1;
+      const leaving = this.slots
+        .flatMap((s) => (s.countedBy === undefined ? [] : [s.countedBy + this.windowMs]))
+        .sort((a, b) => a - b);
+      const at = leaving[need - 1];
+      const ended = this.slotEnded;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        ended,
+        ...(at === undefined
+          ? []
+          : [new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(1, at - now))))]),
+      ]);
+      clearTimeout(timer);
     }
   }
 
-  /** Send times within the window ending `now`, ascending. */
+  /** The task's view of its slot; only the first call has an effect. */
+  private slotHandle(slot: Slot): RateSlot {
+    return {
+      release: () => {
+        if (slot.countedBy !== undefined) return;
+        slot.countedBy = Number.NEGATIVE_INFINITY;
+        this.slots = this.slots.filter((s) => s !== slot);
+        this.signal();
+      },
+      answered: (sentAt, headersAt) => {
+        if (slot.countedBy !== undefined) return;
+        const latency = Math.max(0, headersAt - sentAt);
+        this.latencies.push(latency);
+        if (this.latencies.length > this.latencySamples) this.latencies.shift();
+        const floor = this.latencies.length < this.minLatencySamples ? 0 : Math.min(...this.latencies);
+        this.endSlot(slot, headersAt - floor);
+      },
+    };
+  }
+
+  /** Ends a running slot: the upstream counted its request at `countedBy` at the latest. */
+  private endSlot(slot: Slot, countedBy: number): void {
+    if (slot.countedBy !== undefined) return;
+    slot.countedBy = Math.max(slot.takenAt, countedBy);
+    this.signal();
+  }
+
+  private nextSlotEnded(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.signalSlotEnded = resolve;
+    });
+  }
+
+  private signal(): void {
+    const resolve = this.signalSlotEnded;
+    this.slotEnded = this.nextSlotEnded();
+    resolve();
+  }
+
+  /** Drops slots counted at least `windowMs` ago. */
+  private pruneSlots(now: number): void {
+    this.slots = this.slots.filter((s) => s.countedBy === undefined || now - s.countedBy < this.windowMs);
+  }
+
+  /** For wait estimates: each slot in the window by its count time (running: taken time), ascending. */
   private recentSends(now: number): number[] {
-    return this.sends.filter((t) => now - t < this.windowMs);
+    this.pruneSlots(now);
+    return this.slots.map((s) => s.countedBy ?? s.takenAt).sort((a, b) => a - b);
   }
 
   private recordRunTime(ms: number): void {

@@ -43,7 +43,10 @@ export type CallPriority = "customer" | "sync" | "catalogue";
 export interface CallOptions {
   /** Default `customer` for add/refill/cancel, `sync` for status calls, `catalogue` for services/balance. */
   priority?: CallPriority;
-  /** Whole budget for the call including queue wait and retries, ms. Defaults to the provider's timeoutMs. */
+  /**
+   * Whole budget for the call including queue wait and retries, ms. Defaults to the provider's
+   * timeoutMs; for add/refill/multiRefill/cancel to timeoutMs + half of it (see `minCreateSendMs` in client.ts).
+   */
   budgetMs?: number;
   /** Called once, right before the request leaves for the upstream (after queue wait). Used by `add` to record durably that the call started. */
   onSend?: () => void;

@@ -1,6 +1,7 @@
 /** Per-provider queue: priorities, bounded waiting, sliding-window rate limit, full use of concurrency. */
 import { delay, HttpResponse, http } from "msw";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { CallOutcome } from "../../src/upstream/types.js";
 import { deferred, formOf, jsonResponse, providerConfig, URLS, useClients, useMsw } from "./helpers.js";
 
 const server = useMsw();
@@ -128,6 +129,84 @@ describe("bounded waiting", () => {
     expect(calls).toBe(1);
   });
 
+  it("an add whose turn comes with less than half of timeoutMs left is not sent (queue_timeout)", async () => {
+    const gate = deferred();
+    const actions: string[] = [];
+    server.use(
+      http.post(URLS.jap, async ({ request }) => {
+        const form = await formOf(request);
+        actions.push(form.action ?? "?");
+        await gate.promise;
+        return HttpResponse.json({ status: "Pending" });
+      }),
+    );
+    const { client, events } = makeClient(providerConfig("jap", { concurrency: 1, timeoutMs: 1000 }));
+    // Two calls ahead of the add, each holding the only slot until its 1000 ms timeout.
+    const first = client.status("1", { budgetMs: 5000 });
+    await delay(10);
+    const second = client.status("2", { priority: "customer", budgetMs: 5000 });
+    // Default budget 1500 ms, to be sent with at least 500 ms: its turn (~2000 ms) comes too late.
+    const add = client.add(ADD);
+    expect(await add).toEqual({
+      kind: "not_sent",
+      reason: "queue_timeout",
+      retryAfterMs: expect.any(Number),
+      failure: { message: "the call's time budget ran out before its turn" },
+    });
+    gate.resolve();
+    await Promise.all([first, second]);
+    expect(actions).toEqual(["status", "status"]);
+    expect(events.filter((e) => e.type === "call" && e.action === "add")).toMatchObject([
+      { outcome: "not_sent", reason: "queue_timeout", attempt: 1, willRetry: false },
+    ]);
+  });
+
+  it("an add behind a slow call still goes with at least half of timeoutMs, not a doomed short send", async () => {
+    server.use(
+      http.post(URLS.jap, async ({ request }) => {
+        const form = await formOf(request);
+        // The call ahead takes 850 ms; the add, like a real panel's, 300 ms.
+        await delay(form.action === "add" ? 300 : 850);
+        return form.action === "add" ? HttpResponse.json({ order: 7 }) : HttpResponse.json({ status: "Pending" });
+      }),
+    );
+    const { client } = makeClient(providerConfig("jap", { concurrency: 1, timeoutMs: 1000 }));
+    const ahead = client.status("1");
+    await delay(10);
+    // Sent at ~850 ms with 650 ms left of its 1500 ms default budget (it used to go with 150 ms and time out).
+    expect(await client.add(ADD)).toEqual({ kind: "ok", value: { order: "7" } });
+    expect((await ahead).kind).toBe("ok");
+  });
+
+  it.each(["add", "refill", "multiRefill", "cancel"] as const)(
+    "%s with a budget under half of timeoutMs is never sent; status with the same budget is",
+    async (action) => {
+      let calls = 0;
+      server.use(
+        http.post(URLS.jap, () => {
+          calls++;
+          return HttpResponse.json({ status: "Pending" });
+        }),
+      );
+      const { client } = makeClient(providerConfig("jap", { timeoutMs: 2000 }));
+      const budget = { budgetMs: 900 };
+      const creating: Record<typeof action, () => Promise<CallOutcome<unknown>>> = {
+        add: () => client.add(ADD, budget),
+        refill: () => client.refill("1", budget),
+        multiRefill: () => client.multiRefill(["1", "2"], budget),
+        cancel: () => client.cancel(["1"], budget),
+      };
+      expect(await creating[action]()).toMatchObject({
+        kind: "not_sent",
+        reason: "queue_timeout",
+        failure: { message: "the call's time budget ran out before its turn" },
+      });
+      expect(calls).toBe(0);
+      expect((await client.status("1", budget)).kind).toBe("ok");
+      expect(calls).toBe(1);
+    },
+  );
+
   it("beyond maxQueued waiting calls new ones fail at once with queue_full", async () => {
     const gate = deferred();
     server.use(
@@ -198,9 +277,37 @@ describe("rate limit and concurrency", () => {
     expect(maxInWindow(sent, 200)).toBeLessThanOrEqual(20);
     // At the handler too, allowing msw's delivery jitter (up to 40 ms on a loaded machine).
     expect(maxInWindow(arrived, 200 - 40)).toBeLessThanOrEqual(20);
+    // And exactly: a send is paced on its predecessors' answers, which follow their arrival.
+    expect(maxInWindow(arrived, 200)).toBeLessThanOrEqual(20);
     // 104 sends need 6 windows (5 waits of 225 ms): the queue is used to the full, not throttled below the rate.
     expect(elapsed).toBeGreaterThanOrEqual(5 * 225);
     expect(elapsed).toBeLessThan(5 * 225 + 1000);
+  });
+
+  it.each([
+    ["from the first window on", 0],
+    ["after the least latency was learned", 1],
+  ])("requests stalled before the upstream counts them never push it over the limit (%s)", async (_name, first) => {
+    // Every other window's requests are held 60 ms before the handler counts them (a stall on
+    // our side, the network's or the upstream's): paced on send times alone, they bunch with
+    // the next window's prompt ones (16 in 200 ms).
+    const counted: number[] = [];
+    let n = 0;
+    server.use(
+      http.post(URLS.jap, async () => {
+        if (Math.floor(n++ / 8) % 2 === first) await delay(60);
+        counted.push(performance.now());
+        await delay(5);
+        return HttpResponse.json({ status: "Completed" });
+      }),
+    );
+    const { client } = makeClient(
+      providerConfig("jap", { rateLimit: { requests: 8, intervalMs: 200 }, concurrency: 8, timeoutMs: 10_000 }),
+    );
+    const outcomes = await Promise.all(Array.from({ length: 48 }, (_, i) => client.status(String(i + 1))));
+    expect(outcomes.filter((o) => o.kind === "ok")).toHaveLength(48);
+    expect(counted).toHaveLength(48);
+    expect(maxInWindow(counted, 200)).toBeLessThanOrEqual(8);
   });
 
   it("uses every concurrency slot when there is backlog, and never more", async () => {
