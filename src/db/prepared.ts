@@ -7,6 +7,7 @@
 /**
  * Wraps `build` so it runs once per store: the returned getter gives, for each `db`, the value
  * `build(db)` made on the first call for that store (held weakly: a closed, dropped store frees it).
+ * Mostly prepared statements; any per-store state works (e.g. a set of ids in flight).
  * Declare the getter once at module level; build statements with `sql.placeholder` for the values.
  * @example const statements = preparedFor((db: Db) => ({ one: db.select()...where(eq(t.id, sql.placeholder("id"))).prepare() }));
  *          statements(ctx.db).one.get({ id });
