@@ -2,6 +2,8 @@
  * Printing for the admin CLI: readable tables and key/value blocks by default, JSON with
  * `--json`. Everything goes through the {@link Output} of the run, so tests capture it.
  */
+import { formatAmount } from "../billing/money.js";
+import type { LedgerEntry } from "../db/schema.js";
 
 export type Cell = string | number | boolean | null | undefined;
 
@@ -74,4 +76,28 @@ export class Output {
   warn(text: string): void {
     this.writeErr(`${text}\n`);
   }
+}
+
+/** A ledger row as the CLI prints it in JSON (amounts as 5-decimal strings, ISO times). */
+export interface LedgerJson {
+  id: number;
+  kind: string;
+  amount: string;
+  balanceAfter: string;
+  orderId: number | null;
+  note: string | null;
+  createdAt: string | null;
+}
+
+/** Formats a ledger row for `--json` output (`customers show`, `orders show`). */
+export function ledgerJson(e: LedgerEntry): LedgerJson {
+  return {
+    id: e.id,
+    kind: e.kind,
+    amount: formatAmount(e.amount),
+    balanceAfter: formatAmount(e.balanceAfter),
+    orderId: e.orderId,
+    note: e.note,
+    createdAt: isoTime(e.createdAt),
+  };
 }

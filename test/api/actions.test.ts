@@ -40,19 +40,41 @@ describe("services", () => {
 });
 
 describe("services cache", () => {
-  it("sees a catalogue change written by another process (another connection to the store)", async () => {
+  it("sees a catalogue change committed by another process (another connection to the store file)", async () => {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { openDb } = await import("../../src/db/client.js");
+    const { createApp } = await import("../../src/api/app.js");
+    const { applyCatalogue } = await import("../../src/sync/catalogue.js");
+    const { CATALOGUE } = await import("./app-harness.js");
+    const path = join(mkdtempSync(join(tmpdir(), "smm-services-")), "store.db");
     const h = harness();
-    const customer = addCustomer(h.ctx, "1.00000");
-    const first = (await json(await h.post({ key: customer.apiKey, action: "services" }))) as Array<{ rate: string }>;
-    expect(first[0]?.rate).toBe("1.25");
-    // as `npm run cli -- sync prices` would: same table, no in-process version bump
-    h.ctx.db
+    const ctx = { ...h.ctx, db: openDb(path) };
+    applyCatalogue(ctx, "p1", CATALOGUE);
+    const app = createApp(ctx, { rateLimitIpPerMin: 0, rateLimitKeyPerMin: 0, trustProxy: false });
+    const customer = addCustomer(ctx, "1.00000");
+    const rates = async () => {
+      const res = await app.request("/api/v2", {
+        method: "POST",
+        body: new URLSearchParams({ key: customer.apiKey, action: "services" }),
+      });
+      return ((await res.json()) as Array<{ rate: string }>).map((s) => s.rate);
+    };
+    expect((await rates())[0]).toBe("1.25");
+    // as `npm run cli -- sync prices` would, from its own process: no in-process version bump
+    const other = openDb(path, { migrate: false });
+    other
       .update(servicesTable)
       .set({ rate: 150_000, updatedAt: Date.now() + 1 })
       .where(eq(servicesTable.id, 1))
       .run();
-    const second = (await json(await h.post({ key: customer.apiKey, action: "services" }))) as Array<{ rate: string }>;
-    expect(second[0]?.rate).toBe("1.50");
+    other.$client.close();
+    expect((await rates())[0]).toBe("1.50");
+    // a commit elsewhere that leaves the catalogue alone keeps the cached answer
+    addCustomer(ctx, "0.00000");
+    expect((await rates())[0]).toBe("1.50");
+    ctx.db.$client.close();
   });
 });
 

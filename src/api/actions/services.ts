@@ -41,30 +41,46 @@ export function listServiceViews(ctx: AppContext): ServiceView[] {
     }));
 }
 
-const cache = new WeakMap<AppContext, { version: string; body: JsonText }>();
+interface CachedCatalogue {
+  /** `ctx.catalogueVersion` when built: this process's own catalogue writes bump it. */
+  version: number;
+  /** SQLite `data_version` when last checked: it moves when another connection commits. */
+  dataVersion: number;
+  /** Count and last update of the stored services rows when built. */
+  fingerprint: string;
+  body: JsonText;
+}
+
+const cache = new WeakMap<AppContext, CachedCatalogue>();
 
 /**
- * A cheap fingerprint of the local catalogue: this process's `catalogueVersion` plus the
- * count and last update of the services rows, so a change written by another process
- * (`npm run cli -- sync prices`) is seen on the next request too.
+ * A fingerprint of the stored catalogue (count and last update of the services rows), so a
+ * change written by another process (`npm run cli -- sync prices`) is seen too.
  */
 function catalogueFingerprint(ctx: AppContext): string {
   const row = ctx.db
     .select({ count: sql<number>`count(*)`, last: sql<number | null>`max(${servicesTable.updatedAt})` })
     .from(servicesTable)
     .get();
-  return `${ctx.catalogueVersion}:${row?.count ?? 0}:${row?.last ?? 0}`;
+  return `${row?.count ?? 0}:${row?.last ?? 0}`;
 }
 
 /**
  * `services`: the catalogue, rebuilt (and serialised) only when it changed, since every
- * customer sees the same list.
+ * customer sees the same list. While nothing was written the check costs one pragma read;
+ * the stored fingerprint is read only after another connection committed something.
  */
 export const services: ActionHandler = ({ ctx }) => {
-  const version = catalogueFingerprint(ctx);
+  const dataVersion = Number(ctx.db.$client.pragma("data_version", { simple: true }));
   const hit = cache.get(ctx);
-  if (hit && hit.version === version) return hit.body;
+  if (hit && hit.version === ctx.catalogueVersion) {
+    if (hit.dataVersion === dataVersion) return hit.body;
+    if (hit.fingerprint === catalogueFingerprint(ctx)) {
+      hit.dataVersion = dataVersion;
+      return hit.body;
+    }
+  }
   const body = new JsonText(JSON.stringify(listServiceViews(ctx)));
-  cache.set(ctx, { version, body });
+  cache.set(ctx, { version: ctx.catalogueVersion, dataVersion, fingerprint: catalogueFingerprint(ctx), body });
   return body;
 };

@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { loadProvidersFile, type Markup, type ServiceConfig } from "../../config/providers-file.js";
 import type { CliContext } from "../context.js";
+import { providerSettingsJson } from "../provider-json.js";
 
 /** How a service is priced, for display: a fixed rate, its own markup, or the file's default. */
 export type PricingJson =
@@ -43,14 +44,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       const file = ctx.env().PROVIDERS_FILE;
       const config = loadProvidersFile(file, ctx.envSource);
       const providers = config.providers.map((p) => ({
-        id: p.id,
-        name: p.name,
-        dialect: p.dialect,
-        url: p.url,
-        currency: p.currency,
-        exchangeRate: p.exchangeRate,
-        rateLimit: { requests: p.rateLimit.requests, intervalMs: p.rateLimit.intervalMs },
-        concurrency: p.concurrency,
+        ...providerSettingsJson(p),
         timeoutMs: p.timeoutMs,
         balanceWarning: p.balanceWarning ?? null,
       }));

@@ -17,7 +17,7 @@ import {
 import type { LedgerEntry } from "../../db/schema.js";
 import type { CliContext } from "../context.js";
 import { CliUsageError } from "../errors.js";
-import { isoTime } from "../output.js";
+import { isoTime, type LedgerJson, ledgerJson } from "../output.js";
 import { parseCount, parseId, parseNonNegativeAmount, parseSignedAmount } from "../parsers.js";
 
 const JSON_FLAG = ["--json", "print machine-readable JSON"] as const;
@@ -35,16 +35,6 @@ export interface CustomerJson {
   updatedAt: string | null;
 }
 
-export interface LedgerJson {
-  id: number;
-  kind: string;
-  amount: string;
-  balanceAfter: string;
-  orderId: number | null;
-  note: string | null;
-  createdAt: string | null;
-}
-
 function customerJson(c: CustomerView): CustomerJson {
   return {
     id: c.id,
@@ -55,18 +45,6 @@ function customerJson(c: CustomerView): CustomerJson {
     webhookUrl: c.webhookUrl,
     createdAt: isoTime(c.createdAt),
     updatedAt: isoTime(c.updatedAt),
-  };
-}
-
-function ledgerJson(e: LedgerEntry): LedgerJson {
-  return {
-    id: e.id,
-    kind: e.kind,
-    amount: formatAmount(e.amount),
-    balanceAfter: formatAmount(e.balanceAfter),
-    orderId: e.orderId,
-    note: e.note,
-    createdAt: isoTime(e.createdAt),
   };
 }
 

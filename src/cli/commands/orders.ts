@@ -20,9 +20,8 @@ import { type ResolveAction, resolveUnknownOrder } from "../../sync/resolve.js";
 import { withAppContext } from "../app-context.js";
 import type { CliContext } from "../context.js";
 import { CliUsageError } from "../errors.js";
-import { isoTime } from "../output.js";
+import { isoTime, type LedgerJson, ledgerJson } from "../output.js";
 import { parseCount, parseId } from "../parsers.js";
-import type { LedgerJson } from "./customers.js";
 
 const JSON_FLAG = ["--json", "print machine-readable JSON"] as const;
 
@@ -101,18 +100,6 @@ function parseParams(text: string): Record<string, unknown> {
   } catch {
     return { raw: text };
   }
-}
-
-function ledgerJson(e: LedgerEntry): LedgerJson {
-  return {
-    id: e.id,
-    kind: e.kind,
-    amount: formatAmount(e.amount),
-    balanceAfter: formatAmount(e.balanceAfter),
-    orderId: e.orderId,
-    note: e.note,
-    createdAt: isoTime(e.createdAt),
-  };
 }
 
 function refillJson(r: Refill): RefillJson {

@@ -13,6 +13,7 @@ import { checkProviders } from "../../sync/balances.js";
 import { withAppContext } from "../app-context.js";
 import type { CliContext } from "../context.js";
 import { isoTime } from "../output.js";
+import { providerSettingsJson } from "../provider-json.js";
 
 const JSON_FLAG = ["--json", "print machine-readable JSON"] as const;
 
@@ -55,14 +56,7 @@ export function registerProviderCommands(program: Command, ctx: CliContext): voi
       const rows: ProviderJson[] = config.providers.map((p) => {
         const state = states.get(p.id);
         return {
-          id: p.id,
-          name: p.name,
-          dialect: p.dialect,
-          url: p.url,
-          currency: p.currency,
-          exchangeRate: p.exchangeRate,
-          rateLimit: { requests: p.rateLimit.requests, intervalMs: p.rateLimit.intervalMs },
-          concurrency: p.concurrency,
+          ...providerSettingsJson(p),
           balance: state?.balance ?? null,
           balanceCheckedAt: isoTime(state?.balanceCheckedAt),
           catalogueSyncedAt: isoTime(state?.catalogueSyncedAt),
