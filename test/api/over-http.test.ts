@@ -2,7 +2,6 @@
  * The API v2 over real loopback HTTP, against simulated upstream panels: every service type,
  * every failure class, balances to the last digit after each (issue #4 "Tests").
  */
-import { createServer } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadEnv } from "../../src/config/env.js";
 import { parseProvidersConfig } from "../../src/config/providers-file.js";
@@ -10,21 +9,12 @@ import { silentLogger } from "../../src/observability/logger.js";
 import { type Runtime, start } from "../../src/runtime/start.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { addCustomer, balanceOf } from "../helpers/context.js";
+import { freePort } from "../helpers/net.js";
 
 let jap: Simulator;
 let panel: Simulator;
 let proxy: Runtime;
 let closedPort: number;
-
-/** A port nothing listens on: connections are refused. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 beforeAll(async () => {
   jap = await startSimulator({ dialect: "jap", apiKey: "jap-key", progress: false, balance: "1000.00000" });

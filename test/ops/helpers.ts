@@ -1,6 +1,5 @@
 /** Shared helpers of the operations tests: metrics parsing, log capture, free ports, a key-echoing upstream. */
 import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer } from "node:net";
 import { Writable } from "node:stream";
 import { createLogger, type Logger } from "../../src/observability/logger.js";
 
@@ -38,15 +37,7 @@ export function captureLogs(level = "debug"): {
   return { logger, lines, text };
 }
 
-/** A port nothing listens on (picked by listening on 0, then closing). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
+export { freePort } from "../helpers/net.js";
 
 /**
  * A jap-dialect upstream that lists one service and answers `balance`, but answers every

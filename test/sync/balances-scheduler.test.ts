@@ -2,7 +2,6 @@
  * Provider balances (stored, warned below the threshold, checked on demand) and the scheduler
  * (no overlapping runs, errors logged, stop waits for the running tick), against simulators.
  */
-import { createServer } from "node:net";
 import { eq } from "drizzle-orm";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +9,7 @@ import { providers } from "../../src/db/schema.js";
 import type { Simulator } from "../../src/simulator/index.js";
 import { checkProviders, isBelow, refreshProviderBalances } from "../../src/sync/balances.js";
 import { scheduleJob, startSchedulers } from "../../src/sync/scheduler.js";
+import { freePort } from "../helpers/net.js";
 import { customerWith, orderRow, placeSubmitted, type SyncHarness, startHarness } from "./harness.js";
 
 interface LogLine {
@@ -22,15 +22,6 @@ function capturingLogger() {
   const lines: LogLine[] = [];
   const logger = pino({ level: "debug" }, { write: (text: string) => lines.push(JSON.parse(text) as LogLine) });
   return { logger, lines };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 /** Waits until `check()` is true (polling), failing after `limitMs`. */

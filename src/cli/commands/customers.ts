@@ -14,10 +14,9 @@ import {
   setWebhook,
   topUp,
 } from "../../customers/index.js";
-import type { LedgerEntry } from "../../db/schema.js";
 import type { CliContext } from "../context.js";
 import { CliUsageError } from "../errors.js";
-import { isoTime, type LedgerJson, ledgerJson } from "../output.js";
+import { isoTime, ledgerJson } from "../output.js";
 import { parseCount, parseId, parseNonNegativeAmount, parseSignedAmount } from "../parsers.js";
 
 const JSON_FLAG = ["--json", "print machine-readable JSON"] as const;
