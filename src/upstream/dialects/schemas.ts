@@ -2,6 +2,7 @@
  * Tolerant zod building blocks for panel answers (issue #3: "numbers may come as strings or
  * numbers, `refill` ids as "1" or 1, extra fields are ignored").
  */
+import { Decimal } from "decimal.js";
 import { z } from "zod";
 import { normalizeOrderStatus, normalizeRefillStatus } from "../../orders/statuses.js";
 import type { ItemError, UpstreamOrderState, UpstreamRefillState } from "../types.js";
@@ -9,14 +10,15 @@ import type { Parsed } from "./types.js";
 
 const NUMERIC = /^-?\d+(\.\d+)?$/;
 
-/** Formats a finite number as a plain decimal string (no exponent): 1e-7 → "0.0000001". */
+/**
+ * Formats a finite number as a plain decimal string (no exponent): 1e-7 → "0.0000001".
+ * Goes through the number's shortest decimal text with decimal.js, so no float step adds
+ * binary noise to an upstream rate or charge.
+ */
 export function formatDecimal(value: number): string {
   const plain = String(value);
   if (!/e/i.test(plain)) return plain;
-  return value
-    .toFixed(20)
-    .replace(/(\.\d*?)0+$/, "$1")
-    .replace(/\.$/, "");
+  return new Decimal(plain).toFixed();
 }
 
 /** An id sent as a number or a string: `1`, `"1"` → `"1"`. */
