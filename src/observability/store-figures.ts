@@ -3,7 +3,7 @@
  * aggregate queries (never on the request path). Amounts are integer minor units.
  */
 import type { Db } from "../db/client.js";
-import { FINAL_ORDER_STATUSES } from "../orders/statuses.js";
+import { FINAL_ORDER_STATUSES } from "../panel/statuses.js";
 
 /** Window of the Partial ratio, ms (the last day). */
 export const PARTIAL_WINDOW_MS = 86_400_000;

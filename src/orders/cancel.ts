@@ -6,10 +6,10 @@
  */
 import { eq } from "drizzle-orm";
 import { type Order, services } from "../db/schema.js";
+import { FINAL_ORDER_STATUSES, type OrderStatus } from "../panel/statuses.js";
 import type { AppContext } from "../runtime/context.js";
 import { groupByProvider } from "./group-by-provider.js";
 import { findCustomerOrders } from "./order-status.js";
-import { FINAL_ORDER_STATUSES, type OrderStatus } from "./statuses.js";
 
 export const CANCEL_NOT_AVAILABLE = "Cancel is not available for this order";
 

@@ -8,10 +8,10 @@ import { and, eq, inArray, notInArray } from "drizzle-orm";
 import { type Db, inTransaction } from "../db/client.js";
 import { preparedFor } from "../db/prepared.js";
 import { type Order, refills, services } from "../db/schema.js";
+import { FINAL_REFILL_STATUSES } from "../panel/statuses.js";
 import type { AppContext } from "../runtime/context.js";
 import { groupByProvider } from "./group-by-provider.js";
 import { findCustomerOrders } from "./order-status.js";
-import { FINAL_REFILL_STATUSES } from "./statuses.js";
 
 export const REFILL_NOT_AVAILABLE = "Refill is not available for this order";
 export const UPSTREAM_ERROR = "Upstream provider error";

@@ -4,14 +4,14 @@
  * Messages use the panels' wording ("Quantity less than minimal 50", "Incorrect link").
  */
 import type { Service } from "../db/schema.js";
-import { badRequest, DomainError } from "./errors.js";
 import {
   type AddParamName,
   type AddParams,
   isServiceType,
   SERVICE_TYPE_SPECS,
   type ServiceTypeSpec,
-} from "./service-types.js";
+} from "../panel/service-types.js";
+import { badRequest, DomainError } from "./errors.js";
 
 /** Largest quantity (and runs × quantity) accepted, to keep every charge a safe integer. */
 export const MAX_QUANTITY = 1_000_000_000;

@@ -3,11 +3,11 @@
  * services, status / multi-status, refill, refill_status, cancel and balance. Pure with
  * respect to HTTP: every handler returns an {@link Answer}.
  */
-import { MAX_IDS_PER_CALL } from "../upstream/types.js";
 import { addOrder } from "./add.js";
 import { type Answer, type DialectSpec, errorAnswer, MESSAGES } from "./dialects.js";
 import { money, SIM_FINAL_STATUSES, type SimStore } from "./store.js";
 import type { SimOrder } from "./types.js";
+import { SIM_MAX_IDS } from "./vocabulary.js";
 
 export interface ActionContext {
   spec: DialectSpec;
@@ -25,7 +25,7 @@ function idList(text: string): string[] | null {
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
-  return ids.length > MAX_IDS_PER_CALL ? null : ids;
+  return ids.length > SIM_MAX_IDS ? null : ids;
 }
 
 function numericId(text: string): number | undefined {

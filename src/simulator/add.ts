@@ -1,12 +1,12 @@
 /**
- * The `add` action: per-type parameter checks (`SERVICE_TYPE_SPECS`, seed `003_*` "The add
+ * The `add` action: per-type parameter checks (`SIM_TYPES`, seed `003_*` "The add
  * action accepts different parameter sets"), min/max, drip-feed (`runs`/`interval`, seed
  * `002_*`), balance, then `{"order": 23501}` (seed `000_*` "Add order").
  */
 import { Decimal } from "decimal.js";
-import { isServiceType, SERVICE_TYPE_SPECS } from "../orders/service-types.js";
 import { type Answer, type DialectSpec, errorAnswer, MESSAGES } from "./dialects.js";
 import type { SimStore } from "./store.js";
+import { simTypeSpec } from "./vocabulary.js";
 
 const POSITIVE_INT = /^\d{1,9}$/;
 
@@ -25,11 +25,11 @@ export function addOrder(spec: DialectSpec, store: SimStore, params: Record<stri
   if (serviceId === undefined) return errorAnswer(spec, "shape", MESSAGES.badService);
   const service = store.service(serviceId);
   if (service === undefined) return errorAnswer(spec, "not_found", MESSAGES.badService);
-  const type = isServiceType(service.type) ? service.type : "Default";
+  const type = service.type;
   if (type === "Subscriptions") return errorAnswer(spec, "shape", MESSAGES.subscriptionsApi);
-  const typeSpec = SERVICE_TYPE_SPECS[type];
+  const typeSpec = simTypeSpec(type);
 
-  for (const name of typeSpec.params) {
+  for (const name of typeSpec.required) {
     if ((params[name] ?? "").trim() === "") {
       return errorAnswer(spec, "shape", name === "link" ? MESSAGES.badLink : `Incorrect ${name}`);
     }

@@ -1,13 +1,13 @@
 /**
  * Catalogues the simulator offers: a default one covering every service type of
- * `SERVICE_TYPES` (seed `003_*` parameter sets) with refill/cancel/drip-feed variety, and a
+ * `SIM_TYPES` (seed `003_*` parameter sets) with refill/cancel/drip-feed variety, and a
  * generated one of N services for benchmarks.
  */
-import { SERVICE_TYPE_SPECS, SERVICE_TYPES, type ServiceType } from "../orders/service-types.js";
 import { mulberry32 } from "./random.js";
 import type { SimService } from "./types.js";
+import { SIM_TYPE_NAMES, SIM_TYPES, type SimType } from "./vocabulary.js";
 
-type Row = [name: string, type: ServiceType, category: string, rate: string, min: number, max: number, flags: string];
+type Row = [name: string, type: SimType, category: string, rate: string, min: number, max: number, flags: string];
 
 /** `flags`: r = refill, c = cancel, d = drip-feed. */
 const DEFAULT_ROWS: Row[] = [
@@ -43,7 +43,7 @@ function fromRow(id: number, [name, type, category, rate, min, max, flags]: Row)
     max,
     refill: flags.includes("r"),
     cancel: flags.includes("c"),
-    dripfeed: flags.includes("d") && SERVICE_TYPE_SPECS[type].dripfeed,
+    dripfeed: flags.includes("d") && SIM_TYPES[type].dripfeed,
   };
 }
 
@@ -57,8 +57,8 @@ export function generatedCatalogue(size: number, seed = 1): SimService[] {
   const random = mulberry32(seed ^ 0x5eed);
   const out: SimService[] = [];
   for (let i = 0; i < size; i++) {
-    const type = SERVICE_TYPES[i % SERVICE_TYPES.length] as ServiceType;
-    const spec = SERVICE_TYPE_SPECS[type];
+    const type = SIM_TYPE_NAMES[i % SIM_TYPE_NAMES.length] as SimType;
+    const spec: { quantity: unknown; dripfeed: boolean } = SIM_TYPES[type];
     const isPackage = spec.quantity === "package";
     const min = isPackage ? 1 : 10 * (1 + Math.floor(random() * 10));
     const max = isPackage ? 1 : min * (10 + Math.floor(random() * 1000));

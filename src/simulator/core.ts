@@ -2,7 +2,7 @@
  * The simulator's state and behaviour without HTTP: store, progress timer, cancel timers,
  * faults, request log and rate limit. The API and control routes both drive one core.
  */
-import type { Dialect } from "../config/providers-file.js";
+
 import { type ActionContext, handleAction } from "./actions.js";
 import { defaultCatalogue, generatedCatalogue } from "./catalogue.js";
 import { type Answer, DIALECT_SPECS, type DialectSpec } from "./dialects.js";
@@ -11,6 +11,7 @@ import { DEFAULT_PROGRESS, Progress } from "./progress.js";
 import { FixedWindow } from "./rate-limit.js";
 import { SIM_FINAL_STATUSES, SimStore } from "./store.js";
 import type { LogEntry, SimOrder, SimulatorOptions } from "./types.js";
+import type { SimDialect as Dialect } from "./vocabulary.js";
 
 /** Entries kept in the request log; older ones are dropped in batches. */
 const LOG_LIMIT = 10_000;

@@ -8,8 +8,9 @@
  *   codes of its table (400/401/402/404/429), cancel items `{"order", "cancel": {"status":
  *   "success"}}` or `{"order", "error"}`.
  */
-import type { Dialect } from "../config/providers-file.js";
+
 import type { SimService } from "./types.js";
+import type { SimDialect as Dialect } from "./vocabulary.js";
 
 /** Why a request failed; each dialect maps it to an HTTP status. */
 export type ErrorKind = "shape" | "key" | "funds" | "not_found" | "rate";

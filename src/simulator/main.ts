@@ -6,9 +6,9 @@
  *     [--tick 1000 | --no-progress] [--seed 1] [--latency 50] [--rate 60/60000]
  */
 import { parseArgs } from "node:util";
-import { DIALECTS, type Dialect } from "../config/providers-file.js";
 import { startSimulator } from "./index.js";
 import type { SimulatorOptions } from "./types.js";
+import { SIM_DIALECTS as DIALECTS, type SimDialect as Dialect } from "./vocabulary.js";
 
 const USAGE =
   "usage: tsx src/simulator/main.ts --dialect jap|morethanpanel|justprovider|panel [--port 0] [--host 127.0.0.1]\n" +

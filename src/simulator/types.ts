@@ -3,7 +3,7 @@
  * The shapes it answers with follow the seeds (`000_*` JAP, `002_*` MoreThanPanel,
  * `004_*` JustProvider, `003_*` the generic panel).
  */
-import type { Dialect } from "../config/providers-file.js";
+import type { SimDialect as Dialect } from "./vocabulary.js";
 
 /** One service of the simulator's catalogue (internal form; each dialect formats it on `services`). */
 export interface SimService {

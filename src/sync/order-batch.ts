@@ -20,7 +20,7 @@
 import type Sqlite from "better-sqlite3";
 import type { Minor } from "../billing/money.js";
 import type { SubmissionState } from "../db/schema.js";
-import { FINAL_ORDER_STATUSES, type OrderStatus } from "../orders/statuses.js";
+import { FINAL_ORDER_STATUSES, type OrderStatus } from "../panel/statuses.js";
 import type { AppContext } from "../runtime/context.js";
 import type { ItemError, UpstreamOrderState } from "../upstream/types.js";
 import { enqueueOrderWebhook } from "../webhooks/outbox.js";

@@ -5,7 +5,7 @@
  * be neither clamped to 0..1 nor pro-rated: sync keeps it `Partial`, refunds nothing and flags
  * it for the operator (`PACKAGE_PARTIAL_FLAG`).
  */
-import { isServiceType, SERVICE_TYPE_SPECS } from "../orders/service-types.js";
+import { isServiceType, SERVICE_TYPE_SPECS } from "../panel/service-types.js";
 
 /** Flag text prefix of a Partial package order awaiting a manual refund decision. */
 export const PACKAGE_PARTIAL_FLAG = "Partial on a package";

@@ -10,7 +10,7 @@
  */
 import type Sqlite from "better-sqlite3";
 import { inTransaction } from "../db/client.js";
-import { FINAL_REFILL_STATUSES, type RefillStatus } from "../orders/statuses.js";
+import { FINAL_REFILL_STATUSES, type RefillStatus } from "../panel/statuses.js";
 import type { AppContext } from "../runtime/context.js";
 import { chunk } from "../upstream/client.js";
 import type { ItemError, UpstreamRefillState } from "../upstream/types.js";

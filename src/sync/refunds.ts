@@ -11,7 +11,7 @@ import type Sqlite from "better-sqlite3";
 import { applyBalanceChange } from "../billing/ledger.js";
 import { formatAmount, type Minor, partialRefund } from "../billing/money.js";
 import type { Order } from "../db/schema.js";
-import type { OrderStatus } from "../orders/statuses.js";
+import type { OrderStatus } from "../panel/statuses.js";
 import type { AppContext } from "../runtime/context.js";
 
 /** The order fields a settlement reads. */

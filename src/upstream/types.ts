@@ -12,8 +12,8 @@
  * - `ambiguous`: may have been processed, no usable answer (timeout after send, reset,
  *   408/5xx, HTML or invalid JSON, unrecognised shape). `add` is never retried after this.
  */
-import type { AddParams } from "../orders/service-types.js";
-import type { OrderStatus, RefillStatus } from "../orders/statuses.js";
+import type { AddParams } from "../panel/service-types.js";
+import type { OrderStatus, RefillStatus } from "../panel/statuses.js";
 
 /** Details kept for the operator; never contains the upstream key. */
 export interface UpstreamFailure {

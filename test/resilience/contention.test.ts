@@ -56,31 +56,47 @@ afterAll(async () => {
   dir.remove();
 });
 
-/** Runs the CLI writer process; resolves with its exit codes once it ends. */
-function cliWriter(customerId: number, orderIds: number[]): Promise<{ codes: number[]; stderr: string }> {
+/**
+ * Runs the CLI writer process. Halfway it says `half` and waits: `release` lets it go on once
+ * the caller has seen API charges commit after that point (the interleaving the test needs,
+ * driven rather than hoped for). Resolves with its exit codes once it ends.
+ */
+function cliWriter(
+  customerId: number,
+  orderIds: number[],
+): { halfway: Promise<void>; release: () => void; done: Promise<{ codes: number[]; stderr: string }> } {
   const child = spawn(
     process.execPath,
     ["--import", "tsx", "test/resilience/cli-writer.ts", String(customerId), String(TOPUPS), ...orderIds.map(String)],
     {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", DATABASE_PATH: dbPath, PROVIDERS_FILE: providersPath },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["pipe", "pipe", "pipe"],
     },
   );
   let out = "";
   let err = "";
+  let reachedHalf: () => void = () => undefined;
+  const halfway = new Promise<void>((resolve) => {
+    reachedHalf = resolve;
+  });
   child.stdout.on("data", (chunk: Buffer) => {
     out += chunk.toString("utf8");
+    if (out.startsWith("half\n")) {
+      out = out.slice("half\n".length);
+      reachedHalf();
+    }
   });
   child.stderr.on("data", (chunk: Buffer) => {
     err += chunk.toString("utf8");
   });
-  return new Promise((done, fail) => {
+  const done = new Promise<{ codes: number[]; stderr: string }>((resolve, fail) => {
     child.once("exit", (code) => {
       if (code !== 0) return fail(new Error(`cli writer exited ${code}: ${err}`));
-      done(JSON.parse(out) as { codes: number[]; stderr: string });
+      resolve(JSON.parse(out) as { codes: number[]; stderr: string });
     });
   });
+  return { halfway, release: () => child.stdin.write("go\n"), done };
 }
 
 describe("CLI writes while the API is under load", () => {
@@ -107,10 +123,16 @@ describe("CLI writes while the API is under load", () => {
 
     const statuses = new Map<number, number>();
     let done = false;
-    const writer = cliWriter(customer.id, held).finally(() => {
+    let halfway = false;
+    const writer = cliWriter(customer.id, held);
+    void writer.halfway.then(() => {
+      halfway = true;
+    });
+    void writer.done.finally(() => {
       done = true;
     });
     let waves = 0;
+    let wavesAfterHalf = 0;
     let n = 0;
     while (!done || waves < 2) {
       const wave = Array.from({ length: WAVE }, () => {
@@ -124,17 +146,20 @@ describe("CLI writes while the API is under load", () => {
               : { key: apiKey, action: "status", orders: held.join(",") };
         return apiCall(proxy.url, fields).then((r) => r.status);
       });
+      const wasHalfway = halfway;
       for (const status of await Promise.all(wave)) statuses.set(status, (statuses.get(status) ?? 0) + 1);
       waves++;
+      // A whole wave (with its adds) started and ended after the writer paused: release it.
+      if (wasHalfway && ++wavesAfterHalf === 1) writer.release();
     }
-    const result = await writer;
+    const result = await writer.done;
 
     expect(result).toEqual({ codes: Array.from({ length: TOPUPS + HELD }, () => 0), stderr: "" });
     expect([...statuses.keys()]).toEqual([200]);
     const store = readStore(dbPath);
     const topups = store.ledger.filter((l) => l.customer_id === customer.id && l.kind === "topup");
     expect(topups.map((l) => l.amount)).toEqual([parseAmount("1000"), ...Array.from({ length: TOPUPS }, () => 1)]);
-    // The writes really interleaved: API charges landed between the CLI's first and last top-up.
+    // The writes interleaved (driven by the halfway gate): charges between the CLI's top-ups.
     const kinds = store.ledger.filter((l) => l.customer_id === customer.id).map((l) => l.kind);
     const between = kinds.slice(kinds.indexOf("topup", 1), kinds.lastIndexOf("topup"));
     expect(between.filter((k) => k === "charge").length).toBeGreaterThan(0);

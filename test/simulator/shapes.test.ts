@@ -1,7 +1,7 @@
 /** Every action's answer per dialect, against the seed shapes (000/002/004 JAP family, 003 panel). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Dialect } from "../../src/config/providers-file.js";
-import { SERVICE_TYPES } from "../../src/orders/service-types.js";
+import { SERVICE_TYPES } from "../../src/panel/service-types.js";
 import { DIALECT_SPECS, type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { addFollowers, call } from "./helpers.js";
 

@@ -3,7 +3,7 @@
  * raw by sync), never a prototype value that would break a whole batch.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { normalizeOrderStatus, normalizeRefillStatus } from "../../src/orders/statuses.js";
+import { normalizeOrderStatus, normalizeRefillStatus } from "../../src/panel/statuses.js";
 import { runStatusSyncTick } from "../../src/sync/order-status.js";
 import { customerWith, orderRow, placeSubmitted, type SyncHarness, startHarness } from "./harness.js";
 

@@ -15,7 +15,7 @@ import {
   type SubmissionState,
 } from "../../db/schema.js";
 import { getOrderDetail, listOrders } from "../../orders/operator-orders.js";
-import { ORDER_STATUSES } from "../../orders/statuses.js";
+import { ORDER_STATUSES } from "../../panel/statuses.js";
 import { type ResolveAction, resolveUnknownOrder } from "../../sync/resolve.js";
 import { withAppContext } from "../app-context.js";
 import type { CliContext } from "../context.js";

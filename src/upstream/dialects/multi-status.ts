@@ -10,7 +10,7 @@
  * `__proto__`, a non-empty array, ...) it returns `undefined` and the caller runs the zod schema,
  * so answers and problem texts stay those of the schema.
  */
-import { normalizeOrderStatus } from "../../orders/statuses.js";
+import { normalizeOrderStatus } from "../../panel/statuses.js";
 import type { ItemError, UpstreamOrderState } from "../types.js";
 import { formatDecimal } from "./schemas.js";
 

@@ -4,7 +4,7 @@
  */
 import { Decimal } from "decimal.js";
 import { z } from "zod";
-import { normalizeOrderStatus, normalizeRefillStatus } from "../../orders/statuses.js";
+import { normalizeOrderStatus, normalizeRefillStatus } from "../../panel/statuses.js";
 import type { ItemError, UpstreamOrderState, UpstreamRefillState } from "../types.js";
 import type { Parsed } from "./types.js";
 
