@@ -1,5 +1,5 @@
 /**
- * `npm start`: runs smm-proxy from the environment (see README "Configuration").
+ * `npm start`: runs smm-proxy from the environment (see docs/configuration.md).
  * SIGTERM/SIGINT stop accepting and finish in-flight work (bounded); a second signal exits at once.
  * SIGHUP re-reads `PROVIDERS_FILE` (an invalid file is logged and ignored).
  */

@@ -4,7 +4,7 @@
  * "100.84292"). No float ever holds an amount: decimal strings are parsed with decimal.js,
  * and products that could pass 2^53 are computed in BigInt.
  *
- * Rounding rules (issue #2, README "Money"):
+ * Rounding rules (issue #2, docs/api.md "Money rules"):
  * - a sell rate (price per 1000) is rounded UP to 4 decimals;
  * - a charge = rate × quantity / 1000 is rounded UP to 5 decimals;
  * - a refund is rounded DOWN to 5 decimals, and refunds on an order never exceed its charge.

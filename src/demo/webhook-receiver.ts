@@ -1,6 +1,6 @@
 /**
  * A tiny webhook receiver for the demo: prints each delivery and checks its signature the
- * way a customer's server would (seed `003_*` webhooks; README "Webhooks").
+ * way a customer's server would (seed `003_*` webhooks; docs/operations.md "Sync, refunds and webhooks").
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";

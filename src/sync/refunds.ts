@@ -1,5 +1,5 @@
 /**
- * Exactly-once refunds (issue #5, README "Money"). What an order's final status makes due:
+ * Exactly-once refunds (issue #5, docs/api.md "Money rules"). What an order's final status makes due:
  * - `Partial`: charge × remains / quantity, rounded down to 5 decimals (`partialRefund`);
  * - `Canceled` / `Failed`: the whole charge;
  * - anything else: nothing.
