@@ -158,6 +158,13 @@ export const orders = sqliteTable(
     index("orders_customer_idx").on(t.customerId),
     index("orders_sync_idx").on(t.providerId, t.submission, t.status, t.syncedAt),
     index("orders_submission_idx").on(t.submission),
+    /** Operator views filter by status or provider, newest first (keyset on id). */
+    index("orders_status_idx").on(t.status),
+    index("orders_provider_idx").on(t.providerId),
+    /** Flagged orders are few: a partial index counts and lists them without a scan. */
+    index("orders_flagged_idx")
+      .on(t.id)
+      .where(sql`${t.flag} IS NOT NULL`),
     /** One local order per upstream order: a reused upstream id must never settle two orders. */
     uniqueIndex("orders_upstream_order_idx")
       .on(t.providerId, t.upstreamOrderId)
@@ -258,6 +265,23 @@ export const priceChanges = sqliteTable(
   (t) => [index("price_changes_service_idx").on(t.serviceId, t.createdAt)],
 );
 
+/**
+ * Totals per UTC day (day = floor(epoch ms / 86 400 000)), maintained by SQLite triggers in
+ * the same transaction as the row that changes them (migration 0002), so the operator's
+ * overview reads at most 30 rows instead of scanning orders:
+ * - `orders`: orders created that day;
+ * - `charges` / `refunds`: minor units of `charge` / `refund` ledger rows written that day
+ *   (positive sums);
+ * - `cost`: upstream cost (minor) of the orders created that day, as last synced.
+ */
+export const dailyTotals = sqliteTable("daily_totals", {
+  day: integer("day").primaryKey(),
+  orders: integer("orders").notNull().default(0),
+  charges: integer("charges").notNull().default(0),
+  refunds: integer("refunds").notNull().default(0),
+  cost: integer("cost").notNull().default(0),
+});
+
 export type Customer = typeof customers.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type ProviderState = typeof providers.$inferSelect;
@@ -269,3 +293,4 @@ export type Refill = typeof refills.$inferSelect;
 export type LedgerEntry = typeof ledgerEntries.$inferSelect;
 export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
 export type PriceChange = typeof priceChanges.$inferSelect;
+export type DailyTotals = typeof dailyTotals.$inferSelect;

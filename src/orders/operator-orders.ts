@@ -2,9 +2,10 @@
  * Operator views of orders (issue #7, `orders list` / `orders show`): read-only queries over
  * the store, every field as stored (amounts in minor units, times epoch ms).
  */
-import { and, asc, desc, eq, isNotNull, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, isNotNull, lt, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import {
+  customers,
   type LedgerEntry,
   ledgerEntries,
   type Order,
@@ -12,16 +13,20 @@ import {
   type Refill,
   refills,
   type SubmissionState,
+  services,
 } from "../db/schema.js";
 import { DomainError } from "./errors.js";
 
 export interface OrderFilter {
   customerId?: number;
+  providerId?: string;
   /** Canonical status, compared exactly ("In progress"). */
   status?: string;
   submission?: SubmissionState;
   /** Only orders with a flag for the operator. */
   flagged?: boolean;
+  /** Keyset pagination: only orders with a smaller id (the last id of the previous page). */
+  beforeId?: number;
   /** Most recent first; default 50. */
   limit?: number;
 }
@@ -32,7 +37,9 @@ export function listOrders(db: Db, filter: OrderFilter = {}): Order[] {
   if (filter.customerId !== undefined) conditions.push(eq(orders.customerId, filter.customerId));
   if (filter.status !== undefined) conditions.push(eq(orders.status, filter.status));
   if (filter.submission !== undefined) conditions.push(eq(orders.submission, filter.submission));
+  if (filter.providerId !== undefined) conditions.push(eq(orders.providerId, filter.providerId));
   if (filter.flagged) conditions.push(isNotNull(orders.flag));
+  if (filter.beforeId !== undefined) conditions.push(lt(orders.id, filter.beforeId));
   return db
     .select()
     .from(orders)
@@ -67,4 +74,77 @@ export function getOrderDetail(db: Db, orderId: number): OrderDetail {
       .all(),
     refills: db.select().from(refills).where(eq(refills.orderId, orderId)).orderBy(asc(refills.id)).all(),
   };
+}
+
+/**
+ * Longest an order may stay `queued` before the operator should look at it, ms: the default
+ * budget of a creating upstream call (timeoutMs + ceil(timeoutMs / 2), see
+ * `upstream/client.ts` `minCreateSendMs`). Past it the call has ended one way or another, so
+ * a still-queued order means its outcome was never recorded.
+ */
+export function queuedBudgetMs(timeoutMs: number): number {
+  return timeoutMs + Math.ceil(timeoutMs / 2);
+}
+
+/** An order held for the operator, with the names a person reads. */
+export interface HeldOrder {
+  order: Order;
+  customerName: string | null;
+  serviceName: string | null;
+  /** `unknown`: settle it (link or refund); `queued`: still queued past its budget (look, wait). */
+  reason: "unknown" | "queued";
+}
+
+export interface HeldOrderOptions {
+  now: number;
+  /** Budget of a provider's creating calls, ms (see {@link queuedBudgetMs}). */
+  budgetMs: (providerId: string) => number;
+  /** Most held orders returned (oldest first); default 500. */
+  limit?: number;
+}
+
+/**
+ * Orders held for the operator, oldest first: every `unknown` order (the upstream may or may
+ * not have it) and every `queued` order older than its provider's budget. Both read through
+ * the submission index; `queued` orders are few (in flight).
+ */
+export function listHeldOrders(db: Db, options: HeldOrderOptions): HeldOrder[] {
+  const limit = options.limit ?? 500;
+  const rows = db
+    .select({ order: orders, customerName: customers.name, serviceName: services.name })
+    .from(orders)
+    .leftJoin(customers, eq(customers.id, orders.customerId))
+    .leftJoin(services, eq(services.id, orders.serviceId))
+    .where(inArray(orders.submission, ["unknown", "queued"]))
+    .orderBy(asc(orders.id))
+    .all();
+  const held: HeldOrder[] = [];
+  for (const row of rows) {
+    const o = row.order;
+    if (o.submission === "queued" && options.now - o.createdAt <= options.budgetMs(o.providerId)) continue;
+    held.push({ ...row, reason: o.submission === "unknown" ? "unknown" : "queued" });
+    if (held.length >= limit) break;
+  }
+  return held;
+}
+
+export interface AttentionCounts {
+  /** Orders `unknown` plus orders `queued` past their budget (what {@link listHeldOrders} lists). */
+  held: number;
+  /** Orders with a flag for the operator. */
+  flagged: number;
+}
+
+/** Counts for the overview, from the submission index and the partial index on flagged orders. */
+export function attentionCounts(db: Db, options: Omit<HeldOrderOptions, "limit">): AttentionCounts {
+  const unknown =
+    db.select({ n: count() }).from(orders).where(eq(orders.submission, "unknown")).get()?.n ?? 0;
+  const queued = db
+    .select({ providerId: orders.providerId, createdAt: orders.createdAt })
+    .from(orders)
+    .where(eq(orders.submission, "queued"))
+    .all()
+    .filter((o) => options.now - o.createdAt > options.budgetMs(o.providerId)).length;
+  const flagged = db.select({ n: count() }).from(orders).where(isNotNull(orders.flag)).get()?.n ?? 0;
+  return { held: unknown + queued, flagged };
 }

@@ -11,7 +11,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import { inTransaction } from "../db/client.js";
-import { type Order, orders } from "../db/schema.js";
+import { customers, type Order, orders } from "../db/schema.js";
 import type { AppContext } from "../runtime/context.js";
 import { enqueueOrderWebhook } from "../webhooks/outbox.js";
 import { settleRefund } from "./refunds.js";
@@ -89,4 +89,33 @@ export function resolveUnknownOrder(ctx: AppContext, orderId: number, action: Re
     enqueueOrderWebhook(ctx, after, now);
     return after;
   });
+}
+
+/** What {@link resolveHeldOrder} did: the order after it, the amount refunded now, the customer's balance. */
+export interface ResolveOutcome {
+  order: Order;
+  action: "linked" | "refunded";
+  /** Minor units refunded by this resolve (0 when linked). */
+  refundedNow: number;
+  /** The customer's balance after the resolve, minor units. */
+  balance: number;
+}
+
+/**
+ * {@link resolveUnknownOrder} with the figures an operator reads afterwards (`orders resolve`,
+ * the dashboard's Refund and Link buttons).
+ * @throws ResolveOrderError as {@link resolveUnknownOrder}.
+ */
+export function resolveHeldOrder(ctx: AppContext, orderId: number, action: ResolveAction): ResolveOutcome {
+  const before = ctx.db.select({ refunded: orders.refunded }).from(orders).where(eq(orders.id, orderId)).get();
+  const after = resolveUnknownOrder(ctx, orderId, action);
+  const balance =
+    ctx.db.select({ balance: customers.balance }).from(customers).where(eq(customers.id, after.customerId)).get()
+      ?.balance ?? 0;
+  return {
+    order: after,
+    action: "refund" in action ? "refunded" : "linked",
+    refundedNow: after.refunded - (before?.refunded ?? 0),
+    balance,
+  };
 }

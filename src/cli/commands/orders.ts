@@ -4,10 +4,8 @@
  * operator found on the panel or by refunding it. Amounts print as 5-decimal strings.
  */
 import { type Command, Option } from "commander";
-import { eq } from "drizzle-orm";
 import { formatAmount } from "../../billing/money.js";
 import {
-  customers,
   type LedgerEntry,
   type Order,
   type Refill,
@@ -16,7 +14,7 @@ import {
 } from "../../db/schema.js";
 import { getOrderDetail, listOrders } from "../../orders/operator-orders.js";
 import { ORDER_STATUSES } from "../../panel/statuses.js";
-import { type ResolveAction, resolveUnknownOrder } from "../../sync/resolve.js";
+import { type ResolveAction, resolveHeldOrder } from "../../sync/resolve.js";
 import { withAppContext } from "../app-context.js";
 import type { CliContext } from "../context.js";
 import { CliUsageError } from "../errors.js";
@@ -148,6 +146,7 @@ export interface ResolveJson extends OrderJson {
 
 interface ListOptions {
   customer?: number;
+  provider?: string;
   status?: string;
   state?: SubmissionState;
   flagged?: boolean;
@@ -162,6 +161,7 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
     .command("list")
     .description("list orders, newest first")
     .option("--customer <id>", "only this customer's orders", parseId)
+    .option("--provider <id>", "only orders sent to this provider")
     .addOption(new Option("--status <status>", "only orders with this status").choices(ORDER_STATUSES))
     .addOption(new Option("--state <state>", "only orders in this submission state").choices(SUBMISSION_STATES))
     .option("--flagged", "only orders flagged for the operator")
@@ -170,6 +170,7 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
     .action((opts: ListOptions) => {
       const rows = listOrders(ctx.db(), {
         ...(opts.customer === undefined ? {} : { customerId: opts.customer }),
+        ...(opts.provider === undefined ? {} : { providerId: opts.provider }),
         ...(opts.status === undefined ? {} : { status: opts.status }),
         ...(opts.state === undefined ? {} : { submission: opts.state }),
         flagged: opts.flagged === true,
@@ -272,19 +273,14 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
       }
       const action: ResolveAction =
         opts.upstreamOrder !== undefined ? { upstreamOrder: opts.upstreamOrder } : { refund: true };
-      const result = await withAppContext(ctx, ({ ctx: app }) => {
-        const before = getOrderDetail(app.db, id).order;
-        const after = resolveUnknownOrder(app, id, action);
-        const balance =
-          app.db.select({ balance: customers.balance }).from(customers).where(eq(customers.id, after.customerId)).get()
-            ?.balance ?? 0;
-        const json: ResolveJson = {
-          ...orderJson(after),
-          action: "refund" in action ? "refunded" : "linked",
-          refundedNow: formatAmount(after.refunded - before.refunded),
-          balance: formatAmount(balance),
+      const result = await withAppContext(ctx, ({ ctx: app }): ResolveJson => {
+        const outcome = resolveHeldOrder(app, id, action);
+        return {
+          ...orderJson(outcome.order),
+          action: outcome.action,
+          refundedNow: formatAmount(outcome.refundedNow),
+          balance: formatAmount(outcome.balance),
         };
-        return json;
       });
       if (opts.json) {
         ctx.out.json(result);

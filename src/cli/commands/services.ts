@@ -3,61 +3,11 @@
  * with its cost (upstream rate converted into our currency, per 1000), sell rate and margin.
  */
 import type { Command } from "commander";
-import { Decimal } from "decimal.js";
-import { asc } from "drizzle-orm";
-import { formatRate, minorToDecimal } from "../../billing/money.js";
-import { type Service, services } from "../../db/schema.js";
+import { listServiceMargins, type ServiceMargin } from "../../billing/margin.js";
 import type { CliContext } from "../context.js";
 
-/** JSON shape of a service in `services list`. */
-export interface ServiceJson {
-  id: number;
-  name: string;
-  category: string;
-  providerId: string;
-  upstreamService: string;
-  type: string;
-  /** Upstream rate in our currency per 1000, exact decimal string. */
-  cost: string;
-  /** Sell rate per 1000 (panel style: at least 2 decimals). */
-  rate: string;
-  /** rate − cost, exact decimal string (negative when selling below cost). */
-  margin: string;
-  /** margin / rate × 100, 2 decimals (half-up); null when the rate is 0. */
-  marginPercent: string | null;
-  min: number;
-  max: number;
-  enabled: boolean;
-  disabledReason: string | null;
-}
-
-/** Margin figures of a sell rate (minor units per 1000) over a cost (decimal string). */
-export function marginOf(rate: number, cost: string): { margin: string; marginPercent: string | null } {
-  const sell = minorToDecimal(rate);
-  const margin = sell.minus(new Decimal(cost));
-  return {
-    margin: margin.toFixed(),
-    marginPercent: sell.isZero() ? null : margin.dividedBy(sell).times(100).toFixed(2, Decimal.ROUND_HALF_UP),
-  };
-}
-
-function serviceJson(s: Service): ServiceJson {
-  return {
-    id: s.id,
-    name: s.name,
-    category: s.category,
-    providerId: s.providerId,
-    upstreamService: s.upstreamService,
-    type: s.type,
-    cost: s.cost,
-    rate: formatRate(s.rate),
-    ...marginOf(s.rate, s.cost),
-    min: s.min,
-    max: s.max,
-    enabled: s.enabled,
-    disabledReason: s.disabledReason,
-  };
-}
+/** JSON shape of a service in `services list` (see `billing/margin.ts`). */
+export type ServiceJson = ServiceMargin;
 
 export function registerServiceCommands(program: Command, ctx: CliContext): void {
   const group = program.command("services").description("inspect local services, their costs and margins");
@@ -67,7 +17,7 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
     .description("list local services with cost, sell rate and margin (per 1000, in our currency)")
     .option("--json", "print machine-readable JSON")
     .action((opts: { json?: boolean }) => {
-      const rows = ctx.db().select().from(services).orderBy(asc(services.id)).all().map(serviceJson);
+      const rows: ServiceJson[] = listServiceMargins(ctx.db());
       if (opts.json) {
         ctx.out.json(rows);
         return;
