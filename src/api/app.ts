@@ -1,14 +1,15 @@
 /**
  * The customer-facing HTTP surface: API v2 at `/api/v2` (and `/api/v2/`, never a redirect),
- * `GET /healthz`, `GET /readyz`, `GET /metrics` (bearer token), JSON 404s. One log line and
+ * `GET /healthz`, `GET /readyz`, `GET /metrics` (bearer token), the operator dashboard at `/admin`
+ * (`admin/app.tsx`, only with an admin token), JSON 404s. One log line and
  * one metrics observation per API request, after the answer (issue #7). Data flows one way: HTTP → fields → key check → action
  * (a verb in `orders/`) → answer; every failure goes through `onError` and `toErrorAnswer`.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { getConnInfo } from "@hono/node-server/conninfo";
 import { type Context, Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { rateLimiter } from "hono-rate-limiter";
+import { createAdminApp } from "../admin/app.js";
 import { findCustomerByApiKey } from "../customers/api-keys.js";
 import type { Customer } from "../db/schema.js";
 import { readiness, storeWritable } from "../observability/health.js";
@@ -18,6 +19,7 @@ import type { AppContext } from "../runtime/context.js";
 import type { ProviderStats } from "../upstream/types.js";
 import { ACTIONS, resolveAction } from "./actions/index.js";
 import { bodyWithinLimit } from "./body.js";
+import { clientIp } from "./client-ip.js";
 import { statusFor, toErrorAnswer } from "./errors.js";
 import { JsonText } from "./json-text.js";
 import { PresetAnswer } from "./preset-answer.js";
@@ -38,24 +40,16 @@ export interface ApiOptions {
   metricsToken?: string;
   /** Queue and circuit figures per provider (the registry's `stats`), for `/readyz` and `/metrics`. */
   providerStats?: () => Record<string, ProviderStats>;
+  /** `ADMIN_TOKEN`: mounts the operator dashboard at `/admin`; unset = `/admin/*` answers 404. */
+  adminToken?: string;
+  /** Webhook URLs on private addresses allowed (`WEBHOOK_ALLOW_PRIVATE`), for the dashboard's webhook form. */
+  webhookAllowPrivate?: boolean;
 }
 
 type Vars = { fields: Fields; customer: Customer; requestId: string };
 type HonoEnv = { Variables: Vars };
 
 const MB = 1024 * 1024;
-
-function clientIp(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
-    if (forwarded) return forwarded;
-  }
-  try {
-    return getConnInfo(c).remote.address ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
 
 /** Metrics label of a request's action: a known action, `unknown`, or `none` (fields never read). */
 function actionLabel(fields: Fields | undefined): string {
@@ -185,6 +179,17 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
   api.on(["GET", "POST"], "/", dispatch);
 
   app.route("/api/v2", api);
+  if (options.adminToken !== undefined && options.adminToken !== "") {
+    app.route(
+      "/admin",
+      createAdminApp(ctx, {
+        token: options.adminToken,
+        trustProxy: options.trustProxy,
+        ...(options.providerStats ? { providerStats: options.providerStats } : {}),
+        webhookAllowPrivate: options.webhookAllowPrivate === true,
+      }),
+    );
+  }
 
   app.notFound((c) => c.json({ error: "Not found" }, 404));
   app.onError((error, c) => {

@@ -50,6 +50,8 @@ export const envSchema = z.object({
   TRUST_PROXY: flag,
   /** Bearer token for GET /metrics; unset = metrics off. */
   METRICS_TOKEN: z.string().min(1).optional(),
+  /** Token that signs an operator into the dashboard at /admin; unset = the dashboard is off (404). */
+  ADMIN_TOKEN: z.string().min(16, "expected at least 16 characters (a long random token)").optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

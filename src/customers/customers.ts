@@ -238,7 +238,9 @@ export function listCustomers(db: Db, options: CustomerListOptions = {}): Custom
       : db
           .select({ customerId: apiKeys.customerId, n: sql<number>`count(*)` })
           .from(apiKeys)
-          .where(and(isNull(apiKeys.revokedAt), options.limit === undefined ? undefined : inArray(apiKeys.customerId, ids)))
+          .where(
+            and(isNull(apiKeys.revokedAt), options.limit === undefined ? undefined : inArray(apiKeys.customerId, ids)),
+          )
           .groupBy(apiKeys.customerId)
           .all()
     ).map((r) => [r.customerId, Number(r.n)]),

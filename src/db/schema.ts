@@ -162,9 +162,7 @@ export const orders = sqliteTable(
     index("orders_status_idx").on(t.status),
     index("orders_provider_idx").on(t.providerId),
     /** Flagged orders are few: a partial index counts and lists them without a scan. */
-    index("orders_flagged_idx")
-      .on(t.id)
-      .where(sql`${t.flag} IS NOT NULL`),
+    index("orders_flagged_idx").on(t.id).where(sql`${t.flag} IS NOT NULL`),
     /** One local order per upstream order: a reused upstream id must never settle two orders. */
     uniqueIndex("orders_upstream_order_idx")
       .on(t.providerId, t.upstreamOrderId)

@@ -137,8 +137,7 @@ export interface AttentionCounts {
 
 /** Counts for the overview, from the submission index and the partial index on flagged orders. */
 export function attentionCounts(db: Db, options: Omit<HeldOrderOptions, "limit">): AttentionCounts {
-  const unknown =
-    db.select({ n: count() }).from(orders).where(eq(orders.submission, "unknown")).get()?.n ?? 0;
+  const unknown = db.select({ n: count() }).from(orders).where(eq(orders.submission, "unknown")).get()?.n ?? 0;
   const queued = db
     .select({ providerId: orders.providerId, createdAt: orders.createdAt })
     .from(orders)

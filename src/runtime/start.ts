@@ -84,6 +84,8 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
     metrics,
     metricsToken: env.METRICS_TOKEN,
     providerStats,
+    ...(env.ADMIN_TOKEN === undefined ? {} : { adminToken: env.ADMIN_TOKEN }),
+    webhookAllowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, () => resolve(s));

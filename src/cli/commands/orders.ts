@@ -5,13 +5,7 @@
  */
 import { type Command, Option } from "commander";
 import { formatAmount } from "../../billing/money.js";
-import {
-  type LedgerEntry,
-  type Order,
-  type Refill,
-  SUBMISSION_STATES,
-  type SubmissionState,
-} from "../../db/schema.js";
+import { type LedgerEntry, type Order, type Refill, SUBMISSION_STATES, type SubmissionState } from "../../db/schema.js";
 import { getOrderDetail, listOrders } from "../../orders/operator-orders.js";
 import { ORDER_STATUSES } from "../../panel/statuses.js";
 import { type ResolveAction, resolveHeldOrder } from "../../sync/resolve.js";

@@ -1,0 +1,76 @@
+/** Services: what each local service costs, sells for and earns (`services list`), sortable by margin. */
+import type { ServiceMargin } from "../../billing/margin.js";
+import { Badge } from "../components.js";
+
+export interface ServicesProps {
+  services: ServiceMargin[];
+  sort: "id" | "margin" | "margin-percent";
+  currency: string;
+}
+
+const SortLink = ({ sort, current, label }: { sort: ServicesProps["sort"]; current: string; label: string }) =>
+  sort === current ? (
+    <strong aria-current="true">{label}</strong>
+  ) : (
+    <a href={`/admin/services?sort=${sort}`}>{label}</a>
+  );
+
+export const ServicesPage = ({ services, sort, currency }: ServicesProps) => (
+  <>
+    <p class="sort">
+      Sort by: <SortLink sort="id" current={sort} label="id" /> ·{" "}
+      <SortLink sort="margin" current={sort} label="margin (highest first)" /> ·{" "}
+      <SortLink sort="margin-percent" current={sort} label="margin % (highest first)" />
+    </p>
+    <table>
+      <caption class="sr-only">Services</caption>
+      <thead>
+        <tr>
+          <th scope="col">Service</th>
+          <th scope="col">Name</th>
+          <th scope="col">Type</th>
+          <th scope="col">Route</th>
+          <th scope="col" class="num">
+            Cost
+          </th>
+          <th scope="col" class="num">
+            Sell rate
+          </th>
+          <th scope="col" class="num">
+            Margin
+          </th>
+          <th scope="col" class="num">
+            Margin %
+          </th>
+          <th scope="col">Enabled</th>
+        </tr>
+      </thead>
+      <tbody>
+        {services.map((s) => (
+          <tr class={s.enabled ? "" : "disabled"}>
+            <td>#{s.id}</td>
+            <td>
+              {s.name} <span class="muted">{s.category}</span>
+            </td>
+            <td>{s.type}</td>
+            <td>
+              {s.providerId} <span class="muted">service {s.upstreamService}</span>
+            </td>
+            <td class="num">{s.cost}</td>
+            <td class="num">{s.rate}</td>
+            <td class={`num ${s.margin.startsWith("-") ? "neg" : ""}`}>{s.margin}</td>
+            <td class={`num ${s.marginPercent?.startsWith("-") ? "neg" : ""}`}>{s.marginPercent ?? "-"}</td>
+            <td>
+              {s.enabled ? (
+                <Badge text="enabled" />
+              ) : (
+                <span class="error-text">disabled: {s.disabledReason ?? "?"}</span>
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+    <p class="hint">Cost, sell rate and margin per 1000 in {currency}; a Package is priced per package.</p>
+  </>
+);
