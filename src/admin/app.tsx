@@ -17,7 +17,6 @@ import { secureHeaders } from "hono/secure-headers";
 import { rateLimiter } from "hono-rate-limiter";
 import { z } from "zod";
 import { clientIp } from "../api/client-ip.js";
-import { compareMargins, listServiceMargins } from "../billing/margin.js";
 import { formatAmount, parseAmount } from "../billing/money.js";
 import { createCustomer, getCustomer, listCustomers, rotateKey, setWebhook, topUp } from "../customers/index.js";
 import { SUBMISSION_STATES } from "../db/schema.js";
@@ -26,6 +25,7 @@ import {
   getOrderDetail,
   listHeldOrders,
   listOrders,
+  orderLabels,
   queuedBudgetMs,
 } from "../orders/operator-orders.js";
 import { ORDER_STATUSES } from "../panel/statuses.js";
@@ -44,6 +44,7 @@ import { OrderPage, OrdersPage } from "./pages/orders.js";
 import { OverviewPage, type ProviderTile } from "./pages/overview.js";
 import { ProvidersPage } from "./pages/providers.js";
 import { ServicesPage } from "./pages/services.js";
+import { servicesSorted } from "./services-view.js";
 import { type Flash, SESSION_COOKIE, SESSION_TTL_MS, type Session, SessionStore, sameToken } from "./session.js";
 
 export interface AdminOptions {
@@ -64,6 +65,7 @@ type AdminEnv = { Variables: { session: Session } };
 const ORDERS_PAGE = 50;
 const CUSTOMERS_PAGE = 100;
 const LEDGER_PAGE = 50;
+const SERVICES_PAGE = 200;
 
 const asset = (name: string) => readFileSync(new URL(`./assets/${name}`, import.meta.url), "utf8");
 
@@ -323,6 +325,7 @@ export function createAdminApp(ctx: AppContext, options: AdminOptions): Hono<Adm
     return page(c, "Orders", "orders", () => (
       <OrdersPage
         orders={shown}
+        labels={orderLabels(ctx.db, shown)}
         filter={{
           flagged: q.flagged,
           ...(q.customer === undefined ? {} : { customer: q.customer }),
@@ -338,13 +341,12 @@ export function createAdminApp(ctx: AppContext, options: AdminOptions): Hono<Adm
   });
   app.get("/orders/:id{[0-9]+}", (c) => {
     const detail = getOrderDetail(ctx.db, Number(c.req.param("id")));
-    const customer = getCustomer(ctx.db, detail.order.customerId, { ledgerLimit: 0 }).customer;
-    const service = listServiceMargins(ctx.db).find((s) => s.id === detail.order.serviceId);
+    const labels = orderLabels(ctx.db, [detail.order]);
     return page(c, `Order #${detail.order.id}`, "orders", () => (
       <OrderPage
         detail={detail}
-        customerName={customer.name}
-        serviceName={service?.name ?? null}
+        customerName={labels.customers.get(detail.order.customerId) ?? null}
+        serviceName={labels.services.get(detail.order.serviceId) ?? null}
         currency={currency()}
       />
     ));
@@ -470,17 +472,21 @@ export function createAdminApp(ctx: AppContext, options: AdminOptions): Hono<Adm
   app.get("/services", (c) => {
     const sortParam = c.req.query("sort");
     const sort = sortParam === "margin" || sortParam === "margin-percent" ? sortParam : "id";
-    const rows = listServiceMargins(ctx.db);
-    if (sort === "margin") rows.sort((a, b) => compareMargins(b.margin, a.margin) || a.id - b.id);
-    if (sort === "margin-percent") {
-      rows.sort((a, b) => {
-        if (a.marginPercent === null || b.marginPercent === null) {
-          return (a.marginPercent === null ? 1 : 0) - (b.marginPercent === null ? 1 : 0) || a.id - b.id;
-        }
-        return compareMargins(b.marginPercent, a.marginPercent) || a.id - b.id;
-      });
-    }
-    return page(c, "Services", "services", () => <ServicesPage services={rows} sort={sort} currency={currency()} />);
+    const rows = servicesSorted(ctx.db, sort);
+    const pageNo = Math.max(1, Math.min(Number.parseInt(c.req.query("page") ?? "1", 10) || 1, 1_000_000));
+    const first = (pageNo - 1) * SERVICES_PAGE;
+    const link = (n: number) => `/admin/services?${new URLSearchParams({ sort, page: String(n) }).toString()}`;
+    return page(c, "Services", "services", () => (
+      <ServicesPage
+        services={rows.slice(first, first + SERVICES_PAGE)}
+        total={rows.length}
+        first={first}
+        prevHref={pageNo > 1 ? link(pageNo - 1) : null}
+        nextHref={first + SERVICES_PAGE < rows.length ? link(pageNo + 1) : null}
+        sort={sort}
+        currency={currency()}
+      />
+    ));
   });
 
   app.get("/providers", (c) =>

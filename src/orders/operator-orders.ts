@@ -2,7 +2,8 @@
  * Operator views of orders (issue #7, `orders list` / `orders show`): read-only queries over
  * the store, every field as stored (amounts in minor units, times epoch ms).
  */
-import { and, asc, count, desc, eq, inArray, isNotNull, lt, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, isNotNull, lt, type SQL, sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client.js";
 import {
   customers,
@@ -34,10 +35,14 @@ export interface OrderFilter {
 /** Orders matching `filter`, newest first. */
 export function listOrders(db: Db, filter: OrderFilter = {}): Order[] {
   const conditions: SQL[] = [];
-  if (filter.customerId !== undefined) conditions.push(eq(orders.customerId, filter.customerId));
-  if (filter.status !== undefined) conditions.push(eq(orders.status, filter.status));
-  if (filter.submission !== undefined) conditions.push(eq(orders.submission, filter.submission));
-  if (filter.providerId !== undefined) conditions.push(eq(orders.providerId, filter.providerId));
+  // Flagged orders are few and have their own partial index: the unary `+` keeps SQLite from
+  // walking a whole customer's or provider's orders to find them instead.
+  const equals = (column: SQLiteColumn, value: string | number): SQL =>
+    filter.flagged ? sql`+${column} = ${value}` : eq(column, value);
+  if (filter.customerId !== undefined) conditions.push(equals(orders.customerId, filter.customerId));
+  if (filter.status !== undefined) conditions.push(equals(orders.status, filter.status));
+  if (filter.submission !== undefined) conditions.push(equals(orders.submission, filter.submission));
+  if (filter.providerId !== undefined) conditions.push(equals(orders.providerId, filter.providerId));
   if (filter.flagged) conditions.push(isNotNull(orders.flag));
   if (filter.beforeId !== undefined) conditions.push(lt(orders.id, filter.beforeId));
   return db
@@ -146,4 +151,37 @@ export function attentionCounts(db: Db, options: Omit<HeldOrderOptions, "limit">
     .filter((o) => options.now - o.createdAt > options.budgetMs(o.providerId)).length;
   const flagged = db.select({ n: count() }).from(orders).where(isNotNull(orders.flag)).get()?.n ?? 0;
   return { held: unknown + queued, flagged };
+}
+
+/** Names a person reads for a page of orders: customer and service names by id (two indexed lookups). */
+export interface OrderLabels {
+  customers: Map<number, string>;
+  services: Map<number, string>;
+}
+
+export function orderLabels(db: Db, list: readonly Pick<Order, "customerId" | "serviceId">[]): OrderLabels {
+  const customerIds = [...new Set(list.map((o) => o.customerId))];
+  const serviceIds = [...new Set(list.map((o) => o.serviceId))];
+  return {
+    customers: new Map(
+      customerIds.length === 0
+        ? []
+        : db
+            .select({ id: customers.id, name: customers.name })
+            .from(customers)
+            .where(inArray(customers.id, customerIds))
+            .all()
+            .map((r) => [r.id, r.name]),
+    ),
+    services: new Map(
+      serviceIds.length === 0
+        ? []
+        : db
+            .select({ id: services.id, name: services.name })
+            .from(services)
+            .where(inArray(services.id, serviceIds))
+            .all()
+            .map((r) => [r.id, r.name]),
+    ),
+  };
 }

@@ -11,6 +11,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import { inTransaction } from "../db/client.js";
+import { DomainError } from "../orders/errors.js";
 import { customers, type Order, orders } from "../db/schema.js";
 import type { AppContext } from "../runtime/context.js";
 import { enqueueOrderWebhook } from "../webhooks/outbox.js";
@@ -104,10 +105,12 @@ export interface ResolveOutcome {
 /**
  * {@link resolveUnknownOrder} with the figures an operator reads afterwards (`orders resolve`,
  * the dashboard's Refund and Link buttons).
+ * @throws DomainError `unknown_order` (message `unknown order N`, as `orders show`).
  * @throws ResolveOrderError as {@link resolveUnknownOrder}.
  */
 export function resolveHeldOrder(ctx: AppContext, orderId: number, action: ResolveAction): ResolveOutcome {
   const before = ctx.db.select({ refunded: orders.refunded }).from(orders).where(eq(orders.id, orderId)).get();
+  if (before === undefined) throw new DomainError("unknown_order", `unknown order ${orderId}`);
   const after = resolveUnknownOrder(ctx, orderId, action);
   const balance =
     ctx.db.select({ balance: customers.balance }).from(customers).where(eq(customers.id, after.customerId)).get()
@@ -115,7 +118,7 @@ export function resolveHeldOrder(ctx: AppContext, orderId: number, action: Resol
   return {
     order: after,
     action: "refund" in action ? "refunded" : "linked",
-    refundedNow: after.refunded - (before?.refunded ?? 0),
+    refundedNow: after.refunded - before.refunded,
     balance,
   };
 }

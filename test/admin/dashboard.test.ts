@@ -170,11 +170,12 @@ describe("signing in", () => {
   });
 
   it("never opens /admin with a customer API key", async () => {
-    for (const init of [
-      { headers: { authorization: `Bearer ${alice.apiKey}` } },
-      { headers: { cookie: `smm_admin=${alice.apiKey}` } },
-    ]) {
-      const res = await fetch(url(`/admin?key=${alice.apiKey}`), { ...init, redirect: "manual" });
+    const attempts: Array<Record<string, string>> = [
+      { authorization: `Bearer ${alice.apiKey}` },
+      { cookie: `smm_admin=${alice.apiKey}` },
+    ];
+    for (const headers of attempts) {
+      const res = await fetch(url(`/admin?key=${alice.apiKey}`), { headers, redirect: "manual" });
       expect(res.status).toBe(302);
       expect(res.headers.get("location")).toBe("/admin/login");
     }
@@ -218,9 +219,9 @@ describe("pages", () => {
   });
 
   it("Services lists cost, sell rate and margin as `services list` does, and sorts by margin", async () => {
-    const services = await cli<Array<{ id: number; cost: string; rate: string; margin: string; marginPercent: string }>>(
-      ["services", "list"],
-    );
+    const services = await cli<
+      Array<{ id: number; cost: string; rate: string; margin: string; marginPercent: string }>
+    >(["services", "list"]);
     await page.goto(url("/admin/services"));
     for (const s of services) {
       const row = page.getByRole("row").filter({ has: page.getByRole("cell", { name: `#${s.id}`, exact: true }) });

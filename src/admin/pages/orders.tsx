@@ -2,7 +2,7 @@
 
 import type { LedgerEntry, Order } from "../../db/schema.js";
 import { SUBMISSION_STATES } from "../../db/schema.js";
-import type { OrderDetail } from "../../orders/operator-orders.js";
+import type { OrderDetail, OrderLabels } from "../../orders/operator-orders.js";
 import { ORDER_STATUSES } from "../../panel/statuses.js";
 import { Badge, Empty, Money, NextPage, Time } from "../components.js";
 
@@ -16,6 +16,7 @@ export interface OrderFilterValues {
 
 export interface OrdersProps {
   orders: Order[];
+  labels: OrderLabels;
   filter: OrderFilterValues;
   providerIds: string[];
   nextHref: string | null;
@@ -70,7 +71,7 @@ const Filters = ({ filter, providerIds }: { filter: OrderFilterValues; providerI
   </form>
 );
 
-export const OrdersPage = ({ orders, filter, providerIds, nextHref, currency }: OrdersProps) => (
+export const OrdersPage = ({ orders, labels, filter, providerIds, nextHref, currency }: OrdersProps) => (
   <>
     <Filters filter={filter} providerIds={providerIds} />
     {orders.length === 0 ? (
@@ -109,9 +110,13 @@ export const OrdersPage = ({ orders, filter, providerIds, nextHref, currency }: 
                 <Time ms={o.createdAt} />
               </td>
               <td>
-                <a href={`/admin/customers/${o.customerId}`}>#{o.customerId}</a>
+                <a href={`/admin/customers/${o.customerId}`}>
+                  {labels.customers.get(o.customerId) ?? `#${o.customerId}`}
+                </a>
               </td>
-              <td>#{o.serviceId}</td>
+              <td>
+                {labels.services.get(o.serviceId) ?? "-"} <span class="muted">#{o.serviceId}</span>
+              </td>
               <td>{o.providerId}</td>
               <td class="num">{o.quantity}</td>
               <td class="num">

@@ -3,7 +3,13 @@ import type { ServiceMargin } from "../../billing/margin.js";
 import { Badge } from "../components.js";
 
 export interface ServicesProps {
+  /** This page of the sorted services. */
   services: ServiceMargin[];
+  total: number;
+  /** Index of the first service shown in the sorted list. */
+  first: number;
+  prevHref: string | null;
+  nextHref: string | null;
   sort: "id" | "margin" | "margin-percent";
   currency: string;
 }
@@ -15,12 +21,32 @@ const SortLink = ({ sort, current, label }: { sort: ServicesProps["sort"]; curre
     <a href={`/admin/services?sort=${sort}`}>{label}</a>
   );
 
-export const ServicesPage = ({ services, sort, currency }: ServicesProps) => (
+const Pager = ({ prevHref, nextHref }: { prevHref: string | null; nextHref: string | null }) =>
+  prevHref === null && nextHref === null ? null : (
+    <nav class="pager" aria-label="Pages">
+      {prevHref === null ? null : (
+        <a href={prevHref} rel="prev">
+          ← Previous page
+        </a>
+      )}{" "}
+      {nextHref === null ? null : (
+        <a href={nextHref} rel="next">
+          Next page →
+        </a>
+      )}
+    </nav>
+  );
+
+export const ServicesPage = ({ services, total, first, prevHref, nextHref, sort, currency }: ServicesProps) => (
   <>
     <p class="sort">
       Sort by: <SortLink sort="id" current={sort} label="id" /> ·{" "}
       <SortLink sort="margin" current={sort} label="margin (highest first)" /> ·{" "}
       <SortLink sort="margin-percent" current={sort} label="margin % (highest first)" />
+      <span class="muted">
+        {" "}
+        · services {total === 0 ? 0 : first + 1}–{first + services.length} of {total}
+      </span>
     </p>
     <table>
       <caption class="sr-only">Services</caption>
@@ -71,6 +97,7 @@ export const ServicesPage = ({ services, sort, currency }: ServicesProps) => (
         ))}
       </tbody>
     </table>
+    <Pager prevHref={prevHref} nextHref={nextHref} />
     <p class="hint">Cost, sell rate and margin per 1000 in {currency}; a Package is priced per package.</p>
   </>
 );
