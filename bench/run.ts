@@ -4,13 +4,14 @@
  * --import tsx`, baseline and proxy alike); load comes from this process (autocannon) over
  * loopback, bounded in time. Prints the table and writes the raw figures to bench/results.json.
  *
- * Flags: `--quick` (short phases, scaled-down counts), `--only=status,services,add,memory,sync,queue`,
+ * Flags: `--quick` (short phases, scaled-down counts), `--only=status,services,add,memory,sync,queue,admin`,
  * `--profile` (V8 CPU profile of the proxy during each proxy load phase, in bench/profiles/<phase>.cpuprofile;
  * read them with `npx tsx bench/profile-summary.ts <file>` or Chrome DevTools).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { adminRows, runAdminPagesBench } from "./admin-pages.js";
 import { type Child, cpuMsOf, rssOf, startChild } from "./lib/ipc.js";
 import { type LoadOptions, type LoadResult, type LoadRun, mergeRuns, runLoad } from "./lib/load.js";
 import { markdownTable, mb, ms, num, type Row } from "./lib/report.js";
@@ -112,321 +113,340 @@ async function main(): Promise<void> {
   };
   log(`${QUICK ? "quick" : "full"} run on ${cpus().length} cores, Node ${process.version}`);
 
-  try {
-    const simOptions = { dialect: "jap", apiKey: SIM_KEY, progress: false, balance: "100000000.00000" };
-    const [simMain, simLimited, simSync, baseline] = await Promise.all([
-      child<{ url: string }>("bench/servers/simulator.ts", [
-        JSON.stringify({ ...simOptions, latencyMs: 50, catalogueSize: CATALOGUE_SIZE }),
-      ]),
-      child<{ url: string }>("bench/servers/simulator.ts", [
-        JSON.stringify({ ...simOptions, latencyMs: 50, rateLimit: LIMITED }),
-      ]),
-      child<{ url: string }>("bench/servers/simulator.ts", [JSON.stringify({ ...simOptions, latencyMs: 0 })]),
-      child<{ url: string }>("bench/servers/baseline.ts"),
-    ]);
-    const unlimited = { requests: 10_000, intervalMs: 1000 };
-    const proxyOptions: ProxyServerOptions = {
-      databasePath: join(dir, "proxy.db"),
-      logLevel: "info",
-      providersFile: {
-        currency: "USD",
-        markup: { percent: 20 },
-        providers: [
-          // add figure: queues never the limit (100 clients × 1/50 ms = 2,000 calls/s at most).
-          { id: "main", dialect: "jap", url: simMain.ready.url, key: SIM_KEY, rateLimit: unlimited, concurrency: 500 },
-          { id: "limited", dialect: "jap", url: simLimited.ready.url, key: SIM_KEY, rateLimit: LIMITED },
-          { id: "sync", dialect: "jap", url: simSync.ready.url, key: SIM_KEY, rateLimit: unlimited, concurrency: 8 },
-        ],
-        services: Array.from({ length: CATALOGUE_SIZE }, (_, i) => ({
-          id: i + 1,
-          provider: "main",
-          upstreamService: i + 1,
-        })),
-      },
-    };
-    const proxy = await child<{ url: string }>("bench/servers/proxy.ts", [JSON.stringify(proxyOptions)]);
-    /** Runs `during` with the proxy's CPU profiled when `--profile` is given. */
-    const profiled = async <T>(phase: string, during: () => Promise<T>): Promise<T> => {
-      if (!PROFILE) return during();
-      await proxy.child.call("profileStart");
-      try {
-        return await during();
-      } finally {
-        log(
-          `profile: ${await proxy.child.call<string>("profileStop", { file: join(profileDir, `${phase}.cpuprofile`) })}`,
-        );
-      }
-    };
-    const proxyUrl = `${proxy.ready.url}/api/v2`;
-    const customer = await proxy.child.call<{ id: number; apiKey: string }>("customer", { balance: "10000000.00000" });
-    const order = await proxy.child.call<{ first: number }>("seedOrders", {
-      customerId: customer.id,
-      providerId: "main",
-      serviceId: 1,
-      count: 1,
-      firstUpstreamId: 1,
-      quantity: 1000,
-    });
-    const statusForm = { key: customer.apiKey, action: "status", order: order.first };
-    const servicesForm = { key: customer.apiKey, action: "services" };
-    const baseUrl = `${baseline.ready.url}/api/v2`;
-    const small: Target = {
-      name: "baseline_constant_json",
-      options: { url: baseUrl, form: statusForm, connections: 50 },
-      pid: baseline.child.pid,
-    };
+  // admin: in this process, before the servers start, over its own seeded store.
+  if (runs("admin")) {
+    const result = await runAdminPagesBench({ reps: QUICK ? 5 : 30, log });
+    raw.admin = result;
+    rows.push(...adminRows(result));
+  }
+  const needsServers = ONLY === undefined || ONLY.some((phase) => phase !== "admin");
 
-    // status: one order, 50 connections, with the proxy's RSS sampled during the load.
-    if (runs("status")) {
-      const sampled = await sampleRss(
-        proxy.child.pid,
-        compare(
-          [
-            small,
+  try {
+    if (needsServers) {
+      const simOptions = { dialect: "jap", apiKey: SIM_KEY, progress: false, balance: "100000000.00000" };
+      const [simMain, simLimited, simSync, baseline] = await Promise.all([
+        child<{ url: string }>("bench/servers/simulator.ts", [
+          JSON.stringify({ ...simOptions, latencyMs: 50, catalogueSize: CATALOGUE_SIZE }),
+        ]),
+        child<{ url: string }>("bench/servers/simulator.ts", [
+          JSON.stringify({ ...simOptions, latencyMs: 50, rateLimit: LIMITED }),
+        ]),
+        child<{ url: string }>("bench/servers/simulator.ts", [JSON.stringify({ ...simOptions, latencyMs: 0 })]),
+        child<{ url: string }>("bench/servers/baseline.ts"),
+      ]);
+      const unlimited = { requests: 10_000, intervalMs: 1000 };
+      const proxyOptions: ProxyServerOptions = {
+        databasePath: join(dir, "proxy.db"),
+        logLevel: "info",
+        providersFile: {
+          currency: "USD",
+          markup: { percent: 20 },
+          providers: [
+            // add figure: queues never the limit (100 clients × 1/50 ms = 2,000 calls/s at most).
             {
-              name: "proxy_status",
-              options: { url: proxyUrl, form: statusForm, connections: 50 },
+              id: "main",
+              dialect: "jap",
+              url: simMain.ready.url,
+              key: SIM_KEY,
+              rateLimit: unlimited,
+              concurrency: 500,
+            },
+            { id: "limited", dialect: "jap", url: simLimited.ready.url, key: SIM_KEY, rateLimit: LIMITED },
+            { id: "sync", dialect: "jap", url: simSync.ready.url, key: SIM_KEY, rateLimit: unlimited, concurrency: 8 },
+          ],
+          services: Array.from({ length: CATALOGUE_SIZE }, (_, i) => ({
+            id: i + 1,
+            provider: "main",
+            upstreamService: i + 1,
+          })),
+        },
+      };
+      const proxy = await child<{ url: string }>("bench/servers/proxy.ts", [JSON.stringify(proxyOptions)]);
+      /** Runs `during` with the proxy's CPU profiled when `--profile` is given. */
+      const profiled = async <T>(phase: string, during: () => Promise<T>): Promise<T> => {
+        if (!PROFILE) return during();
+        await proxy.child.call("profileStart");
+        try {
+          return await during();
+        } finally {
+          log(
+            `profile: ${await proxy.child.call<string>("profileStop", { file: join(profileDir, `${phase}.cpuprofile`) })}`,
+          );
+        }
+      };
+      const proxyUrl = `${proxy.ready.url}/api/v2`;
+      const customer = await proxy.child.call<{ id: number; apiKey: string }>("customer", {
+        balance: "10000000.00000",
+      });
+      const order = await proxy.child.call<{ first: number }>("seedOrders", {
+        customerId: customer.id,
+        providerId: "main",
+        serviceId: 1,
+        count: 1,
+        firstUpstreamId: 1,
+        quantity: 1000,
+      });
+      const statusForm = { key: customer.apiKey, action: "status", order: order.first };
+      const servicesForm = { key: customer.apiKey, action: "services" };
+      const baseUrl = `${baseline.ready.url}/api/v2`;
+      const small: Target = {
+        name: "baseline_constant_json",
+        options: { url: baseUrl, form: statusForm, connections: 50 },
+        pid: baseline.child.pid,
+      };
+
+      // status: one order, 50 connections, with the proxy's RSS sampled during the load.
+      if (runs("status")) {
+        const sampled = await sampleRss(
+          proxy.child.pid,
+          compare(
+            [
+              small,
+              {
+                name: "proxy_status",
+                options: { url: proxyUrl, form: statusForm, connections: 50 },
+                pid: proxy.child.pid,
+              },
+            ],
+            raw,
+            (run) => profiled("status", run),
+          ),
+        );
+        const [base, s] = sampled.value as [LoadResult, LoadResult];
+        raw.status_rss = { maxRss: sampled.maxRss, peakHwm: sampled.peakHwm };
+        rows.push({
+          figure: "`status` of one order, req/s at 50 connections",
+          baseline: `${num(base.rps)} req/s (bare Hono, constant JSON)`,
+          measured: `${num(s.rps)} req/s, p99 ${ms(s.latency.p99)}`,
+          ratio: ratio(s.rps, base.rps),
+          goal: "≥ 0.45; p99 ≤ 5 ms",
+          pass: s.rps / base.rps >= 0.45 && s.latency.p99 <= 5 && s.non2xx === 0,
+        });
+        rows.push({
+          figure: "memory: peak RSS during the `status` load",
+          baseline: "—",
+          measured: mb(sampled.maxRss),
+          ratio: "—",
+          goal: "≤ 200 MB",
+          pass: sampled.maxRss <= 200 * 1024 * 1024,
+        });
+      }
+
+      // services: the 2,000-service catalogue, against the small constant and the same bytes served constant.
+      if (runs("services")) {
+        const res = await fetch(proxyUrl, { method: "POST", body: new URLSearchParams(servicesForm) });
+        const text = await res.text();
+        const count = (JSON.parse(text) as unknown[]).length;
+        if (count !== CATALOGUE_SIZE) throw new Error(`services lists ${count} entries, expected ${CATALOGUE_SIZE}`);
+        await baseline.child.call("setCatalogue", text);
+        const [base, same, s] = (await compare(
+          [
+            { ...small, name: "baseline_constant_json_services" },
+            {
+              name: "baseline_catalogue_bytes",
+              options: { url: `${baseline.ready.url}/catalogue`, form: servicesForm, connections: 50 },
+              pid: baseline.child.pid,
+            },
+            {
+              name: "proxy_services",
+              options: { url: proxyUrl, form: servicesForm, connections: 50 },
               pid: proxy.child.pid,
             },
           ],
           raw,
-          (run) => profiled("status", run),
-        ),
-      );
-      const [base, s] = sampled.value as [LoadResult, LoadResult];
-      raw.status_rss = { maxRss: sampled.maxRss, peakHwm: sampled.peakHwm };
-      rows.push({
-        figure: "`status` of one order, req/s at 50 connections",
-        baseline: `${num(base.rps)} req/s (bare Hono, constant JSON)`,
-        measured: `${num(s.rps)} req/s, p99 ${ms(s.latency.p99)}`,
-        ratio: ratio(s.rps, base.rps),
-        goal: "≥ 0.45; p99 ≤ 5 ms",
-        pass: s.rps / base.rps >= 0.45 && s.latency.p99 <= 5 && s.non2xx === 0,
-      });
-      rows.push({
-        figure: "memory: peak RSS during the `status` load",
-        baseline: "—",
-        measured: mb(sampled.maxRss),
-        ratio: "—",
-        goal: "≤ 200 MB",
-        pass: sampled.maxRss <= 200 * 1024 * 1024,
-      });
-    }
+          (run) => profiled("services", run),
+        )) as [LoadResult, LoadResult, LoadResult];
+        raw.services_body_bytes = text.length;
+        rows.push({
+          figure: `\`services\` (${num(CATALOGUE_SIZE)} services, ${mb(text.length)} answer), req/s`,
+          baseline: `${num(base.rps)} req/s (bare Hono, constant JSON)`,
+          measured: `${num(s.rps)} req/s`,
+          ratio: ratio(s.rps, base.rps),
+          goal: "≥ 0.25",
+          pass: s.rps / base.rps >= 0.25 && s.non2xx === 0,
+        });
+        rows.push({
+          figure: "`services`, against the same bytes served as a constant",
+          baseline: `${num(same.rps)} req/s (bare Hono, same body)`,
+          measured: `${num(s.rps)} req/s`,
+          ratio: ratio(s.rps, same.rps),
+          goal: "(information)",
+          pass: null,
+        });
+      }
 
-    // services: the 2,000-service catalogue, against the small constant and the same bytes served constant.
-    if (runs("services")) {
-      const res = await fetch(proxyUrl, { method: "POST", body: new URLSearchParams(servicesForm) });
-      const text = await res.text();
-      const count = (JSON.parse(text) as unknown[]).length;
-      if (count !== CATALOGUE_SIZE) throw new Error(`services lists ${count} entries, expected ${CATALOGUE_SIZE}`);
-      await baseline.child.call("setCatalogue", text);
-      const [base, same, s] = (await compare(
-        [
-          { ...small, name: "baseline_constant_json_services" },
-          {
-            name: "baseline_catalogue_bytes",
-            options: { url: `${baseline.ready.url}/catalogue`, form: servicesForm, connections: 50 },
-            pid: baseline.child.pid,
-          },
-          {
-            name: "proxy_services",
-            options: { url: proxyUrl, form: servicesForm, connections: 50 },
-            pid: proxy.child.pid,
-          },
-        ],
-        raw,
-        (run) => profiled("services", run),
-      )) as [LoadResult, LoadResult, LoadResult];
-      raw.services_body_bytes = text.length;
-      rows.push({
-        figure: `\`services\` (${num(CATALOGUE_SIZE)} services, ${mb(text.length)} answer), req/s`,
-        baseline: `${num(base.rps)} req/s (bare Hono, constant JSON)`,
-        measured: `${num(s.rps)} req/s`,
-        ratio: ratio(s.rps, base.rps),
-        goal: "≥ 0.25",
-        pass: s.rps / base.rps >= 0.25 && s.non2xx === 0,
-      });
-      rows.push({
-        figure: "`services`, against the same bytes served as a constant",
-        baseline: `${num(same.rps)} req/s (bare Hono, same body)`,
-        measured: `${num(s.rps)} req/s`,
-        ratio: ratio(s.rps, same.rps),
-        goal: "(information)",
-        pass: null,
-      });
-    }
-
-    // add: simulator answering after 50 ms, queues not limiting, 100 concurrent clients.
-    if (runs("add")) {
-      const catalogue = (await (
-        await fetch(proxyUrl, { method: "POST", body: new URLSearchParams(servicesForm) })
-      ).json()) as Array<{ service: number; min: string }>;
-      const service = catalogue.find((s) => s.service === 1);
-      const quantity = service?.min ?? "100";
-      const link = "https://instagram.com/p/bench";
-      const [direct, proxied] = (await compare(
-        [
-          {
-            name: "simulator_add_direct",
-            options: {
-              url: simMain.ready.url,
-              form: { key: SIM_KEY, action: "add", service: 1, link, quantity },
-              connections: 100,
+      // add: simulator answering after 50 ms, queues not limiting, 100 concurrent clients.
+      if (runs("add")) {
+        const catalogue = (await (
+          await fetch(proxyUrl, { method: "POST", body: new URLSearchParams(servicesForm) })
+        ).json()) as Array<{ service: number; min: string }>;
+        const service = catalogue.find((s) => s.service === 1);
+        const quantity = service?.min ?? "100";
+        const link = "https://instagram.com/p/bench";
+        const [direct, proxied] = (await compare(
+          [
+            {
+              name: "simulator_add_direct",
+              options: {
+                url: simMain.ready.url,
+                form: { key: SIM_KEY, action: "add", service: 1, link, quantity },
+                connections: 100,
+              },
+              pid: simMain.child.pid,
             },
-            pid: simMain.child.pid,
-          },
-          {
-            name: "proxy_add",
-            options: {
-              url: proxyUrl,
-              form: { key: customer.apiKey, action: "add", service: 1, link, quantity },
-              connections: 100,
+            {
+              name: "proxy_add",
+              options: {
+                url: proxyUrl,
+                form: { key: customer.apiKey, action: "add", service: 1, link, quantity },
+                connections: 100,
+              },
+              pid: proxy.child.pid,
             },
-            pid: proxy.child.pid,
-          },
-        ],
-        raw,
-        (run) => profiled("add", run),
-      )) as [LoadResult, LoadResult];
-      const d50 = proxied.latency.p50 - direct.latency.p50;
-      const d99 = proxied.latency.p99 - direct.latency.p99;
-      raw.add_overhead = { p50: d50, p99: d99 };
-      rows.push({
-        figure: "`add` overhead at 100 concurrent clients (simulator answers after 50 ms)",
-        baseline: `simulator direct: p50 ${ms(direct.latency.p50)}, p99 ${ms(direct.latency.p99)}`,
-        measured: `proxy: p50 ${ms(proxied.latency.p50)}, p99 ${ms(proxied.latency.p99)}`,
-        ratio: `+${ms(d50)} p50, +${ms(d99)} p99`,
-        goal: "≤ +2 ms p50, ≤ +10 ms p99",
-        pass: d50 <= 2 && d99 <= 10 && proxied.non2xx === 0 && proxied.ok > 0,
-      });
-    }
-
-    // memory: RSS after N and after 10 N `status` requests.
-    if (runs("memory")) {
-      const form = { url: proxyUrl, form: statusForm, connections: 50 };
-      const first = await runLoad({ ...form, amount: P.memFirst });
-      const rssFirst = (await rssOf(proxy.child.pid)).rss;
-      log(`memory: RSS ${mb(rssFirst)} after ${num(first.ok)} requests`);
-      const rest = await runLoad({ ...form, amount: P.memTotal - P.memFirst });
-      const rssTotal = (await rssOf(proxy.child.pid)).rss;
-      log(`memory: RSS ${mb(rssTotal)} after ${num(first.ok + rest.ok)} requests`);
-      raw.memory = {
-        first: { requests: first.ok, rss: rssFirst, rps: first.rps },
-        total: { requests: first.ok + rest.ok, rss: rssTotal, rps: rest.rps },
-      };
-      const growth = rssTotal / rssFirst - 1;
-      rows.push({
-        figure: `memory: RSS after ${num(P.memTotal)} \`status\` requests vs after ${num(P.memFirst)}`,
-        baseline: mb(rssFirst),
-        measured: mb(rssTotal),
-        ratio: `${growth >= 0 ? "+" : ""}${num(growth * 100, 1)} %`,
-        goal: "growth ≤ 10 %",
-        pass: growth <= 0.1 && first.ok + rest.ok === P.memTotal,
-      });
-    }
-
-    // status sync: upstream calls per cycle for N open orders, and the cycle over the largest N.
-    if (runs("sync")) {
-      const patch = { status: "In progress", start_count: 100, remains: 400, charge: "0.50000", quantity: 500 };
-      const results: Record<string, SyncTickAnswer & { calls: number; ids: number }> = {};
-      let firstUpstreamId = 1_000_000;
-      for (const n of P.syncN) {
-        await simSync.child.call("setOrders", { firstId: firstUpstreamId, count: n, patch });
-        await proxy.child.call("seedOrders", {
-          customerId: customer.id,
-          providerId: "sync",
-          serviceId: 1,
-          count: n,
-          firstUpstreamId,
-          quantity: 500,
-        });
-        const since = Date.now();
-        const tick = await profiled(`sync-${n}`, () =>
-          proxy.child.call<SyncTickAnswer>("syncTick", { providerIds: ["sync"] }),
-        );
-        const entries = (await simSync.child.call<LogSummary>("log", { since })).entries;
-        const statusCalls = entries.filter((e) => e.action === "status");
-        results[n] = { ...tick, calls: statusCalls.length, ids: statusCalls.reduce((a, e) => a + e.ids, 0) };
-        log(
-          `sync N=${num(n)}: ${statusCalls.length} calls (${results[n]?.ids} ids), ${ms(tick.ms, 0)}, ${num(tick.writes)} writes, synced ${tick.result.synced}`,
-        );
-        await proxy.child.call("closeOrders", { providerId: "sync" });
-        firstUpstreamId += 1_000_000;
-      }
-      for (const n of P.syncN) {
-        const r = results[n];
-        if (r === undefined) continue;
-        const expected = Math.ceil(n / 100);
+          ],
+          raw,
+          (run) => profiled("add", run),
+        )) as [LoadResult, LoadResult];
+        const d50 = proxied.latency.p50 - direct.latency.p50;
+        const d99 = proxied.latency.p99 - direct.latency.p99;
+        raw.add_overhead = { p50: d50, p99: d99 };
         rows.push({
-          figure: `upstream calls per status-sync cycle, N = ${num(n)} open orders`,
-          baseline: `ceil(N/100) = ${num(expected)}`,
-          measured: `${num(r.calls)} calls`,
-          ratio: ratio(r.calls, expected),
-          goal: "exactly 1.00",
-          pass: r.calls === expected && r.ids === n && r.result.synced === n,
+          figure: "`add` overhead at 100 concurrent clients (simulator answers after 50 ms)",
+          baseline: `simulator direct: p50 ${ms(direct.latency.p50)}, p99 ${ms(direct.latency.p99)}`,
+          measured: `proxy: p50 ${ms(proxied.latency.p50)}, p99 ${ms(proxied.latency.p99)}`,
+          ratio: `+${ms(d50)} p50, +${ms(d99)} p99`,
+          goal: "≤ +2 ms p50, ≤ +10 ms p99",
+          pass: d50 <= 2 && d99 <= 10 && proxied.non2xx === 0 && proxied.ok > 0,
         });
       }
-      const big = P.syncN[P.syncN.length - 1] ?? 0;
-      const bare = await child<Record<string, never>>("bench/servers/bare-sync.ts");
-      const b = await bare.child.call<BareSyncAnswer>("run", { count: big, databasePath: join(dir, "bare.db") });
-      await bare.child.stop();
-      const r = results[big];
-      raw.sync = { results, bare: b };
-      if (r !== undefined) {
-        log(`bare sync of ${num(big)}: ${ms(b.ms, 0)}, ${num(b.writes)} writes`);
-        rows.push({
-          figure: `one sync cycle over ${num(big)} open orders (unlimited simulator): time`,
-          baseline: `${ms(b.ms, 0)} (bare script: 1 prepared UPDATE per order, 1 transaction)`,
-          measured: ms(r.ms, 0),
-          ratio: `${ratio(r.ms, b.ms)}×`,
-          goal: "≤ 2.0×",
-          pass: r.ms / b.ms <= 2,
-        });
-        rows.push({
-          figure: `one sync cycle over ${num(big)} open orders: store writes`,
-          baseline: `${num(b.writes)} rows`,
-          measured: `${num(r.writes)} rows`,
-          ratio: `${ratio(r.writes, b.writes)}×`,
-          goal: "≤ 2.0×",
-          pass: r.writes / b.writes <= 2,
-        });
-      }
-    }
 
-    // queue under backlog: provider limited to 20/s, a backlog of calls for the whole phase.
-    if (runs("queue")) {
-      await simLimited.child.call("clearLog");
-      const backlog = await proxy.child.call<BacklogAnswer>("backlog", {
-        providerId: "limited",
-        durationMs: P.queueS * 1000,
-        outstanding: 200,
-      });
-      const entries = (await simLimited.child.call<LogSummary>("log", { since: backlog.started })).entries;
-      const at = entries.map((e) => e.at).sort((a, b) => a - b);
-      const t0 = at[0] ?? backlog.started;
-      const windows = Array.from({ length: P.queueS }, () => 0);
-      for (const t of at) {
-        const w = Math.floor((t - t0) / LIMITED.intervalMs);
-        if (w < windows.length) windows[w] = (windows[w] ?? 0) + 1;
+      // memory: RSS after N and after 10 N `status` requests.
+      if (runs("memory")) {
+        const form = { url: proxyUrl, form: statusForm, connections: 50 };
+        const first = await runLoad({ ...form, amount: P.memFirst });
+        const rssFirst = (await rssOf(proxy.child.pid)).rss;
+        log(`memory: RSS ${mb(rssFirst)} after ${num(first.ok)} requests`);
+        const rest = await runLoad({ ...form, amount: P.memTotal - P.memFirst });
+        const rssTotal = (await rssOf(proxy.child.pid)).rss;
+        log(`memory: RSS ${mb(rssTotal)} after ${num(first.ok + rest.ok)} requests`);
+        raw.memory = {
+          first: { requests: first.ok, rss: rssFirst, rps: first.rps },
+          total: { requests: first.ok + rest.ok, rss: rssTotal, rps: rest.rps },
+        };
+        const growth = rssTotal / rssFirst - 1;
+        rows.push({
+          figure: `memory: RSS after ${num(P.memTotal)} \`status\` requests vs after ${num(P.memFirst)}`,
+          baseline: mb(rssFirst),
+          measured: mb(rssTotal),
+          ratio: `${growth >= 0 ? "+" : ""}${num(growth * 100, 1)} %`,
+          goal: "growth ≤ 10 %",
+          pass: growth <= 0.1 && first.ok + rest.ok === P.memTotal,
+        });
       }
-      let sliding = 0;
-      for (let i = 0, j = 0; i < at.length; i++) {
-        while (j < at.length && (at[j] ?? 0) < (at[i] ?? 0) + LIMITED.intervalMs) j++;
-        sliding = Math.max(sliding, j - i);
+
+      // status sync: upstream calls per cycle for N open orders, and the cycle over the largest N.
+      if (runs("sync")) {
+        const patch = { status: "In progress", start_count: 100, remains: 400, charge: "0.50000", quantity: 500 };
+        const results: Record<string, SyncTickAnswer & { calls: number; ids: number }> = {};
+        let firstUpstreamId = 1_000_000;
+        for (const n of P.syncN) {
+          await simSync.child.call("setOrders", { firstId: firstUpstreamId, count: n, patch });
+          await proxy.child.call("seedOrders", {
+            customerId: customer.id,
+            providerId: "sync",
+            serviceId: 1,
+            count: n,
+            firstUpstreamId,
+            quantity: 500,
+          });
+          const since = Date.now();
+          const tick = await profiled(`sync-${n}`, () =>
+            proxy.child.call<SyncTickAnswer>("syncTick", { providerIds: ["sync"] }),
+          );
+          const entries = (await simSync.child.call<LogSummary>("log", { since })).entries;
+          const statusCalls = entries.filter((e) => e.action === "status");
+          results[n] = { ...tick, calls: statusCalls.length, ids: statusCalls.reduce((a, e) => a + e.ids, 0) };
+          log(
+            `sync N=${num(n)}: ${statusCalls.length} calls (${results[n]?.ids} ids), ${ms(tick.ms, 0)}, ${num(tick.writes)} writes, synced ${tick.result.synced}`,
+          );
+          await proxy.child.call("closeOrders", { providerId: "sync" });
+          firstUpstreamId += 1_000_000;
+        }
+        for (const n of P.syncN) {
+          const r = results[n];
+          if (r === undefined) continue;
+          const expected = Math.ceil(n / 100);
+          rows.push({
+            figure: `upstream calls per status-sync cycle, N = ${num(n)} open orders`,
+            baseline: `ceil(N/100) = ${num(expected)}`,
+            measured: `${num(r.calls)} calls`,
+            ratio: ratio(r.calls, expected),
+            goal: "exactly 1.00",
+            pass: r.calls === expected && r.ids === n && r.result.synced === n,
+          });
+        }
+        const big = P.syncN[P.syncN.length - 1] ?? 0;
+        const bare = await child<Record<string, never>>("bench/servers/bare-sync.ts");
+        const b = await bare.child.call<BareSyncAnswer>("run", { count: big, databasePath: join(dir, "bare.db") });
+        await bare.child.stop();
+        const r = results[big];
+        raw.sync = { results, bare: b };
+        if (r !== undefined) {
+          log(`bare sync of ${num(big)}: ${ms(b.ms, 0)}, ${num(b.writes)} writes`);
+          rows.push({
+            figure: `one sync cycle over ${num(big)} open orders (unlimited simulator): time`,
+            baseline: `${ms(b.ms, 0)} (bare script: 1 prepared UPDATE per order, 1 transaction)`,
+            measured: ms(r.ms, 0),
+            ratio: `${ratio(r.ms, b.ms)}×`,
+            goal: "≤ 2.0×",
+            pass: r.ms / b.ms <= 2,
+          });
+          rows.push({
+            figure: `one sync cycle over ${num(big)} open orders: store writes`,
+            baseline: `${num(b.writes)} rows`,
+            measured: `${num(r.writes)} rows`,
+            ratio: `${ratio(r.writes, b.writes)}×`,
+            goal: "≤ 2.0×",
+            pass: r.writes / b.writes <= 2,
+          });
+        }
       }
-      const min = Math.min(...windows);
-      const mean = windows.reduce((a, b) => a + b, 0) / windows.length;
-      const rejected = entries.filter((e) => e.status !== 200).length;
-      raw.queue = { backlog, windows, min, mean, slidingMax: sliding, rejectedBySimulator: rejected };
-      log(`queue: per-window ${windows.join(",")}; sliding max ${sliding}; simulator 429s ${rejected}`);
-      rows.push({
-        figure: `queue under backlog: upstream requests per 1 s over ${P.queueS} s (limit 20/s)`,
-        baseline: `${LIMITED.requests} per s (configured)`,
-        measured: `mean ${num(mean, 2)}, min ${min}, max in any sliding 1 s ${sliding}`,
-        ratio: ratio(mean, LIMITED.requests),
-        goal: "≥ 0.95, never above",
-        pass: mean / LIMITED.requests >= 0.95 && sliding <= LIMITED.requests && rejected === 0,
-      });
+
+      // queue under backlog: provider limited to 20/s, a backlog of calls for the whole phase.
+      if (runs("queue")) {
+        await simLimited.child.call("clearLog");
+        const backlog = await proxy.child.call<BacklogAnswer>("backlog", {
+          providerId: "limited",
+          durationMs: P.queueS * 1000,
+          outstanding: 200,
+        });
+        const entries = (await simLimited.child.call<LogSummary>("log", { since: backlog.started })).entries;
+        const at = entries.map((e) => e.at).sort((a, b) => a - b);
+        const t0 = at[0] ?? backlog.started;
+        const windows = Array.from({ length: P.queueS }, () => 0);
+        for (const t of at) {
+          const w = Math.floor((t - t0) / LIMITED.intervalMs);
+          if (w < windows.length) windows[w] = (windows[w] ?? 0) + 1;
+        }
+        let sliding = 0;
+        for (let i = 0, j = 0; i < at.length; i++) {
+          while (j < at.length && (at[j] ?? 0) < (at[i] ?? 0) + LIMITED.intervalMs) j++;
+          sliding = Math.max(sliding, j - i);
+        }
+        const min = Math.min(...windows);
+        const mean = windows.reduce((a, b) => a + b, 0) / windows.length;
+        const rejected = entries.filter((e) => e.status !== 200).length;
+        raw.queue = { backlog, windows, min, mean, slidingMax: sliding, rejectedBySimulator: rejected };
+        log(`queue: per-window ${windows.join(",")}; sliding max ${sliding}; simulator 429s ${rejected}`);
+        rows.push({
+          figure: `queue under backlog: upstream requests per 1 s over ${P.queueS} s (limit 20/s)`,
+          baseline: `${LIMITED.requests} per s (configured)`,
+          measured: `mean ${num(mean, 2)}, min ${min}, max in any sliding 1 s ${sliding}`,
+          ratio: ratio(mean, LIMITED.requests),
+          goal: "≥ 0.95, never above",
+          pass: mean / LIMITED.requests >= 0.95 && sliding <= LIMITED.requests && rejected === 0,
+        });
+      }
     }
   } finally {
     await Promise.all(children.map((c) => c.stop()));
