@@ -20,14 +20,8 @@ import { clientIp } from "../api/client-ip.js";
 import { formatAmount, parseAmount } from "../billing/money.js";
 import { createCustomer, getCustomer, listCustomers, rotateKey, setWebhook, topUp } from "../customers/index.js";
 import { SUBMISSION_STATES } from "../db/schema.js";
-import {
-  attentionCounts,
-  getOrderDetail,
-  listHeldOrders,
-  listOrders,
-  orderLabels,
-  queuedBudgetMs,
-} from "../orders/operator-orders.js";
+import { attentionCounts, getOrderDetail, listHeldOrders, listOrders, orderLabels } from "../orders/operator-orders.js";
+import { longestPlacementMs } from "../orders/recover.js";
 import { ORDER_STATUSES } from "../panel/statuses.js";
 import { dailyReport } from "../reports/daily-totals.js";
 import type { AppContext } from "../runtime/context.js";
@@ -230,8 +224,7 @@ export function createAdminApp(ctx: AppContext, options: AdminOptions): Hono<Adm
     return c.redirect(back, 303);
   };
 
-  const budgetMs = (providerId: string) =>
-    queuedBudgetMs(ctx.config.providers.find((p) => p.id === providerId)?.timeoutMs ?? 30_000);
+  const budgetMs = (providerId: string) => longestPlacementMs(ctx, providerId);
 
   const tiles = (): ProviderTile[] => {
     const stats = options.providerStats?.() ?? {};

@@ -81,28 +81,18 @@ export function getOrderDetail(db: Db, orderId: number): OrderDetail {
   };
 }
 
-/**
- * Longest an order may stay `queued` before the operator should look at it, ms: the default
- * budget of a creating upstream call (timeoutMs + ceil(timeoutMs / 2), see
- * `upstream/client.ts` `minCreateSendMs`). Past it the call has ended one way or another, so
- * a still-queued order means its outcome was never recorded.
- */
-export function queuedBudgetMs(timeoutMs: number): number {
-  return timeoutMs + Math.ceil(timeoutMs / 2);
-}
-
 /** An order held for the operator, with the names a person reads. */
 export interface HeldOrder {
   order: Order;
   customerName: string | null;
   serviceName: string | null;
-  /** `unknown`: settle it (link or refund); `queued`: still queued past its budget (look, wait). */
+  /** `unknown`: the upstream may or may not have it; `queued`: its placement outlived its longest possible call. */
   reason: "unknown" | "queued";
 }
 
 export interface HeldOrderOptions {
   now: number;
-  /** Budget of a provider's creating calls, ms (see {@link queuedBudgetMs}). */
+  /** Longest an `add` to the provider can take, ms (`longestPlacementMs`): older `queued` orders are stuck. */
   budgetMs: (providerId: string) => number;
   /** Most held orders returned (oldest first); default 500. */
   limit?: number;
@@ -110,8 +100,9 @@ export interface HeldOrderOptions {
 
 /**
  * Orders held for the operator, oldest first: every `unknown` order (the upstream may or may
- * not have it) and every `queued` order older than its provider's budget. Both read through
- * the submission index; `queued` orders are few (in flight).
+ * not have it) and every `queued` order older than its provider's longest placement (stuck;
+ * `orders resolve` settles both). Both read through the submission index; `queued` orders are
+ * few (in flight).
  */
 export function listHeldOrders(db: Db, options: HeldOrderOptions): HeldOrder[] {
   const limit = options.limit ?? 500;
@@ -134,7 +125,7 @@ export function listHeldOrders(db: Db, options: HeldOrderOptions): HeldOrder[] {
 }
 
 export interface AttentionCounts {
-  /** Orders `unknown` plus orders `queued` past their budget (what {@link listHeldOrders} lists). */
+  /** Orders `unknown` plus stuck `queued` orders (what {@link listHeldOrders} lists). */
   held: number;
   /** Orders with a flag for the operator. */
   flagged: number;

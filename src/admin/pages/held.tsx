@@ -1,7 +1,7 @@
 /**
- * Held orders: every `unknown` order (Refund, or Link to the upstream order id the operator
- * found on the panel: the `orders resolve` verb) and every order still `queued` past its budget
- * (shown, not settled: its call may still answer).
+ * Held orders: every `unknown` order and every `queued` order stuck past its provider's longest
+ * placement, each with Refund and Link (the upstream order id the operator found on the panel):
+ * the `orders resolve` verb.
  */
 import type { HeldOrder } from "../../orders/operator-orders.js";
 import { age, Badge, Empty, FormToken, Money, Time } from "../components.js";
@@ -60,33 +60,33 @@ export const HeldPage = ({ held, now, formToken, currency }: HeldProps) =>
               </td>
               <td>
                 <Badge text={o.submission} />
+                {reason === "queued" ? (
+                  <span class="hint">
+                    {" "}
+                    stuck since <Time ms={o.createdAt} />
+                  </span>
+                ) : null}
               </td>
               <td class="error-text">{o.lastError ?? o.flag ?? ""}</td>
               <td>
-                {reason === "unknown" ? (
-                  <div class="settle">
-                    <form method="post" action={`/admin/held/${o.id}/refund`}>
-                      <FormToken token={formToken} />
-                      <button type="submit" class="danger" aria-label={`Refund order ${o.id}`}>
-                        Refund
-                      </button>
-                    </form>
-                    <form method="post" action={`/admin/held/${o.id}/link`} class="inline">
-                      <FormToken token={formToken} />
-                      <label>
-                        Upstream order id
-                        <input name="upstreamOrder" required maxlength={64} pattern="[^\s,]+" size={10} />
-                      </label>
-                      <button type="submit" aria-label={`Link order ${o.id}`}>
-                        Link
-                      </button>
-                    </form>
-                  </div>
-                ) : (
-                  <span class="muted">
-                    queued since <Time ms={o.createdAt} />: its call may still answer
-                  </span>
-                )}
+                <div class="settle">
+                  <form method="post" action={`/admin/held/${o.id}/refund`}>
+                    <FormToken token={formToken} />
+                    <button type="submit" class="danger" aria-label={`Refund order ${o.id}`}>
+                      Refund
+                    </button>
+                  </form>
+                  <form method="post" action={`/admin/held/${o.id}/link`} class="inline">
+                    <FormToken token={formToken} />
+                    <label>
+                      Upstream order id
+                      <input name="upstreamOrder" required maxlength={64} pattern="[^\s,]+" size={10} />
+                    </label>
+                    <button type="submit" aria-label={`Link order ${o.id}`}>
+                      Link
+                    </button>
+                  </form>
+                </div>
               </td>
             </tr>
           ))}

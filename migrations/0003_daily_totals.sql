@@ -8,7 +8,8 @@ CREATE TABLE `daily_totals` (
 --> statement-breakpoint
 CREATE INDEX `orders_status_idx` ON `orders` (`status`);--> statement-breakpoint
 CREATE INDEX `orders_provider_idx` ON `orders` (`provider_id`);--> statement-breakpoint
-CREATE INDEX `orders_flagged_idx` ON `orders` (`id`) WHERE "orders"."flag" IS NOT NULL;--> statement-breakpoint
+CREATE INDEX `orders_flagged_idx` ON `orders` (`id`) WHERE "orders"."flag" IS NOT NULL;
+--> statement-breakpoint
 -- Daily totals are kept by triggers, in the transaction of the row that changes them, so
 -- every path (API, sync, CLI, recovery) counts without knowing about them.
 INSERT INTO `daily_totals` (`day`, `orders`, `cost`)
