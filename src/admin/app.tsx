@@ -106,6 +106,7 @@ export function createAdminApp(ctx: AppContext, options: AdminOptions): Hono<Adm
         objectSrc: ["'none'"],
       },
       referrerPolicy: "same-origin",
+      xFrameOptions: "DENY",
     }),
   );
   app.use(
