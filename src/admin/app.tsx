@@ -507,9 +507,14 @@ export function createAdminApp(ctx: AppContext, options: AdminOptions): Hono<Adm
     ),
   );
 
+  /** Nav and form token on error pages too, when the operator is signed in. */
+  const chrome = (c: Context<AdminEnv>): Pick<PageProps, "formToken"> => {
+    const session = c.get("session") as Session | undefined;
+    return session === undefined ? {} : { formToken: session.formToken };
+  };
   app.notFound((c) => {
     c.status(404);
-    return c.render(<p>No such page.</p>, { title: "Not found" });
+    return c.render(<p class="empty">No such page.</p>, { title: "Not found", ...chrome(c) });
   });
   app.onError((error, c) => {
     let status: 400 | 403 | 404 | 409 | 429 | 500 = 500;
@@ -531,7 +536,7 @@ export function createAdminApp(ctx: AppContext, options: AdminOptions): Hono<Adm
       <p class="flash error" role="alert">
         {message}
       </p>,
-      { title: status === 403 ? "Forbidden" : status === 404 ? "Not found" : "Error" },
+      { title: status === 403 ? "Forbidden" : status === 404 ? "Not found" : "Error", ...chrome(c) },
     );
   });
   return app;

@@ -31,6 +31,7 @@ let context: BrowserContext;
 let page: Page;
 let alice: { id: number; apiKey: string };
 const cliEnv: Record<string, string> = {};
+const dialogs: string[] = [];
 
 /** Runs the CLI against the server's store and parses its `--json` output. */
 async function cli<T>(args: string[]): Promise<T> {
@@ -143,6 +144,11 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
   context = await browser.newContext({ timezoneId: "Asia/Tokyo", viewport: { width: 1400, height: 900 } });
   page = await context.newPage();
+  // Refund and Rotate key ask for a confirmation: the operator says yes.
+  page.on("dialog", (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.accept();
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -251,6 +257,7 @@ describe("held orders", () => {
     const refundRow = page.getByRole("row").filter({ has: page.getByRole("link", { name: `#${toRefund.id}` }) });
     await refundRow.getByRole("button", { name: "Refund" }).click();
     await expect.poll(() => page.getByRole("status").textContent()).toContain(`Order #${toRefund.id} refunded`);
+    expect(dialogs.at(-1)).toBe(`Cancel order #${toRefund.id} and refund ${toRefund.charge} USD to Alice Reseller?`);
 
     const refunded = await cli<OrderShow>(["orders", "show", String(toRefund.id)]);
     expect([refunded.status, refunded.refunded]).toEqual(["Canceled", toRefund.charge]);

@@ -20,8 +20,17 @@
   const secrets = () => {
     for (const el of document.querySelectorAll("input.secret")) el.addEventListener("focus", () => el.select());
   };
+  // Forms with data-confirm (Refund, Rotate key) ask once before they are sent.
+  const confirms = () => {
+    for (const form of document.querySelectorAll("form[data-confirm]")) {
+      form.addEventListener("submit", (event) => {
+        if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+      });
+    }
+  };
   document.addEventListener("DOMContentLoaded", () => {
     localize();
     secrets();
+    confirms();
   });
 })();

@@ -144,7 +144,11 @@ export const CustomerPage = ({ customer: c, keys, ledger, nextHref, formToken }:
             </li>
           ))}
         </ul>
-        <form method="post" action={`/admin/customers/${c.id}/rotate-key`}>
+        <form
+          method="post"
+          action={`/admin/customers/${c.id}/rotate-key`}
+          data-confirm={`Revoke every API key of ${c.name}? Their clients stop working until they get the new key.`}
+        >
           <FormToken token={formToken} />
           <span class="hint">Revokes every key of this customer and shows a new one once.</span>
           <button type="submit" class="danger">

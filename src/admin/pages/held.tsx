@@ -3,6 +3,7 @@
  * placement, each with Refund and Link (the upstream order id the operator found on the panel):
  * the `orders resolve` verb.
  */
+import { formatAmount } from "../../billing/money.js";
 import type { HeldOrder } from "../../orders/operator-orders.js";
 import { age, Badge, Empty, FormToken, Money, Time } from "../components.js";
 
@@ -70,7 +71,11 @@ export const HeldPage = ({ held, now, formToken, currency }: HeldProps) =>
               <td class="error-text">{o.lastError ?? o.flag ?? ""}</td>
               <td>
                 <div class="settle">
-                  <form method="post" action={`/admin/held/${o.id}/refund`}>
+                  <form
+                    method="post"
+                    action={`/admin/held/${o.id}/refund`}
+                    data-confirm={`Cancel order #${o.id} and refund ${formatAmount(o.charge)} ${currency} to ${customerName ?? `customer #${o.customerId}`}?`}
+                  >
                     <FormToken token={formToken} />
                     <button type="submit" class="danger" aria-label={`Refund order ${o.id}`}>
                       Refund
