@@ -340,6 +340,28 @@ describe("customers", () => {
     await shot("customer");
   });
 
+  it("Rotate key shows a new key once; the old key stops working", async () => {
+    const carol = addCustomer(proxy.ctx, "1.00000", { name: "Dana Rotate" });
+    await page.goto(url(`/admin/customers/${carol.id}`));
+    await page.getByRole("button", { name: "Rotate key" }).click();
+    const key = await page.getByRole("textbox", { name: "API key" }).inputValue();
+    expect(dialogs.at(-1)).toContain("Revoke every API key of Dana Rotate?");
+    expect((await apiCall(proxy.url, { key: carol.apiKey, action: "balance" })).status).toBe(401);
+    expect(await apiCall(proxy.url, { key, action: "balance" })).toEqual({
+      status: 200,
+      body: { balance: "1.00000", currency: "USD" },
+    });
+  });
+
+  it("Save webhook sets the URL and shows its signing secret once", async () => {
+    await page.goto(url(`/admin/customers/${alice.id}`));
+    await page.getByLabel("Webhook URL").fill("https://hooks.example.com/smm");
+    await page.getByRole("button", { name: "Save webhook" }).click();
+    expect((await page.getByRole("textbox", { name: "Signing secret" }).inputValue()).length).toBeGreaterThan(20);
+    const shown = await cli<{ webhookUrl: string | null }>(["customers", "show", String(alice.id)]);
+    expect(shown.webhookUrl).toBe("https://hooks.example.com/smm");
+  });
+
   it("refuses a POST without the session's form token, and one from another origin", async () => {
     const before = await cli<CustomerShow>(["customers", "show", String(alice.id)]);
     const path = url(`/admin/customers/${alice.id}/topup`);
