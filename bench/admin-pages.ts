@@ -201,6 +201,7 @@ export async function runAdminPagesBench(options: {
       ["Order", `/admin/orders/${ORDERS / 2}`],
       ["Customers", "/admin/customers"],
       ["Customers, page 10", "/admin/customers?after=900"],
+      ["Customers, name search", "/admin/customers?q=ustomer 99"],
       ["Customer (busiest, ledger)", `/admin/customers/${busiest.id}`],
       ["Services (2,000)", "/admin/services"],
       ["Services by margin", "/admin/services?sort=margin"],

@@ -348,16 +348,22 @@ export function createAdminApp(ctx: AppContext, options: AdminOptions): Hono<Adm
 
   app.get("/customers", (c) => {
     const after = optionalId.safeParse(c.req.query("after"));
+    const q = (c.req.query("q") ?? "").trim().slice(0, 100);
     const rows = listCustomers(ctx.db, {
       ...(after.success && after.data !== undefined ? { afterId: after.data } : {}),
+      ...(q === "" ? {} : { nameContains: q }),
       limit: CUSTOMERS_PAGE + 1,
     });
     const shown = rows.slice(0, CUSTOMERS_PAGE);
     const last = shown[shown.length - 1];
-    const nextHref = rows.length > CUSTOMERS_PAGE && last ? `/admin/customers?after=${last.id}` : null;
+    const nextHref =
+      rows.length > CUSTOMERS_PAGE && last
+        ? `/admin/customers?${new URLSearchParams({ ...(q === "" ? {} : { q }), after: String(last.id) }).toString()}`
+        : null;
     return page(c, "Customers", "customers", () => (
       <CustomersPage
         customers={shown}
+        query={q}
         nextHref={nextHref}
         formToken={c.get("session").formToken}
         currency={currency()}

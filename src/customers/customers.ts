@@ -218,6 +218,8 @@ export function setWebhook(
 export interface CustomerListOptions {
   /** Keyset pagination: only customers with a larger id (the last id of the previous page). */
   afterId?: number;
+  /** Only customers whose name contains this text (case-insensitive for ASCII). */
+  nameContains?: string;
   /** Most customers returned; default all. */
   limit?: number;
 }
@@ -227,7 +229,12 @@ export function listCustomers(db: Db, options: CustomerListOptions = {}): Custom
   const page = db
     .select()
     .from(customers)
-    .where(options.afterId === undefined ? undefined : gt(customers.id, options.afterId))
+    .where(
+      and(
+        options.afterId === undefined ? undefined : gt(customers.id, options.afterId),
+        options.nameContains ? sql`instr(lower(${customers.name}), lower(${options.nameContains})) > 0` : undefined,
+      ),
+    )
     .orderBy(asc(customers.id))
     .limit(options.limit ?? -1)
     .all();

@@ -305,7 +305,7 @@ describe("customers", () => {
   it("Add customer shows the new API key once, and the key works", async () => {
     await page.goto(url("/admin/customers"));
     await page.getByText("Add customer").first().click();
-    await page.getByLabel("Name").fill("Bob Growth");
+    await page.getByLabel("Name", { exact: true }).fill("Bob Growth");
     await page.getByLabel("Balance").fill("12.5");
     await page.getByRole("button", { name: "Add customer" }).click();
     const key = await page.getByRole("textbox", { name: "API key" }).inputValue();
@@ -318,8 +318,12 @@ describe("customers", () => {
     await page.reload();
     expect(await page.getByRole("textbox", { name: "API key" }).count()).toBe(0);
     await page.goto(url("/admin/customers"));
+    await page.getByLabel("Name contains").fill("growth");
+    await page.getByRole("button", { name: "Find" }).click();
+    await expect.poll(() => page.getByRole("row").count()).toBe(2);
     const row = page.getByRole("row").filter({ has: page.getByRole("link", { name: "Bob Growth" }) });
     expect(await row.getByRole("cell").nth(2).textContent()).toBe("12.50000");
+    await page.goto(url("/admin/customers"));
     await shot("customers");
   });
 

@@ -6,13 +6,23 @@ import { LedgerTable } from "./orders.js";
 
 export interface CustomersProps {
   customers: CustomerSummary[];
+  /** The name search, "" for none. */
+  query: string;
   nextHref: string | null;
   formToken: string;
   currency: string;
 }
 
-export const CustomersPage = ({ customers, nextHref, formToken, currency }: CustomersProps) => (
+export const CustomersPage = ({ customers, query, nextHref, formToken, currency }: CustomersProps) => (
   <>
+    <form method="get" action="/admin/customers" class="filters" aria-label="Find customers">
+      <label>
+        Name contains
+        <input name="q" type="search" value={query} maxlength={100} />
+      </label>
+      <button type="submit">Find</button>
+      {query === "" ? null : <a href="/admin/customers">Clear</a>}
+    </form>
     <details class="card form-card" open={customers.length === 0}>
       <summary>Add customer</summary>
       <form method="post" action="/admin/customers" aria-label="Add customer">
@@ -34,7 +44,7 @@ export const CustomersPage = ({ customers, nextHref, formToken, currency }: Cust
       </form>
     </details>
     {customers.length === 0 ? (
-      <Empty>No customers yet.</Empty>
+      <Empty>{query === "" ? "No customers yet." : `No customer's name contains "${query}".`}</Empty>
     ) : (
       <table>
         <caption class="sr-only">Customers</caption>
