@@ -51,6 +51,7 @@ describe("loadEnv", () => {
         WEBHOOK_ALLOW_PRIVATE: "true",
         TRUST_PROXY: "1",
         METRICS_TOKEN: "t0k",
+        ADMIN_TOKEN: "0123456789abcdef",
       }),
     ).toEqual({
       PORT: 3000,
@@ -65,6 +66,7 @@ describe("loadEnv", () => {
       WEBHOOK_ALLOW_PRIVATE: true,
       TRUST_PROXY: true,
       METRICS_TOKEN: "t0k",
+      ADMIN_TOKEN: "0123456789abcdef",
     });
   });
 
@@ -94,6 +96,7 @@ describe("loadEnv", () => {
     [{ RATE_LIMIT_KEY_PER_MIN: "-5" }, 'RATE_LIMIT_KEY_PER_MIN: expected an integer >= 0, got "-5"'],
     [{ WEBHOOK_ALLOW_PRIVATE: "maybe" }, 'WEBHOOK_ALLOW_PRIVATE: expected 1/0 or true/false, got "maybe"'],
     [{ TRUST_PROXY: "2" }, 'TRUST_PROXY: expected 1/0 or true/false, got "2"'],
+    [{ ADMIN_TOKEN: "short" }, "ADMIN_TOKEN: expected at least 16 characters (a long random token)"],
     [
       { LOG_LEVEL: "loud" },
       'LOG_LEVEL: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"',
