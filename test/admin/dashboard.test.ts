@@ -206,19 +206,34 @@ describe("signing in", () => {
 });
 
 describe("pages", () => {
-  it("Overview shows today's orders, revenue and held count as the ledger and `orders list` give them", async () => {
+  it("Overview shows today's orders, revenue, cost, profit and refunds as the ledger and `orders` give them", async () => {
+    await cli(["sync", "status"]); // upstream charges become our cost
     const today = new Date().toISOString().slice(0, 10);
-    const orders = await cli<Array<{ createdAt: string }>>(["orders", "list", "--limit", "1000"]);
+    const orders = (await cli<Array<{ id: number; createdAt: string }>>(["orders", "list", "--limit", "1000"])).filter(
+      (o) => o.createdAt.startsWith(today),
+    );
+    const costs = await Promise.all(orders.map((o) => cli<{ cost: string | null }>(["orders", "show", String(o.id)])));
+    const cost = sum(costs.map((o) => o.cost ?? "0.00000"));
+    expect(cost).not.toBe("0.00000");
     const ledger = (await cli<CustomerShow>(["customers", "show", String(alice.id), "--limit", "1000"])).ledger;
-    const moved = ledger.filter((e) => e.createdAt.startsWith(today) && (e.kind === "charge" || e.kind === "refund"));
-    const revenue = sum(moved.map((e) => e.amount)).replace(/^-/, "");
+    const rowsOf = (kind: string) => ledger.filter((e) => e.createdAt.startsWith(today) && e.kind === kind);
+    const charges = sum(rowsOf("charge").map((e) => e.amount.replace("-", "")));
+    const refunds = sum(rowsOf("refund").map((e) => e.amount));
+    const revenue = sum([charges, `-${refunds}`]);
+    const profit = sum([revenue, `-${cost}`]);
 
     await page.goto(url("/admin"));
-    const todayCard = page.getByRole("region", { name: /^Today/ });
-    await expect
-      .poll(() => todayCard.getByRole("definition").first().textContent())
-      .toBe(String(orders.filter((o) => o.createdAt?.startsWith(today)).length));
-    expect(await todayCard.getByText(`${revenue} USD`).count()).toBeGreaterThan(0);
+    const figures = await page
+      .getByRole("region", { name: /^Today/ })
+      .getByRole("definition")
+      .allTextContents();
+    expect(figures).toEqual([
+      String(orders.length),
+      `${revenue} USD`,
+      `${cost} USD`,
+      `${profit} USD`,
+      `${refunds} USD`,
+    ]);
     expect(await page.getByRole("link", { name: /held orders/ }).textContent()).toBe("2 held orders");
     expect(await page.getByRole("region", { name: "Provider jap" }).getByText("closed").count()).toBe(1);
     await shot("overview");
