@@ -7,6 +7,7 @@
  * Flags: `--exit-when-done` stops after the followed order's refund and webhook (used by tests).
  * Environment: `PORT` (default 8080; 0 = any free port).
  */
+import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -92,6 +93,8 @@ async function main(): Promise<void> {
     PRICE_SYNC_INTERVAL_MS: "300000",
     WEBHOOK_ALLOW_PRIVATE: "1",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    // The operator dashboard, on with a throw-away token unless one is given.
+    ADMIN_TOKEN: process.env.ADMIN_TOKEN || randomBytes(18).toString("base64url"),
   });
   const runtime = await start(env, { config, logger: createLogger(env.LOG_LEVEL, { pretty: false }) });
   const { customer, apiKey } = createCustomer(runtime.ctx.db, {
@@ -109,6 +112,7 @@ async function main(): Promise<void> {
   out(`  webhook receiver        ${receiver.url}`);
   out(`  database                ${env.DATABASE_PATH}`);
   out(`  customer key            ${apiKey}   (balance 100.00000 USD)`);
+  out(`  dashboard               ${runtime.url}/admin   (admin token ${env.ADMIN_TOKEN})`);
   out();
   out("Try it:");
   out(`  curl -s ${api} -d key=${apiKey} -d action=services`);

@@ -17,6 +17,7 @@ it("shows an order's whole life with exact numbers and a verified webhook", asyn
   const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
   expect(code).toBe(0);
   expect(output).toContain("customer key");
+  expect(output).toMatch(/dashboard\s+http:\/\/127\.0\.0\.1:\d+\/admin\s+\(admin token \S{16,}\)/);
   // 0.90 upstream × 1.30 = 1.17 per 1000; 1000 units → 1.17000
   expect(output).toMatch(/add service=1 quantity=1000 → \{"order":1\}\s+balance 100\.00000 → 98\.83000/);
   expect(output).toMatch(/status In progress\s+start_count 3572\s+remains 1000\s+charge 1\.17000/);
