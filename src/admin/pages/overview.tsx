@@ -93,6 +93,9 @@ const Chart = ({ days, currency }: { days: DayFigures[]; currency: string }) => 
             <title>{`${d.date}: ${d.orders} orders, profit ${formatAmount(d.profit)} ${currency}`}</title>
           </rect>
         ))}
+        {minProfit < 0 ? (
+          <line class="zero-line" x1={PAD.left} y1={yProfit(0)} x2={PAD.left + plotW} y2={yProfit(0)} />
+        ) : null}
         <polyline class="profit-line" points={line} />
         {days.map((d, i) =>
           i % 5 === days.length % 5 || i === days.length - 1 ? (
