@@ -28,8 +28,11 @@ export interface ApiOptions {
   rateLimitIpPerMin: number;
   /** Requests per minute per API key; 0 = off. */
   rateLimitKeyPerMin: number;
-  /** Read the client IP from X-Forwarded-For (only behind a trusted reverse proxy). */
-  trustProxy: boolean;
+  /**
+   * Trusted reverse proxies in front of the server (`TRUST_PROXY`): the client IP is the N-th
+   * `X-Forwarded-For` address from the right; 0 or false = the socket's address. true = 1.
+   */
+  trustProxy: number | boolean;
   /** Largest accepted body, bytes (default 1 MB). */
   maxBodyBytes?: number;
   /** This app's metrics (shared with the provider registry's listener); default: a fresh per-app set. */
@@ -47,9 +50,19 @@ type HonoEnv = { Variables: Vars };
 
 const MB = 1024 * 1024;
 
-function clientIp(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+/**
+ * The client's address. Behind N trusted proxies it is the N-th `X-Forwarded-For` entry from
+ * the right: each trusted proxy appended the address it saw, while everything left of those is
+ * written by the client and never trusted (the leftmost when the header has fewer entries).
+ */
+export function clientIp(c: Context, trustProxy: number | boolean): string {
+  const hops = trustProxy === true ? 1 : trustProxy === false ? 0 : trustProxy;
+  if (hops > 0) {
+    const entries = (c.req.header("x-forwarded-for") ?? "")
+      .split(",")
+      .map((e) => e.trim())
+      .filter((e) => e !== "");
+    const forwarded = entries[Math.max(0, entries.length - hops)];
     if (forwarded) return forwarded;
   }
   try {
