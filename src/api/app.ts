@@ -41,6 +41,8 @@ export interface ApiOptions {
   metricsToken?: string;
   /** Queue and circuit figures per provider (the registry's `stats`), for `/readyz` and `/metrics`. */
   providerStats?: () => Record<string, ProviderStats>;
+  /** Server-wide default for HTTP error codes (`HTTP_ERRORS`, default true); a customer's own setting wins. */
+  httpErrors?: boolean;
   /** False while the server is still starting (recovery, first catalogue sync): API answers 503. Default: ready. */
   ready?: () => boolean;
 }
@@ -106,6 +108,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
   // strict: false → `/api/v2` and `/api/v2/` are the same route (never a redirect).
   const app = new Hono<HonoEnv>({ strict: false });
   const maxBytes = options.maxBodyBytes ?? MB;
+  const serverHttpErrors = options.httpErrors ?? true;
 
   const metrics = options.metrics ?? createMetrics({ db: ctx.db, providerStats: options.providerStats, now: ctx.now });
 
@@ -208,7 +211,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
     });
     if (answer instanceof JsonText) return c.body(answer.text, 200, { "Content-Type": "application/json" });
     if (answer instanceof PresetAnswer) {
-      return c.json(answer.body as object, statusFor(c.get("customer"), answer.statusCode));
+      return c.json(answer.body as object, statusFor(c.get("customer"), answer.statusCode, serverHttpErrors));
     }
     return c.json(answer as object);
   };
@@ -223,7 +226,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
       ctx.logger.error({ err: error, requestId: c.get("requestId") }, "unexpected error answering a request");
     }
     if (answer.retryAfter !== undefined) c.header("Retry-After", String(answer.retryAfter));
-    return c.json(answer.body, statusFor(c.get("customer") as Customer | undefined, answer.status));
+    return c.json(answer.body, statusFor(c.get("customer") as Customer | undefined, answer.status, serverHttpErrors));
   });
   return app;
 }

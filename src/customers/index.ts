@@ -12,6 +12,7 @@ export {
   listCustomers,
   type RotatedKey,
   rotateKey,
+  setApiStyle,
   setWebhook,
   type TopUpResult,
   toCustomerView,

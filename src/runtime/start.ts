@@ -97,6 +97,7 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
     rateLimitIpPerMin: env.RATE_LIMIT_IP_PER_MIN,
     rateLimitKeyPerMin: env.RATE_LIMIT_KEY_PER_MIN,
     trustProxy: env.TRUST_PROXY,
+    httpErrors: env.HTTP_ERRORS,
     metrics,
     metricsToken: env.METRICS_TOKEN,
     providerStats,
