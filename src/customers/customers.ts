@@ -252,6 +252,22 @@ export function setApiStyle(db: Db, customerId: number, style: string): Customer
   });
 }
 
+/**
+ * Sets the customer's own HTTP error codes setting: true (error codes), false (always HTTP
+ * 200), or null (the server's `HTTP_ERRORS`).
+ * @throws UnknownCustomerError
+ */
+export function setHttpErrors(db: Db, customerId: number, value: boolean | null): CustomerView {
+  return inTransaction(db, () => {
+    requireCustomer(db, customerId);
+    db.update(customers)
+      .set({ httpErrors: value ?? true, httpErrorsSet: value !== null, updatedAt: Date.now() })
+      .where(eq(customers.id, customerId))
+      .run();
+    return toCustomerView(requireCustomer(db, customerId));
+  });
+}
+
 /** Every customer with its count of active keys, by id. */
 export function listCustomers(db: Db): CustomerSummary[] {
   const counts = new Map(

@@ -13,6 +13,7 @@ export {
   type RotatedKey,
   rotateKey,
   setApiStyle,
+  setHttpErrors,
   setWebhook,
   type TopUpResult,
   toCustomerView,

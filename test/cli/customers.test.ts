@@ -275,6 +275,19 @@ describe("customers answer style and HTTP errors", () => {
       'apiStyle: expected one of panel, perfectpanel, got "smm"',
     );
   });
+
+  it("set-http-errors on|off|default", async () => {
+    const added = await json<AddJson>(["customers", "add", "--name", "Axios client"]);
+    expect(added.httpErrors).toBeNull();
+    expect(await json(["customers", "set-http-errors", String(added.id), "off"])).toMatchObject({ httpErrors: false });
+    expect(await json(["customers", "set-http-errors", String(added.id), "on"])).toMatchObject({ httpErrors: true });
+    expect(await json(["customers", "set-http-errors", String(added.id), "default"])).toMatchObject({
+      httpErrors: null,
+    });
+    const bad = await run(["customers", "set-http-errors", String(added.id), "maybe"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toBe('error: expected on, off or default, got "maybe"\n');
+  });
 });
 
 describe("customers list / show", () => {

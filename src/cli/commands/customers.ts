@@ -12,6 +12,7 @@ import {
   listCustomers,
   rotateKey,
   setApiStyle,
+  setHttpErrors,
   setWebhook,
   topUp,
 } from "../../customers/index.js";
@@ -59,6 +60,21 @@ function httpErrorsText(value: boolean | null): boolean | string {
 
 export function registerCustomerCommands(program: Command, ctx: CliContext): void {
   const group = program.command("customers").description("manage customers, their balances, API keys and webhooks");
+
+  group
+    .command("set-http-errors")
+    .description("answer API errors with HTTP codes (on), always HTTP 200 (off), or as HTTP_ERRORS says (default)")
+    .argument("<id>", "customer id", parseId)
+    .argument("<value>", "on | off | default")
+    .option(...JSON_FLAG)
+    .action((id: number, value: string, opts: { json?: boolean }) => {
+      const settings: Record<string, boolean | null> = { on: true, off: false, default: null };
+      const setting = Object.hasOwn(settings, value) ? settings[value] : undefined;
+      if (setting === undefined) throw new CliUsageError(`expected on, off or default, got "${value}"`);
+      const customer = setHttpErrors(ctx.db(), id, setting);
+      if (opts.json) ctx.out.json(customerJson(customer));
+      else ctx.out.line(`customer ${id}: http errors ${value}`);
+    });
 
   group
     .command("set-api-style")
