@@ -76,3 +76,26 @@ export const NextPage = ({ href, label = "Next page" }: { href: string | null; l
   );
 
 export const Empty = ({ children }: { children: Child }) => <p class="empty">{children}</p>;
+
+/** A customer's HTTP errors setting as shown: its own (yes / no), or the server's `HTTP_ERRORS`. */
+export function httpErrorsText(value: boolean | null): string {
+  return value === null ? "default (HTTP_ERRORS)" : value ? "yes" : "no (HTTP 200)";
+}
+
+/** The field **HTTP errors**: the three choices of a customer's setting (select `httpErrors`). */
+export const HttpErrorsField = ({ value }: { value: boolean | null }) => (
+  <label>
+    HTTP errors
+    <select name="httpErrors">
+      <option value="default" selected={value === null}>
+        Server default (HTTP_ERRORS)
+      </option>
+      <option value="on" selected={value === true}>
+        Yes: HTTP error codes
+      </option>
+      <option value="off" selected={value === false}>
+        No: always HTTP 200
+      </option>
+    </select>
+  </label>
+);

@@ -19,8 +19,11 @@ import type { Flash, Session, SessionStore } from "./session.js";
 export interface AdminOptions {
   /** `ADMIN_TOKEN`: the one secret that signs an operator in. */
   token: string;
-  /** Behind a trusted reverse proxy: client IP, https and origin come from X-Forwarded-*. */
-  trustProxy: boolean;
+  /**
+   * `TRUST_PROXY`: trusted reverse proxies in front (a count; `true` = 1). With any, the client
+   * IP, https and the public origin come from X-Forwarded-*.
+   */
+  trustProxy: number | boolean;
   /** Live queue and circuit figures per provider (the registry's `stats`). */
   providerStats?: () => Record<string, ProviderStats>;
   /** Allow webhook URLs on private addresses (`WEBHOOK_ALLOW_PRIVATE`). */

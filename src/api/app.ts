@@ -30,8 +30,11 @@ export interface ApiOptions {
   rateLimitIpPerMin: number;
   /** Requests per minute per API key; 0 = off. */
   rateLimitKeyPerMin: number;
-  /** Read the client IP from X-Forwarded-For (only behind a trusted reverse proxy). */
-  trustProxy: boolean;
+  /**
+   * Trusted reverse proxies in front of the server (`TRUST_PROXY`): the client IP is the N-th
+   * `X-Forwarded-For` address from the right; 0 or false = the socket's address. true = 1.
+   */
+  trustProxy: number | boolean;
   /** Largest accepted body, bytes (default 1 MB). */
   maxBodyBytes?: number;
   /** This app's metrics (shared with the provider registry's listener); default: a fresh per-app set. */
@@ -44,6 +47,8 @@ export interface ApiOptions {
   adminToken?: string;
   /** Webhook URLs on private addresses allowed (`WEBHOOK_ALLOW_PRIVATE`), for the dashboard's webhook form. */
   webhookAllowPrivate?: boolean;
+  /** Server-wide default for HTTP error codes (`HTTP_ERRORS`, default true); a customer's own setting wins. */
+  httpErrors?: boolean;
   /** False while the server is still starting (recovery, first catalogue sync): API answers 503. Default: ready. */
   ready?: () => boolean;
 }
@@ -87,6 +92,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
   // strict: false → `/api/v2` and `/api/v2/` are the same route (never a redirect).
   const app = new Hono<HonoEnv>({ strict: false });
   const maxBytes = options.maxBodyBytes ?? MB;
+  const serverHttpErrors = options.httpErrors ?? true;
 
   const metrics = options.metrics ?? createMetrics({ db: ctx.db, providerStats: options.providerStats, now: ctx.now });
 
@@ -189,7 +195,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
     });
     if (answer instanceof JsonText) return c.body(answer.text, 200, { "Content-Type": "application/json" });
     if (answer instanceof PresetAnswer) {
-      return c.json(answer.body as object, statusFor(c.get("customer"), answer.statusCode));
+      return c.json(answer.body as object, statusFor(c.get("customer"), answer.statusCode, serverHttpErrors));
     }
     return c.json(answer as object);
   };
@@ -215,7 +221,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
       ctx.logger.error({ err: error, requestId: c.get("requestId") }, "unexpected error answering a request");
     }
     if (answer.retryAfter !== undefined) c.header("Retry-After", String(answer.retryAfter));
-    return c.json(answer.body, statusFor(c.get("customer") as Customer | undefined, answer.status));
+    return c.json(answer.body, statusFor(c.get("customer") as Customer | undefined, answer.status, serverHttpErrors));
   });
   return app;
 }

@@ -13,6 +13,8 @@ export {
   listCustomers,
   type RotatedKey,
   rotateKey,
+  setApiStyle,
+  setHttpErrors,
   setWebhook,
   type TopUpResult,
   toCustomerView,

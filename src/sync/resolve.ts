@@ -75,7 +75,7 @@ export function resolveUnknownOrder(ctx: AppContext, orderId: number, action: Re
           ),
         )
         .get();
-      if (taken) {
+      if (taken && taken.id !== orderId) {
         throw new ResolveOrderError(
           "duplicate_upstream_id",
           `upstream order ${upstreamOrderId} of provider ${order.providerId} is already order ${taken.id}`,

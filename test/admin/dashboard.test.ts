@@ -372,6 +372,18 @@ describe("customers", () => {
     });
   });
 
+  it("Save answers sets the customer's HTTP errors and API style as the CLI's set commands do", async () => {
+    await page.goto(url(`/admin/customers/${alice.id}`));
+    const answers = page.getByRole("region", { name: "Answers" });
+    await answers.getByLabel("HTTP errors").selectOption({ label: "No: always HTTP 200" });
+    await answers.getByLabel("API style").selectOption("perfectpanel");
+    await answers.getByRole("button", { name: "Save answers" }).click();
+    await expect.poll(() => page.getByRole("status").textContent()).toContain("HTTP errors no (HTTP 200)");
+    const shown = await cli<{ httpErrors: boolean | null; apiStyle: string }>(["customers", "show", String(alice.id)]);
+    expect([shown.httpErrors, shown.apiStyle]).toEqual([false, "perfectpanel"]);
+    expect((await apiCall(proxy.url, { key: alice.apiKey, action: "status", order: 999999 })).status).toBe(200);
+  });
+
   it("Save webhook sets the URL and shows its signing secret once", async () => {
     await page.goto(url(`/admin/customers/${alice.id}`));
     await page.getByLabel("Webhook URL").fill("https://hooks.example.com/smm");

@@ -1,7 +1,7 @@
 /** Customers: list with balances and the Add customer form; one customer with its ledger, Top up, Rotate key, webhook. */
 import type { ApiKeyView, CustomerSummary, CustomerView } from "../../customers/index.js";
-import type { LedgerEntry } from "../../db/schema.js";
-import { Empty, FormToken, Money, NextPage, Time } from "../components.js";
+import { API_STYLES, type LedgerEntry } from "../../db/schema.js";
+import { Empty, FormToken, HttpErrorsField, httpErrorsText, Money, NextPage, Time } from "../components.js";
 import { LedgerTable } from "./orders.js";
 
 export interface CustomersProps {
@@ -35,11 +35,8 @@ export const CustomersPage = ({ customers, query, nextHref, formToken, currency 
           Balance
           <input name="balance" inputmode="decimal" placeholder="0.00" pattern="[0-9]+(\.[0-9]{1,5})?" />
         </label>
-        <label class="check">
-          <input type="checkbox" name="httpErrors" value="1" checked />
-          HTTP errors
-        </label>
-        <span class="hint">Unchecked: API errors are answered with HTTP 200 (clients that throw on non-2xx).</span>
+        <HttpErrorsField value={null} />
+        <span class="hint">No: API errors are answered with HTTP 200 (clients that throw on non-2xx).</span>
         <button type="submit">Add customer</button>
       </form>
     </details>
@@ -75,7 +72,7 @@ export const CustomersPage = ({ customers, query, nextHref, formToken, currency 
               <td class="num">
                 <Money minor={c.balance} />
               </td>
-              <td>{c.httpErrors ? "yes" : "no (HTTP 200)"}</td>
+              <td>{httpErrorsText(c.httpErrors)}</td>
               <td class="num">{c.activeKeys}</td>
               <td class="wrap">{c.webhookUrl ?? ""}</td>
               <td>
@@ -110,7 +107,9 @@ export const CustomerPage = ({ customer: c, keys, ledger, nextHref, formToken }:
           <dt>Customer id</dt>
           <dd>#{c.id}</dd>
           <dt>HTTP errors</dt>
-          <dd>{c.httpErrors ? "yes" : "no (HTTP 200)"}</dd>
+          <dd>{httpErrorsText(c.httpErrors)}</dd>
+          <dt>API style</dt>
+          <dd>{c.apiStyle}</dd>
           <dt>Created</dt>
           <dd>
             <Time ms={c.createdAt} />
@@ -164,6 +163,25 @@ export const CustomerPage = ({ customer: c, keys, ledger, nextHref, formToken }:
           <button type="submit" class="danger">
             Rotate key
           </button>
+        </form>
+      </section>
+      <section class="card" aria-label="Answers">
+        <h2>Answers</h2>
+        <form method="post" action={`/admin/customers/${c.id}/answers`}>
+          <FormToken token={formToken} />
+          <HttpErrorsField value={c.httpErrors} />
+          <label>
+            API style
+            <select name="apiStyle">
+              {API_STYLES.map((style) => (
+                <option value={style} selected={c.apiStyle === style}>
+                  {style}
+                </option>
+              ))}
+            </select>
+          </label>
+          <span class="hint">API style: how cancel answers (panel: seed 003; perfectpanel: seed 000).</span>
+          <button type="submit">Save answers</button>
         </form>
       </section>
       <section class="card" aria-label="Webhook">

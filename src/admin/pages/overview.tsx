@@ -120,7 +120,7 @@ const Tile = ({ tile }: { tile: ProviderTile }) => {
       <h3>
         <a href="/admin/providers">{state.name}</a> <span class="muted">{state.id}</span>
       </h3>
-      <dl>
+      <dl class="kv">
         <dt>Circuit</dt>
         <dd>
           <Badge text={stats?.circuit ?? "no client"} />

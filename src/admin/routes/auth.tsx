@@ -11,9 +11,11 @@ import { type AdminEnv, type AdminKit, bodyText } from "../kit.js";
 import { LoginPage } from "../pages/login.js";
 import { SESSION_COOKIE, SESSION_TTL_MS, type Session, sameToken } from "../session.js";
 
-function isHttps(c: Context, trustProxy: boolean): boolean {
+function isHttps(c: Context, trustProxy: number | boolean): boolean {
   if (new URL(c.req.url).protocol === "https:") return true;
-  return trustProxy && c.req.header("x-forwarded-proto")?.split(",")[0]?.trim() === "https";
+  return (
+    trustProxy !== false && trustProxy !== 0 && c.req.header("x-forwarded-proto")?.split(",")[0]?.trim() === "https"
+  );
 }
 
 /** Registers /login and the session gate; routes registered after it need a session. */

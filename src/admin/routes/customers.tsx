@@ -1,12 +1,32 @@
 /** Customers: list, Add customer, one customer with its ledger, Top up, Rotate key, webhook (`customers ...`). */
 import type { Hono } from "hono";
 import { formatAmount, parseAmount } from "../../billing/money.js";
-import { createCustomer, getCustomer, listCustomers, rotateKey, setWebhook, topUp } from "../../customers/index.js";
+import {
+  createCustomer,
+  getCustomer,
+  listCustomers,
+  rotateKey,
+  setApiStyle,
+  setHttpErrors,
+  setWebhook,
+  topUp,
+} from "../../customers/index.js";
+import { httpErrorsText } from "../components.js";
 import { type AdminEnv, type AdminKit, bodyText, optionalId } from "../kit.js";
 import { CustomerPage, CustomersPage } from "../pages/customers.js";
 import type { Flash } from "../session.js";
 
 const CUSTOMERS_PAGE = 100;
+
+/** The HTTP errors select: `on`, `off`, or the server's default (anything else). */
+function httpErrorsChoice(value: string): boolean | null {
+  return value === "on" ? true : value === "off" ? false : null;
+}
+
+function httpErrorsInput(value: string): { httpErrors?: boolean } {
+  const choice = httpErrorsChoice(value);
+  return choice === null ? {} : { httpErrors: choice };
+}
 const LEDGER_PAGE = 50;
 
 export function registerCustomerRoutes(app: Hono<AdminEnv>, kit: AdminKit): void {
@@ -47,7 +67,7 @@ export function registerCustomerRoutes(app: Hono<AdminEnv>, kit: AdminKit): void
         const { customer, apiKey } = createCustomer(ctx.db, {
           name: bodyText(body, "name"),
           balance,
-          httpErrors: body.httpErrors !== undefined,
+          ...httpErrorsInput(bodyText(body, "httpErrors")),
           currency: currency(),
         });
         createdId = customer.id;
@@ -107,6 +127,23 @@ export function registerCustomerRoutes(app: Hono<AdminEnv>, kit: AdminKit): void
           kind: "ok",
           text: `Revoked ${r.revoked} key(s); the new key starts ${r.prefix}`,
           secret: { label: "API key", value: r.apiKey },
+        };
+      },
+      { customerId },
+    );
+  });
+  app.post("/customers/:id{[0-9]+}/answers", async (c) => {
+    const customerId = Number(c.req.param("id"));
+    const body = await c.req.parseBody();
+    return act(
+      c,
+      `/admin/customers/${customerId}`,
+      (): Flash => {
+        setHttpErrors(ctx.db, customerId, httpErrorsChoice(bodyText(body, "httpErrors")));
+        const after = setApiStyle(ctx.db, customerId, bodyText(body, "apiStyle"));
+        return {
+          kind: "ok",
+          text: `Answers: HTTP errors ${httpErrorsText(after.httpErrors)}, API style ${after.apiStyle}`,
         };
       },
       { customerId },
