@@ -1,25 +1,33 @@
 /**
- * The `add` verb (issue #4): validate, charge and record the order in one synchronous
- * transaction, then forward it through the provider's queue and settle the outcome.
+ * The `add` verb (issues #4, #12): validate, pick the service's candidate routes (see
+ * `routing/candidates.ts`), charge and record the order in one synchronous transaction, then
+ * try the candidates in order through each provider's queue and settle the outcome.
  *
  * Money safety ("nothing lost, nothing doubled"):
  * - the charge and the `queued` order commit together, before any upstream call;
- * - `submit_started_at` is written durably right before the request leaves (crash recovery);
- * - `ok` → `submitted`; `rejected`/`not_sent`/`rate_limited` → `failed` + full refund in one
- *   transaction; `ambiguous` → `unknown`, the charge held, never resent automatically.
+ * - right before each request leaves, one transaction points the order at that route
+ *   (provider, upstream service, exchange rate), sets `submit_started_at` and records the
+ *   attempt as `sending` (crash recovery sees it);
+ * - `ok` → `submitted` on that route;
+ * - a definite failure (`rejected`, `not_sent`, `rate_limited` after the client's retries) is
+ *   recorded and clears `submit_started_at` in one transaction, then the next candidate is
+ *   tried within the request's time budget; none left → `failed` + full refund (503 when only
+ *   our own back-pressure refused, else 502);
+ * - `ambiguous` → `unknown` on that route, the charge held, never sent anywhere else.
+ * The charge is our sell rate whichever route takes the order.
  */
 import { and, eq, sql } from "drizzle-orm";
 import { applyBalanceChange } from "../billing/ledger.js";
 import { chargeFor, formatAmount } from "../billing/money.js";
-import { isBelowCost } from "../billing/pricing.js";
 import { type Db, inTransaction } from "../db/client.js";
 import { preparedFor } from "../db/prepared.js";
-import { orders, type Service, services } from "../db/schema.js";
+import { type AttemptOutcome, orderAttempts, orders, type Service, serviceRoutes, services } from "../db/schema.js";
+import { type SkippedRoute, selectCandidates } from "../routing/candidates.js";
 import type { AppContext } from "../runtime/context.js";
 import { failpoint } from "../runtime/failpoints.js";
 import type { CallOutcome } from "../upstream/types.js";
 import { DomainError, unknownService, upstreamAmbiguous, upstreamFailed, upstreamUnavailable } from "./errors.js";
-import { validateAdd } from "./validate-add.js";
+import { type ValidatedAdd, validateAdd } from "./validate-add.js";
 
 /** The outcomes proving the upstream did not place the order. */
 type NotPlaced = Exclude<CallOutcome<{ order: string }>, { kind: "ok" | "ambiguous" }>;
@@ -62,10 +70,46 @@ const statements = preparedFor((db: Db) => ({
     })
     .returning({ id: orders.id })
     .prepare(),
+  routes: db
+    .select()
+    .from(serviceRoutes)
+    .where(eq(serviceRoutes.serviceId, sql.placeholder("serviceId")))
+    .orderBy(serviceRoutes.routeIndex)
+    .prepare(),
   markSending: db
     .update(orders)
-    .set({ submitStartedAt: param("at") })
+    .set({
+      submitStartedAt: param("at"),
+      providerId: param("providerId"),
+      upstreamService: param("upstreamService"),
+      exchangeRate: param("exchangeRate"),
+      updatedAt: param("at"),
+    })
     .where(eq(orders.id, sql.placeholder("id")))
+    .prepare(),
+  clearSending: db
+    .update(orders)
+    .set({ submitStartedAt: null, lastError: param("lastError"), updatedAt: param("at") })
+    .where(eq(orders.id, sql.placeholder("id")))
+    .prepare(),
+  insertAttempt: db
+    .insert(orderAttempts)
+    .values({
+      orderId: sql.placeholder("orderId"),
+      routeIndex: sql.placeholder("routeIndex"),
+      providerId: sql.placeholder("providerId"),
+      upstreamService: sql.placeholder("upstreamService"),
+      outcome: sql.placeholder("outcome"),
+      error: sql.placeholder("error"),
+      sentAt: sql.placeholder("at"),
+      finishedAt: sql.placeholder("finishedAt"),
+    })
+    .returning({ id: orderAttempts.id })
+    .prepare(),
+  finishAttempt: db
+    .update(orderAttempts)
+    .set({ outcome: param("outcome"), error: param("error"), finishedAt: param("at") })
+    .where(eq(orderAttempts.id, sql.placeholder("id")))
     .prepare(),
   markSubmitted: db
     .update(orders)
@@ -114,13 +158,77 @@ export function findEnabledService(ctx: AppContext, id: number): Service {
   return service;
 }
 
+/** A route the order may be sent to (a stored route, or the service itself for a store without routes). */
+type Route = Parameters<typeof selectCandidates>[0][number];
+
+/** The service's stored routes; a service recomputed before routes existed is its own single route. */
+function routesOf(ctx: AppContext, service: Service): Route[] {
+  const rows = statements(ctx.db).routes.all({ serviceId: service.id });
+  if (rows.length > 0) return rows;
+  return [
+    {
+      routeIndex: 0,
+      providerId: service.providerId,
+      upstreamService: service.upstreamService,
+      cost: service.cost,
+      min: service.min,
+      max: service.max,
+      dripfeed: service.dripfeed,
+      usable: true,
+      unusableReason: null,
+    },
+  ];
+}
+
+/** The quantity the upstream checks against its min/max (per run; lines; none for a package). */
+function upstreamQuantity(validated: ValidatedAdd): number | undefined {
+  if (validated.params.quantity !== undefined) return Number(validated.params.quantity);
+  if (validated.quantity === 1 && validated.chargedUnits === 1000) return undefined;
+  return validated.quantity;
+}
+
+/** The answer when no route may take the order (nothing charged): 503 when only open circuits refused. */
+function noCandidateAnswer(ctx: AppContext, service: Service, skipped: readonly SkippedRoute[]): DomainError {
+  const margin = skipped.filter((s) => s.reason === "no_margin");
+  if (margin.length > 0) {
+    ctx.logger.warn(
+      { serviceId: service.id, rate: service.rate, routes: margin.map((s) => [s.route.routeIndex, s.route.cost]) },
+      "margin protection refused an order",
+    );
+  }
+  if (skipped.length > 0 && skipped.every((s) => s.reason === "circuit_open")) {
+    const waits = skipped.map((s) => ctx.providers.get(s.route.providerId)?.stats().retryAfterMs ?? 1000);
+    return upstreamUnavailable(Math.min(...waits) / 1000);
+  }
+  return upstreamFailed("Service is temporarily unavailable");
+}
+
+/** The exchange rate (provider currency → ours) of `providerId`, "1" when unknown. */
+function exchangeRateOf(ctx: AppContext, providerId: string): string {
+  return ctx.config.providers.find((p) => p.id === providerId)?.exchangeRate ?? "1";
+}
+
+/** The whole budget of a placement, ms: the first candidate's own `add` budget (timeoutMs × 1.5). */
+function placementBudgetMs(ctx: AppContext, providerId: string): number {
+  const timeoutMs = ctx.config.providers.find((p) => p.id === providerId)?.timeoutMs ?? 30_000;
+  return timeoutMs + Math.ceil(timeoutMs / 2);
+}
+
+/** Where a placement stands, for settling it after an unexpected error. */
+interface PlacementState {
+  /** The current attempt's row, once its `onSend` write committed and until it is settled. */
+  inFlightAttempt: number | undefined;
+  /** The current attempt's outcome, once answered. */
+  outcome: CallOutcome<{ order: string }> | undefined;
+}
+
 /**
- * Places an order for `input.customerId`.
+ * Places an order for `input.customerId`, trying the service's routes in policy order.
  *
  * Once charged, every path ends settled: an unexpected error after the charge (a store write
- * failing, a client bug) holds the order as `unknown` when its request may have reached the
- * upstream (`upstream_ambiguous`, with the order id), else fails and refunds it (`upstream_failed`,
- * or `upstream_unavailable` when the store was busy).
+ * failing, a client bug) holds the order as `unknown` when its current request may have
+ * reached the upstream (`upstream_ambiguous`, with the order id), else fails and refunds it
+ * (`upstream_failed`, or `upstream_unavailable` when the store was busy).
  * @returns the local order id.
  * @throws DomainError bad_request | unknown_service | upstream_failed | upstream_unavailable | upstream_ambiguous
  * @throws InsufficientFundsError when the balance does not cover the charge (nothing written).
@@ -128,17 +236,16 @@ export function findEnabledService(ctx: AppContext, id: number): Service {
 export async function placeOrder(ctx: AppContext, input: PlaceOrderInput): Promise<{ order: number }> {
   const service = findEnabledService(ctx, serviceIdOf(input.fields.service));
   const validated = validateAdd(service, input.fields);
-  if (isBelowCost(service.rate, service.cost)) {
-    ctx.logger.warn(
-      { serviceId: service.id, rate: service.rate, cost: service.cost },
-      "margin protection refused an order",
-    );
-    throw upstreamFailed("Service is temporarily unavailable");
-  }
-  const client = ctx.providers.get(service.providerId);
-  if (!client) throw unknownService();
+  const { candidates, skipped } = selectCandidates(routesOf(ctx, service), {
+    policy: service.routing,
+    rate: service.rate,
+    quantity: upstreamQuantity(validated),
+    dripfeed: validated.params.runs !== undefined,
+    circuitOf: (providerId) => ctx.providers.get(providerId)?.stats().circuit,
+  });
+  const first = candidates[0];
+  if (first === undefined) throw noCandidateAnswer(ctx, service, skipped);
   const charge = chargeFor(service.rate, validated.chargedUnits);
-  const provider = ctx.config.providers.find((p) => p.id === service.providerId);
   const prepared = statements(ctx.db);
 
   const orderId = inTransaction(ctx.db, () => {
@@ -146,12 +253,12 @@ export async function placeOrder(ctx: AppContext, input: PlaceOrderInput): Promi
     const row = prepared.insertOrder.get({
       customerId: input.customerId,
       serviceId: service.id,
-      providerId: service.providerId,
-      upstreamService: service.upstreamService,
+      providerId: first.providerId,
+      upstreamService: first.upstreamService,
       params: JSON.stringify(validated.params),
       quantity: validated.quantity,
       rate: service.rate,
-      exchangeRate: provider?.exchangeRate ?? "1",
+      exchangeRate: exchangeRateOf(ctx, first.providerId),
       charge,
       now,
     });
@@ -170,63 +277,183 @@ export async function placeOrder(ctx: AppContext, input: PlaceOrderInput): Promi
   });
 
   // From here the customer is charged: nothing may escape unsettled (see settleAfterError).
-  let submitRecorded = false;
-  let outcome: CallOutcome<{ order: string }> | undefined;
+  const state: PlacementState = { inFlightAttempt: undefined, outcome: undefined };
   let answer: DomainError | undefined;
   try {
-    outcome = await client.add(
-      { service: service.upstreamService, ...validated.params },
-      {
-        priority: "customer",
-        onSend: () => {
-          prepared.markSending.run({ id: orderId, at: ctx.now() });
-          submitRecorded = true;
-        },
-      },
-    );
-    failpoint("after_upstream_answer");
-    answer = settlePlacement(ctx, orderId, outcome);
+    answer = await tryCandidates(ctx, orderId, service, candidates, validated, state);
   } catch (error) {
-    throw settleAfterError(ctx, orderId, error, submitRecorded, outcome);
+    throw settleAfterError(ctx, orderId, error, state);
   }
   if (answer) throw answer;
   return { order: orderId };
 }
 
 /**
- * Records the outcome of an order's upstream `add`.
- * @returns the error to answer for every outcome but `ok` (after the store is settled).
- * @throws the store's error when a write fails (the caller settles the order then).
+ * Sends the order to each candidate in turn until one takes it, one answers ambiguously, or
+ * none is left (or the time budget ran out). Settles the store at each step.
+ * @returns the error to answer, or undefined when a route took the order.
  */
-function settlePlacement(
+async function tryCandidates(
   ctx: AppContext,
   orderId: number,
-  outcome: CallOutcome<{ order: string }>,
+  service: Service,
+  candidates: readonly Route[],
+  validated: ValidatedAdd,
+  state: PlacementState,
+): Promise<DomainError | undefined> {
+  const prepared = statements(ctx.db);
+  const deadline = Date.now() + placementBudgetMs(ctx, candidates[0]?.providerId ?? "");
+  const refusals: NotPlaced[] = [];
+  for (const [i, route] of candidates.entries()) {
+    const client = ctx.providers.get(route.providerId);
+    const budgetMs = deadline - Date.now();
+    if (client === undefined || (i > 0 && budgetMs <= 0)) break;
+    if (i > 0) {
+      ctx.routing?.failover(service.id);
+      failpoint("before_next_attempt");
+    }
+    state.outcome = undefined;
+    const outcome = await client.add(
+      { service: route.upstreamService, ...validated.params },
+      {
+        priority: "customer",
+        ...(i > 0 ? { budgetMs } : {}),
+        onSend: () => {
+          state.inFlightAttempt = recordSending(ctx, orderId, route);
+        },
+      },
+    );
+    state.outcome = outcome;
+    failpoint("after_upstream_answer");
+    ctx.routing?.attempt(route.providerId, outcome.kind);
+    if (outcome.kind === "ok" || outcome.kind === "ambiguous") {
+      const answer = settleTaken(ctx, orderId, route, state.inFlightAttempt, outcome);
+      state.inFlightAttempt = undefined;
+      if (outcome.kind === "ok") ctx.routing?.placed(service.id, route.routeIndex, route.providerId);
+      return answer;
+    }
+    inTransaction(ctx.db, () => {
+      const at = ctx.now();
+      const error = excerpt(outcome.failure.message);
+      if (state.inFlightAttempt !== undefined) {
+        prepared.finishAttempt.run({ id: state.inFlightAttempt, outcome: outcome.kind, error, at });
+        prepared.clearSending.run({ id: orderId, lastError: error, at });
+      } else {
+        recordAttempt(ctx, orderId, route, outcome.kind, error, at);
+      }
+    });
+    state.inFlightAttempt = undefined;
+    refusals.push(outcome);
+    ctx.logger.info(
+      { orderId, serviceId: service.id, route: route.routeIndex, provider: route.providerId, outcome: outcome.kind },
+      i + 1 < candidates.length ? "route did not take the order; trying the next" : "route did not take the order",
+    );
+  }
+  const last = refusals.at(-1);
+  const reason = last === undefined ? "no route could be tried" : last.failure.message;
+  failAndRefund(ctx, orderId, reason, "Canceled");
+  ctx.logger.info({ orderId, attempts: refusals.map((r) => r.kind) }, "order not placed upstream; refunded");
+  const ownBackPressure =
+    refusals.length > 0 && refusals.every((r) => notPlacedAnswer(r).code === "upstream_unavailable");
+  if (ownBackPressure) {
+    const waits = refusals.map((r) => (r.kind === "not_sent" ? (r.retryAfterMs ?? 1000) : 1000));
+    return upstreamUnavailable(Math.min(...waits) / 1000);
+  }
+  return upstreamFailed();
+}
+
+/** Up to 200 characters of a failure message for the attempt record. */
+function excerpt(message: string): string {
+  return message.length > 200 ? `${message.slice(0, 199)}…` : message;
+}
+
+/**
+ * Right before a request leaves, in one transaction: the order points at `route` with
+ * `submit_started_at` set, and a `sending` attempt is recorded.
+ * @returns the attempt's id.
+ */
+function recordSending(ctx: AppContext, orderId: number, route: Route): number {
+  const prepared = statements(ctx.db);
+  return inTransaction(ctx.db, () => {
+    const at = ctx.now();
+    prepared.markSending.run({
+      id: orderId,
+      at,
+      providerId: route.providerId,
+      upstreamService: route.upstreamService,
+      exchangeRate: exchangeRateOf(ctx, route.providerId),
+    });
+    return recordAttempt(ctx, orderId, route, "sending", null, at, null);
+  });
+}
+
+function recordAttempt(
+  ctx: AppContext,
+  orderId: number,
+  route: Route,
+  outcome: AttemptOutcome,
+  error: string | null,
+  at: number,
+  finishedAt: number | null = at,
+): number {
+  const row = statements(ctx.db).insertAttempt.get({
+    orderId,
+    routeIndex: route.routeIndex,
+    providerId: route.providerId,
+    upstreamService: route.upstreamService,
+    outcome,
+    error,
+    at,
+    finishedAt,
+  });
+  if (!row) throw new Error("attempt insert returned no row");
+  return row.id;
+}
+
+/**
+ * Records an `ok` or `ambiguous` answer of `route` (the order was sent there: `onSend` ran).
+ * @returns the error to answer for `ambiguous` (after the store is settled).
+ * @throws the store's error when a write fails (the caller settles the order then).
+ */
+function settleTaken(
+  ctx: AppContext,
+  orderId: number,
+  route: Route,
+  attemptId: number | undefined,
+  outcome: Extract<CallOutcome<{ order: string }>, { kind: "ok" | "ambiguous" }>,
 ): DomainError | undefined {
   const log = ctx.logger.child({ orderId });
-  switch (outcome.kind) {
-    case "ok": {
-      try {
-        statements(ctx.db).markSubmitted.run({ id: orderId, upstreamOrderId: outcome.value.order, at: ctx.now() });
-      } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
-        const lastError = `upstream order id ${outcome.value.order} is already recorded on another order`;
-        markUnknown(ctx, orderId, lastError, DUPLICATE_UPSTREAM_ID_FLAG);
-        log.warn({ event: "order_unknown", upstreamOrderId: outcome.value.order }, "order unknown: upstream id reused");
-        return upstreamAmbiguous(orderId);
-      }
-      return undefined;
-    }
-    case "ambiguous":
+  const prepared = statements(ctx.db);
+  const finish = (kind: AttemptOutcome, error: string) => {
+    if (attemptId !== undefined) prepared.finishAttempt.run({ id: attemptId, outcome: kind, error, at: ctx.now() });
+  };
+  if (outcome.kind === "ambiguous") {
+    inTransaction(ctx.db, () => {
+      finish("ambiguous", excerpt(outcome.failure.message));
       markUnknown(ctx, orderId, outcome.failure.message, "upstream did not confirm the order");
-      log.warn({ event: "order_unknown", failure: outcome.failure }, "order unknown: upstream did not confirm it");
-      return upstreamAmbiguous(orderId);
-    default: {
-      failAndRefund(ctx, orderId, outcome.failure.message, "Canceled");
-      log.info({ outcome: outcome.kind, failure: outcome.failure }, "order not placed upstream; refunded");
-      return notPlacedAnswer(outcome);
-    }
+    });
+    log.warn(
+      { event: "order_unknown", provider: route.providerId, failure: outcome.failure },
+      "order unknown: upstream did not confirm it",
+    );
+    return upstreamAmbiguous(orderId);
   }
+  try {
+    inTransaction(ctx.db, () => {
+      finish("ok", `upstream order ${outcome.value.order}`);
+      prepared.markSubmitted.run({ id: orderId, upstreamOrderId: outcome.value.order, at: ctx.now() });
+    });
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    const lastError = `upstream order id ${outcome.value.order} is already recorded on another order`;
+    inTransaction(ctx.db, () => {
+      finish("ok", excerpt(lastError));
+      markUnknown(ctx, orderId, lastError, DUPLICATE_UPSTREAM_ID_FLAG);
+    });
+    log.warn({ event: "order_unknown", upstreamOrderId: outcome.value.order }, "order unknown: upstream id reused");
+    return upstreamAmbiguous(orderId);
+  }
+  return undefined;
 }
 
 /** The answer for an order the upstream did not place: 503 for our own back-pressure, else 502. */
@@ -239,23 +466,19 @@ function notPlacedAnswer(outcome: NotPlaced): DomainError {
 
 /**
  * Settles a charged order after an unexpected `error` (a store write failing, a client bug):
- * - an outcome proving the upstream did not place it → failed and refunded, answered as usual;
- * - else, if its `onSend` write committed (`submit_started_at` set: the request may have left) →
- *   held `unknown` and flagged, the upstream id (if answered) kept in `last_error`;
- * - else it was never sent → failed and refunded (503 when the store was busy, else 502).
+ * - the current attempt's outcome proves the upstream did not place it → failed and refunded;
+ * - else, if the current attempt's `onSend` write committed (`submit_started_at` set: the
+ *   request may have left) → held `unknown` and flagged, the upstream id (if answered) kept
+ *   in `last_error`;
+ * - else no request is out → failed and refunded (503 when the store was busy, else 502).
  * Should the store refuse this too, the order stays `queued` (the charge held; start-up
  * recovery settles it) and the answer is `upstream_ambiguous` with its id.
  * @returns the error to answer (never throws).
  */
-function settleAfterError(
-  ctx: AppContext,
-  orderId: number,
-  error: unknown,
-  submitRecorded: boolean,
-  outcome: CallOutcome<{ order: string }> | undefined,
-): DomainError {
+function settleAfterError(ctx: AppContext, orderId: number, error: unknown, state: PlacementState): DomainError {
   const log = ctx.logger.child({ orderId });
   const message = error instanceof Error ? error.message : String(error);
+  const { outcome } = state;
   const notPlaced =
     outcome !== undefined && outcome.kind !== "ok" && outcome.kind !== "ambiguous" ? outcome : undefined;
   try {
@@ -264,7 +487,7 @@ function settleAfterError(
       log.error({ err: error, outcome: notPlaced.kind }, "order not placed upstream; refunded after an error");
       return notPlacedAnswer(notPlaced);
     }
-    if (submitRecorded) {
+    if (state.inFlightAttempt !== undefined) {
       const lastError =
         outcome?.kind === "ok"
           ? `upstream order id ${outcome.value.order} not recorded: ${message}`

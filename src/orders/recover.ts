@@ -4,10 +4,12 @@
  * - If its upstream call never started (`submit_started_at` is null), it provably was not
  *   sent: fail it and refund the charge.
  * - If the call had started, the upstream may have it: mark it `unknown` and flag it for the
- *   operator. It is never resent.
+ *   operator, and its attempt still `sending` becomes `ambiguous` (issue #12: the order points
+ *   at the route of that attempt). It is never resent, to that route or any other.
  */
-import { and, eq, isNotNull, isNull } from "drizzle-orm";
-import { orders } from "../db/schema.js";
+import { and, eq, inArray, isNotNull, isNull } from "drizzle-orm";
+import { inTransaction } from "../db/client.js";
+import { orderAttempts, orders } from "../db/schema.js";
 import type { AppContext } from "../runtime/context.js";
 import { failAndRefund } from "./place-order.js";
 
@@ -24,12 +26,31 @@ export function recoverQueuedOrders(ctx: AppContext): RecoveryResult {
     .where(and(eq(orders.submission, "queued"), isNull(orders.submitStartedAt)))
     .all();
   for (const { id } of neverSent) failAndRefund(ctx, id, "not sent before a restart", "Canceled");
-  const started = ctx.db
-    .update(orders)
-    .set({ submission: "unknown", flag: "upstream call was in flight during a restart", updatedAt: ctx.now() })
-    .where(and(eq(orders.submission, "queued"), isNotNull(orders.submitStartedAt)))
-    .returning({ id: orders.id })
-    .all();
+  const started = inTransaction(ctx.db, () => {
+    const now = ctx.now();
+    const ids = ctx.db
+      .update(orders)
+      .set({ submission: "unknown", flag: "upstream call was in flight during a restart", updatedAt: now })
+      .where(and(eq(orders.submission, "queued"), isNotNull(orders.submitStartedAt)))
+      .returning({ id: orders.id })
+      .all();
+    if (ids.length > 0) {
+      ctx.db
+        .update(orderAttempts)
+        .set({ outcome: "ambiguous", error: "in flight during a restart", finishedAt: now })
+        .where(
+          and(
+            eq(orderAttempts.outcome, "sending"),
+            inArray(
+              orderAttempts.orderId,
+              ids.map((o) => o.id),
+            ),
+          ),
+        )
+        .run();
+    }
+    return ids;
+  });
   if (neverSent.length + started.length > 0) {
     ctx.logger.warn(
       { refunded: neverSent.map((o) => o.id), unknown: started.map((o) => o.id) },

@@ -261,7 +261,7 @@ export function recomputeServices(ctx: AppContext, _providerId?: string): number
           .run();
         if (existing.enabled) warnDisabled(ctx, config.id, reason);
         changed++;
-      } else if (routesChanged) changed++;
+      } else if (routesChanged && existing) changed++;
       continue;
     }
     if (!existing) {
