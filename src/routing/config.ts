@@ -16,9 +16,13 @@ export const routingPolicySchema = z.enum(ROUTING_POLICIES, {
 
 /** An upstream service id as written in the file (number or string), kept as a string. */
 export const upstreamServiceId = z
-  .union([z.number().int().nonnegative(), z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)], {
-    error: "expected the upstream service id (number or string)",
-  })
+  .union(
+    [
+      z.number().int().nonnegative(),
+      z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "expected the upstream service id (number or string)"),
+    ],
+    { error: "expected the upstream service id (number or string)" },
+  )
   .transform((v) => String(v));
 
 /** One route: the provider and its upstream service that can serve a local service. */
