@@ -208,8 +208,23 @@ function exchangeRateOf(ctx: AppContext, providerId: string): string {
   return ctx.config.providers.find((p) => p.id === providerId)?.exchangeRate ?? "1";
 }
 
-/** The whole budget of a placement, ms: the first candidate's own `add` budget (timeoutMs × 1.5). */
-function placementBudgetMs(ctx: AppContext, providerId: string): number {
+/**
+ * The whole time budget of a placement, ms: the longest `add` budget among its candidates
+ * (a provider's timeoutMs × 1.5, see `minCreateSendMs` in upstream/client.ts). Each attempt is
+ * given what is left, at most its own provider's budget; a provider left with less than it
+ * sends with refuses the call unsent (`queue_timeout`), which moves on like any definite failure.
+ */
+function placementBudgetMs(ctx: AppContext, candidates: readonly Route[]): number {
+  let budget = 0;
+  for (const route of candidates) {
+    const timeoutMs = ctx.config.providers.find((p) => p.id === route.providerId)?.timeoutMs ?? 30_000;
+    budget = Math.max(budget, timeoutMs + Math.ceil(timeoutMs / 2));
+  }
+  return budget;
+}
+
+/** A provider's own `add` budget, ms (timeoutMs × 1.5). */
+function addBudgetMs(ctx: AppContext, providerId: string): number {
   const timeoutMs = ctx.config.providers.find((p) => p.id === providerId)?.timeoutMs ?? 30_000;
   return timeoutMs + Math.ceil(timeoutMs / 2);
 }
@@ -302,11 +317,11 @@ async function tryCandidates(
   state: PlacementState,
 ): Promise<DomainError | undefined> {
   const prepared = statements(ctx.db);
-  const deadline = Date.now() + placementBudgetMs(ctx, candidates[0]?.providerId ?? "");
+  const deadline = Date.now() + placementBudgetMs(ctx, candidates);
   const refusals: NotPlaced[] = [];
   for (const [i, route] of candidates.entries()) {
     const client = ctx.providers.get(route.providerId);
-    const budgetMs = deadline - Date.now();
+    const budgetMs = Math.min(deadline - Date.now(), addBudgetMs(ctx, route.providerId));
     if (client === undefined || (i > 0 && budgetMs <= 0)) break;
     if (i > 0) {
       ctx.routing?.failover(service.id);
