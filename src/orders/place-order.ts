@@ -159,10 +159,10 @@ export function findEnabledService(ctx: AppContext, id: number): Service {
 }
 
 /** A route the order may be sent to (a stored route, or the service itself for a store without routes). */
-type Route = Parameters<typeof selectCandidates>[0][number];
+export type Route = Parameters<typeof selectCandidates>[0][number];
 
 /** The service's stored routes; a service recomputed before routes existed is its own single route. */
-function routesOf(ctx: AppContext, service: Service): Route[] {
+export function routesOf(ctx: AppContext, service: Service): Route[] {
   const rows = statements(ctx.db).routes.all({ serviceId: service.id });
   if (rows.length > 0) return rows;
   return [
@@ -181,7 +181,9 @@ function routesOf(ctx: AppContext, service: Service): Route[] {
 }
 
 /** The quantity the upstream checks against its min/max (per run; lines; none for a package). */
-function upstreamQuantity(validated: ValidatedAdd): number | undefined {
+export function upstreamQuantity(
+  validated: Pick<ValidatedAdd, "params" | "quantity" | "chargedUnits">,
+): number | undefined {
   if (validated.params.quantity !== undefined) return Number(validated.params.quantity);
   if (validated.quantity === 1 && validated.chargedUnits === 1000) return undefined;
   return validated.quantity;
@@ -292,15 +294,29 @@ export async function placeOrder(ctx: AppContext, input: PlaceOrderInput): Promi
   });
 
   // From here the customer is charged: nothing may escape unsettled (see settleAfterError).
-  const state: PlacementState = { inFlightAttempt: undefined, outcome: undefined };
-  let answer: DomainError | undefined;
-  try {
-    answer = await tryCandidates(ctx, orderId, service, candidates, validated, state);
-  } catch (error) {
-    throw settleAfterError(ctx, orderId, error, state);
-  }
+  const answer = await sendToRoutes(ctx, orderId, service, candidates, validated.params);
   if (answer) throw answer;
   return { order: orderId };
+}
+
+/**
+ * Sends the charged, `queued` order `orderId` to `candidates` in turn (see the module doc) and
+ * settles it whatever happens. Used by placement and by `orders reroute`.
+ * @returns the error to answer, or undefined when a route took the order. Never throws.
+ */
+export async function sendToRoutes(
+  ctx: AppContext,
+  orderId: number,
+  service: Pick<Service, "id">,
+  candidates: readonly Route[],
+  params: ValidatedAdd["params"],
+): Promise<DomainError | undefined> {
+  const state: PlacementState = { inFlightAttempt: undefined, outcome: undefined };
+  try {
+    return await tryCandidates(ctx, orderId, service, candidates, params, state);
+  } catch (error) {
+    return settleAfterError(ctx, orderId, error, state);
+  }
 }
 
 /**
@@ -311,9 +327,9 @@ export async function placeOrder(ctx: AppContext, input: PlaceOrderInput): Promi
 async function tryCandidates(
   ctx: AppContext,
   orderId: number,
-  service: Service,
+  service: Pick<Service, "id">,
   candidates: readonly Route[],
-  validated: ValidatedAdd,
+  params: ValidatedAdd["params"],
   state: PlacementState,
 ): Promise<DomainError | undefined> {
   const prepared = statements(ctx.db);
@@ -329,7 +345,7 @@ async function tryCandidates(
     }
     state.outcome = undefined;
     const outcome = await client.add(
-      { service: route.upstreamService, ...validated.params },
+      { service: route.upstreamService, ...params },
       {
         priority: "customer",
         ...(i > 0 ? { budgetMs } : {}),

@@ -107,6 +107,7 @@ describe("config check", () => {
       "exchangeRates",
       "file",
       "flagAfterMisses",
+      "imports",
       "markup",
       "providers",
       "services",
@@ -143,6 +144,8 @@ describe("config check", () => {
       "name",
       "pricing",
       "provider",
+      "routes",
+      "routing",
       "upstreamService",
     ]);
     const text = JSON.stringify(out);

@@ -1,9 +1,22 @@
 /**
  * `config check`: validates PROVIDERS_FILE (resolving `${NAME}` key references from the
  * environment) and prints what it declares. Provider keys are never printed.
+ *
+ * What depends on the upstream catalogues (issue #12) is checked against the catalogues cached
+ * in the database by the last price sync: the routes of a service must agree on the service
+ * type (a route naming the path is refused otherwise), and each import rule's count of services
+ * produced (skipped, overridden by an explicit service), with ids produced by two rules refused.
  */
 import type { Command } from "commander";
-import { loadProvidersFile, type Markup, type ServiceConfig } from "../../config/providers-file.js";
+import {
+  ConfigError,
+  loadProvidersFile,
+  type Markup,
+  type ProvidersConfig,
+  type ServiceConfig,
+} from "../../config/providers-file.js";
+import { upstreamServices } from "../../db/schema.js";
+import { type CatalogueEntry, expandImports, type ImportCount } from "../../routing/imports.js";
 import type { CliContext } from "../context.js";
 import { providerSettingsJson } from "../provider-json.js";
 
@@ -33,6 +46,51 @@ function markupText(m: Markup): string {
   return "percent" in m ? `+${m.percent}%` : `+${m.fixed} per 1000`;
 }
 
+/** The cached catalogues (empty before the first price sync). */
+function cachedCatalogues(ctx: CliContext): Map<string, CatalogueEntry[]> {
+  const out = new Map<string, CatalogueEntry[]>();
+  for (const row of ctx.db().select().from(upstreamServices).all()) {
+    out.set(row.providerId, [
+      ...(out.get(row.providerId) ?? []),
+      { service: row.upstreamService, category: row.category, type: row.type },
+    ]);
+  }
+  return out;
+}
+
+/**
+ * Problems only the cached catalogues reveal: routes whose upstream type differs from the
+ * reference route's, ids produced by two import rules. One line each, naming the path.
+ */
+function catalogueProblems(
+  config: ProvidersConfig,
+  catalogues: Map<string, CatalogueEntry[]>,
+): { problems: string[]; counts: ImportCount[] } {
+  const problems: string[] = [];
+  const typeOf = (provider: string, upstream: string) =>
+    catalogues.get(provider)?.find((e) => e.service === upstream)?.type;
+  config.services.forEach((service, i) => {
+    const reference = service.routes[0];
+    const referenceType = reference === undefined ? undefined : typeOf(reference.provider, reference.upstreamService);
+    if (referenceType === undefined) return;
+    service.routes.forEach((route, j) => {
+      const type = typeOf(route.provider, route.upstreamService);
+      if (j > 0 && type !== undefined && type !== referenceType) {
+        problems.push(
+          `services[${i}].routes[${j}]: type "${type}" differs from the reference route's "${referenceType}"`,
+        );
+      }
+    });
+  });
+  const expanded = expandImports(
+    config.imports,
+    (p) => catalogues.get(p) ?? [],
+    new Set(config.services.map((s) => s.id)),
+  );
+  for (const conflict of expanded.conflicts) problems.push(conflict.message);
+  return { problems, counts: expanded.counts };
+}
+
 export function registerConfigCommands(program: Command, ctx: CliContext): void {
   const group = program.command("config").description("inspect the configuration");
 
@@ -43,6 +101,18 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     .action((opts: { json?: boolean }) => {
       const file = ctx.env().PROVIDERS_FILE;
       const config = loadProvidersFile(file, ctx.envSource);
+      const catalogues = cachedCatalogues(ctx);
+      const checked = catalogueProblems(config, catalogues);
+      if (checked.problems.length > 0) throw new ConfigError(checked.problems);
+      const imports = config.imports.map((rule, i) => ({
+        provider: rule.provider,
+        idOffset: rule.idOffset,
+        categories: rule.categories ?? null,
+        types: rule.types ?? null,
+        exclude: rule.exclude,
+        ...(checked.counts[i] ?? { produced: 0, skipped: 0, overridden: 0 }),
+        catalogueCached: catalogues.has(rule.provider),
+      }));
       const providers = config.providers.map((p) => ({
         ...providerSettingsJson(p),
         timeoutMs: p.timeoutMs,
@@ -52,6 +122,8 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
         id: s.id,
         provider: s.provider,
         upstreamService: s.upstreamService,
+        routes: s.routes,
+        routing: s.routing,
         name: s.name ?? null,
         category: s.category ?? null,
         pricing: pricing(s, config.markup),
@@ -69,6 +141,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
           flagAfterMisses: config.flagAfterMisses,
           providers,
           services,
+          imports,
         });
         return;
       }
@@ -110,5 +183,27 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
         { header: "MAX", value: (s) => s.max ?? "(upstream)", align: "right" },
         { header: "ENABLED", value: (s) => s.enabled },
       ]);
+      const multi = services.filter((s) => s.routes.length > 1);
+      if (multi.length > 0) {
+        ctx.out.line();
+        ctx.out.line("Routes (first = pricing reference):");
+        ctx.out.table(multi, [
+          { header: "SERVICE", value: (s) => s.id, align: "right" },
+          { header: "ROUTING", value: (s) => s.routing },
+          { header: "ROUTES", value: (s) => s.routes.map((r) => `${r.provider}/${r.upstreamService}`).join(", ") },
+        ]);
+      }
+      if (imports.length > 0) {
+        ctx.out.line();
+        ctx.out.line(`Import rules (${imports.length}), counted over the catalogues cached by the last price sync:`);
+        ctx.out.table(imports, [
+          { header: "RULE", value: (_r) => `imports[${imports.indexOf(_r)}]` },
+          { header: "PROVIDER", value: (r) => r.provider },
+          { header: "ID OFFSET", value: (r) => r.idOffset, align: "right" },
+          { header: "SERVICES", value: (r) => (r.catalogueCached ? r.produced : "(no sync yet)"), align: "right" },
+          { header: "SKIPPED", value: (r) => r.skipped, align: "right" },
+          { header: "OVERRIDDEN", value: (r) => r.overridden, align: "right" },
+        ]);
+      }
     });
 }
