@@ -105,12 +105,15 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       const checked = catalogueProblems(config, catalogues);
       if (checked.problems.length > 0) throw new ConfigError(checked.problems);
       const imports = config.imports.map((rule, i) => ({
+        rule: i,
         provider: rule.provider,
         idOffset: rule.idOffset,
         categories: rule.categories ?? null,
         types: rule.types ?? null,
         exclude: rule.exclude,
-        ...(checked.counts[i] ?? { produced: 0, skipped: 0, overridden: 0 }),
+        produced: checked.counts[i]?.produced ?? 0,
+        skipped: checked.counts[i]?.skipped ?? 0,
+        overridden: checked.counts[i]?.overridden ?? 0,
         catalogueCached: catalogues.has(rule.provider),
       }));
       const providers = config.providers.map((p) => ({
@@ -197,7 +200,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
         ctx.out.line();
         ctx.out.line(`Import rules (${imports.length}), counted over the catalogues cached by the last price sync:`);
         ctx.out.table(imports, [
-          { header: "RULE", value: (_r) => `imports[${imports.indexOf(_r)}]` },
+          { header: "RULE", value: (r) => `imports[${r.rule}]` },
           { header: "PROVIDER", value: (r) => r.provider },
           { header: "ID OFFSET", value: (r) => r.idOffset, align: "right" },
           { header: "SERVICES", value: (r) => (r.catalogueCached ? r.produced : "(no sync yet)"), align: "right" },
