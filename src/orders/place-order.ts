@@ -375,7 +375,7 @@ async function tryCandidates(
     });
     state.inFlightAttempt = undefined;
     refusals.push(outcome);
-    ctx.logger.info(
+    ctx.logger.debug(
       { orderId, serviceId: service.id, route: route.routeIndex, provider: route.providerId, outcome: outcome.kind },
       i + 1 < candidates.length ? "route did not take the order; trying the next" : "route did not take the order",
     );
