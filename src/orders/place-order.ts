@@ -13,20 +13,35 @@
  *   recorded and clears `submit_started_at` in one transaction, then the next candidate is
  *   tried within the request's time budget; none left → `failed` + full refund (503 when only
  *   our own back-pressure refused, else 502);
- * - `ambiguous` → `unknown` on that route, the charge held, never sent anywhere else.
+ * - `ambiguous` → `unknown` on that route (held: the charge kept, answered like an accepted
+ *   order, issue #11), with the upstream's order id when its answer carried one (status sync
+ *   follows it); never sent to another route; resent only to a provider with `idempotencyKeys`,
+ *   with the same key (`sync/held-orders.ts`);
+ * - every state change is conditional on the state it expects (issue #11), so a second process
+ *   on the same store never settles an order twice: a send whose `submit_started_at` write
+ *   changed no row is aborted (nothing leaves) and settled as not sent.
  * The charge is our sell rate whichever route takes the order.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { applyBalanceChange } from "../billing/ledger.js";
 import { chargeFor, formatAmount } from "../billing/money.js";
 import { type Db, inTransaction } from "../db/client.js";
 import { preparedFor } from "../db/prepared.js";
-import { type AttemptOutcome, orderAttempts, orders, type Service, serviceRoutes, services } from "../db/schema.js";
+import {
+  type AttemptOutcome,
+  orderAttempts,
+  orders,
+  type Service,
+  type SubmissionState,
+  serviceRoutes,
+  services,
+} from "../db/schema.js";
 import { type SkippedRoute, selectCandidates } from "../routing/candidates.js";
 import type { AppContext } from "../runtime/context.js";
 import { failpoint } from "../runtime/failpoints.js";
 import type { CallOutcome } from "../upstream/types.js";
-import { DomainError, unknownService, upstreamAmbiguous, upstreamFailed, upstreamUnavailable } from "./errors.js";
+import { DomainError, unknownService, upstreamFailed, upstreamUnavailable } from "./errors.js";
+import { bindIdempotencyKey } from "./idempotency.js";
 import { type ValidatedAdd, validateAdd } from "./validate-add.js";
 
 /** The outcomes proving the upstream did not place the order. */
@@ -36,10 +51,34 @@ export interface PlaceOrderInput {
   customerId: number;
   /** The request's fields (`service`, `link`, `quantity`, ...), as strings. */
   fields: Readonly<Record<string, string>>;
+  /**
+   * The customer's `Idempotency-Key` (already claimed): bound to the order in the transaction
+   * of its charge, so the key answers with this order whatever fails afterwards (issue #11).
+   */
+  idempotencyKey?: string;
 }
 
 /** Flag of an order whose upstream answered with an order id another local order already has. */
 export const DUPLICATE_UPSTREAM_ID_FLAG = "upstream returned an order id already used";
+
+/** Flag of an order held because the upstream did not confirm it. */
+export const UNCONFIRMED_FLAG = "upstream did not confirm the order";
+
+/**
+ * The `Idempotency-Key` an order's upstream `add` carries (providers with `idempotencyKeys`):
+ * stable for the order (its id and creation time), so a re-ask can never place it twice.
+ */
+export function upstreamIdempotencyKey(orderId: number, createdAt: number): string {
+  return `smm-proxy-order-${orderId}-${createdAt.toString(36)}`;
+}
+
+/** Thrown by `onSend` when the order is no longer `queued` (another process settled it): nothing is sent. */
+class SendAborted extends Error {
+  override name = "SendAborted";
+  constructor(orderId: number) {
+    super(`order ${orderId} is no longer queued: another process settled it`);
+  }
+}
 
 /** A named parameter of a prepared `set(...)` (drizzle types `set` values as SQL, not placeholders). */
 const param = (name: string) => sql`${sql.placeholder(name)}`;
@@ -70,6 +109,11 @@ const statements = preparedFor((db: Db) => ({
     })
     .returning({ id: orders.id })
     .prepare(),
+  setUpstreamKey: db
+    .update(orders)
+    .set({ upstreamIdempotencyKey: param("key") })
+    .where(eq(orders.id, sql.placeholder("id")))
+    .prepare(),
   routes: db
     .select()
     .from(serviceRoutes)
@@ -85,12 +129,13 @@ const statements = preparedFor((db: Db) => ({
       exchangeRate: param("exchangeRate"),
       updatedAt: param("at"),
     })
-    .where(eq(orders.id, sql.placeholder("id")))
+    .where(and(eq(orders.id, sql.placeholder("id")), eq(orders.submission, "queued"), isNull(orders.submitStartedAt)))
     .prepare(),
+  /** A route's definite failure: the order is provably not out anymore (still `queued`). */
   clearSending: db
     .update(orders)
     .set({ submitStartedAt: null, lastError: param("lastError"), updatedAt: param("at") })
-    .where(eq(orders.id, sql.placeholder("id")))
+    .where(and(eq(orders.id, sql.placeholder("id")), eq(orders.submission, "queued")))
     .prepare(),
   insertAttempt: db
     .insert(orderAttempts)
@@ -111,10 +156,23 @@ const statements = preparedFor((db: Db) => ({
     .set({ outcome: param("outcome"), error: param("error"), finishedAt: param("at") })
     .where(eq(orderAttempts.id, sql.placeholder("id")))
     .prepare(),
+  /** A confirmed order: expected `queued` (or `unknown` when recovery held it meanwhile), not yet linked. */
   markSubmitted: db
     .update(orders)
-    .set({ submission: "submitted", upstreamOrderId: param("upstreamOrderId"), updatedAt: param("at") })
-    .where(eq(orders.id, sql.placeholder("id")))
+    .set({
+      submission: "submitted",
+      upstreamOrderId: param("upstreamOrderId"),
+      flag: null,
+      syncedAt: null,
+      updatedAt: param("at"),
+    })
+    .where(
+      and(
+        eq(orders.id, sql.placeholder("id")),
+        inArray(orders.submission, ["queued", "unknown"]),
+        isNull(orders.upstreamOrderId),
+      ),
+    )
     .prepare(),
   markUnknown: db
     .update(orders)
@@ -124,6 +182,23 @@ const statements = preparedFor((db: Db) => ({
       flag: param("flag"),
       updatedAt: param("at"),
     })
+    .where(and(eq(orders.id, sql.placeholder("id")), eq(orders.submission, "queued")))
+    .prepare(),
+  /** Held, with the order id the upstream's unconfirmed answer carried (status sync follows it). */
+  markUnknownFollowed: db
+    .update(orders)
+    .set({
+      submission: "unknown",
+      upstreamOrderId: param("upstreamOrderId"),
+      lastError: param("lastError"),
+      flag: param("flag"),
+      updatedAt: param("at"),
+    })
+    .where(and(eq(orders.id, sql.placeholder("id")), eq(orders.submission, "queued")))
+    .prepare(),
+  flagOnly: db
+    .update(orders)
+    .set({ lastError: param("lastError"), flag: param("flag"), updatedAt: param("at") })
     .where(eq(orders.id, sql.placeholder("id")))
     .prepare(),
   order: db
@@ -244,10 +319,10 @@ interface PlacementState {
  *
  * Once charged, every path ends settled: an unexpected error after the charge (a store write
  * failing, a client bug) holds the order as `unknown` when its current request may have
- * reached the upstream (`upstream_ambiguous`, with the order id), else fails and refunds it
+ * reached the upstream (answered like an accepted order), else fails and refunds it
  * (`upstream_failed`, or `upstream_unavailable` when the store was busy).
- * @returns the local order id.
- * @throws DomainError bad_request | unknown_service | upstream_failed | upstream_unavailable | upstream_ambiguous
+ * @returns the local order id: placed, or held (`unknown`, the charge kept; issue #11).
+ * @throws DomainError bad_request | unknown_service | upstream_failed | upstream_unavailable
  * @throws InsufficientFundsError when the balance does not cover the charge (nothing written).
  */
 export async function placeOrder(ctx: AppContext, input: PlaceOrderInput): Promise<{ order: number }> {
@@ -265,6 +340,7 @@ export async function placeOrder(ctx: AppContext, input: PlaceOrderInput): Promi
   const charge = chargeFor(service.rate, validated.chargedUnits);
   const prepared = statements(ctx.db);
 
+  const anyKeyed = candidates.some((r) => ctx.config.providers.find((p) => p.id === r.providerId)?.idempotencyKeys);
   const orderId = inTransaction(ctx.db, () => {
     const now = ctx.now();
     const row = prepared.insertOrder.get({
@@ -280,6 +356,7 @@ export async function placeOrder(ctx: AppContext, input: PlaceOrderInput): Promi
       now,
     });
     if (!row) throw new Error("order insert returned no row");
+    if (anyKeyed) prepared.setUpstreamKey.run({ id: row.id, key: upstreamIdempotencyKey(row.id, now) });
     if (charge > 0) {
       applyBalanceChange(ctx.db, {
         customerId: input.customerId,
@@ -290,6 +367,7 @@ export async function placeOrder(ctx: AppContext, input: PlaceOrderInput): Promi
         at: now,
       });
     }
+    if (input.idempotencyKey !== undefined) bindIdempotencyKey(ctx, input.customerId, input.idempotencyKey, row.id);
     return row.id;
   });
 
@@ -335,6 +413,16 @@ async function tryCandidates(
   const prepared = statements(ctx.db);
   const deadline = Date.now() + placementBudgetMs(ctx, candidates);
   const refusals: NotPlaced[] = [];
+  const keyed = (providerId: string) => ctx.config.providers.find((p) => p.id === providerId)?.idempotencyKeys === true;
+  let upstreamKey: string | undefined;
+  if (candidates.some((r) => keyed(r.providerId))) {
+    const order = prepared.order.get({ id: orderId });
+    upstreamKey = order?.upstreamIdempotencyKey ?? undefined;
+    if (order !== undefined && upstreamKey === undefined) {
+      upstreamKey = upstreamIdempotencyKey(orderId, order.createdAt);
+      prepared.setUpstreamKey.run({ id: orderId, key: upstreamKey });
+    }
+  }
   for (const [i, route] of candidates.entries()) {
     const client = ctx.providers.get(route.providerId);
     const budgetMs = Math.min(deadline - Date.now(), addBudgetMs(ctx, route.providerId));
@@ -349,6 +437,7 @@ async function tryCandidates(
       {
         priority: "customer",
         ...(i > 0 ? { budgetMs } : {}),
+        ...(upstreamKey !== undefined && keyed(route.providerId) ? { idempotencyKey: upstreamKey } : {}),
         onSend: () => {
           state.inFlightAttempt = recordSending(ctx, orderId, route);
         },
@@ -363,18 +452,23 @@ async function tryCandidates(
       if (outcome.kind === "ok") ctx.routing?.placed(service.id, route.routeIndex, route.providerId);
       return answer;
     }
-    inTransaction(ctx.db, () => {
+    const stillQueued = inTransaction(ctx.db, () => {
       const at = ctx.now();
       const error = excerpt(outcome.failure.message);
-      if (state.inFlightAttempt !== undefined) {
-        prepared.finishAttempt.run({ id: state.inFlightAttempt, outcome: outcome.kind, error, at });
-        prepared.clearSending.run({ id: orderId, lastError: error, at });
-      } else {
+      if (state.inFlightAttempt === undefined) {
         recordAttempt(ctx, orderId, route, outcome.kind, error, at);
+        return true;
       }
+      prepared.finishAttempt.run({ id: state.inFlightAttempt, outcome: outcome.kind, error, at });
+      return prepared.clearSending.run({ id: orderId, lastError: error, at }).changes > 0;
     });
     state.inFlightAttempt = undefined;
     refusals.push(outcome);
+    if (!stillQueued) {
+      // Another process settled the order meanwhile (issue #11): nothing more is sent.
+      ctx.logger.warn({ orderId }, "order settled elsewhere during its failover; not sent further");
+      return upstreamFailed();
+    }
     ctx.logger.debug(
       { orderId, serviceId: service.id, route: route.routeIndex, provider: route.providerId, outcome: outcome.kind },
       i + 1 < candidates.length ? "route did not take the order; trying the next" : "route did not take the order",
@@ -407,13 +501,14 @@ function recordSending(ctx: AppContext, orderId: number, route: Route): number {
   const prepared = statements(ctx.db);
   return inTransaction(ctx.db, () => {
     const at = ctx.now();
-    prepared.markSending.run({
+    const written = prepared.markSending.run({
       id: orderId,
       at,
       providerId: route.providerId,
       upstreamService: route.upstreamService,
       exchangeRate: exchangeRateOf(ctx, route.providerId),
     });
+    if (written.changes === 0) throw new SendAborted(orderId);
     return recordAttempt(ctx, orderId, route, "sending", null, at, null);
   });
 }
@@ -443,7 +538,9 @@ function recordAttempt(
 
 /**
  * Records an `ok` or `ambiguous` answer of `route` (the order was sent there: `onSend` ran).
- * @returns the error to answer for `ambiguous` (after the store is settled).
+ * `ambiguous` holds the order (answered like an accepted one, issue #11), with the upstream's
+ * order id when its answer carried one.
+ * @returns the error to answer when the order is not placed nor held (settled elsewhere).
  * @throws the store's error when a write fails (the caller settles the order then).
  */
 function settleTaken(
@@ -459,32 +556,69 @@ function settleTaken(
     if (attemptId !== undefined) prepared.finishAttempt.run({ id: attemptId, outcome: kind, error, at: ctx.now() });
   };
   if (outcome.kind === "ambiguous") {
-    inTransaction(ctx.db, () => {
-      finish("ambiguous", excerpt(outcome.failure.message));
-      markUnknown(ctx, orderId, outcome.failure.message, "upstream did not confirm the order");
-    });
+    const upstreamOrderId = outcome.failure.upstreamOrderId;
+    const message = excerpt(outcome.failure.message);
+    if (upstreamOrderId === undefined) {
+      inTransaction(ctx.db, () => {
+        finish("ambiguous", message);
+        markUnknown(ctx, orderId, outcome.failure.message, UNCONFIRMED_FLAG);
+      });
+    } else {
+      try {
+        inTransaction(ctx.db, () => {
+          finish("ambiguous", message);
+          markUnknown(ctx, orderId, outcome.failure.message, UNCONFIRMED_FLAG, upstreamOrderId);
+        });
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        const lastError = `${outcome.failure.message}; upstream order id ${upstreamOrderId} is already recorded on another order`;
+        inTransaction(ctx.db, () => {
+          finish("ambiguous", message);
+          markUnknown(ctx, orderId, lastError, DUPLICATE_UPSTREAM_ID_FLAG);
+        });
+      }
+    }
     log.warn(
       { event: "order_unknown", provider: route.providerId, failure: outcome.failure },
       "order unknown: upstream did not confirm it",
     );
-    return upstreamAmbiguous(orderId);
+    return undefined;
   }
+  const upstreamOrderId = outcome.value.order;
+  let linked: boolean;
   try {
-    inTransaction(ctx.db, () => {
-      finish("ok", `upstream order ${outcome.value.order}`);
-      prepared.markSubmitted.run({ id: orderId, upstreamOrderId: outcome.value.order, at: ctx.now() });
+    linked = inTransaction(ctx.db, () => {
+      finish("ok", `upstream order ${upstreamOrderId}`);
+      return prepared.markSubmitted.run({ id: orderId, upstreamOrderId, at: ctx.now() }).changes > 0;
     });
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
-    const lastError = `upstream order id ${outcome.value.order} is already recorded on another order`;
+    const lastError = `upstream order id ${upstreamOrderId} is already recorded on another order`;
     inTransaction(ctx.db, () => {
       finish("ok", excerpt(lastError));
       markUnknown(ctx, orderId, lastError, DUPLICATE_UPSTREAM_ID_FLAG);
     });
-    log.warn({ event: "order_unknown", upstreamOrderId: outcome.value.order }, "order unknown: upstream id reused");
-    return upstreamAmbiguous(orderId);
+    log.warn({ event: "order_unknown", upstreamOrderId }, "order unknown: upstream id reused");
+    return undefined;
   }
+  if (!linked) return settledElsewhere(ctx, orderId, upstreamOrderId);
   return undefined;
+}
+
+/**
+ * The upstream confirmed an order another process already settled as not placed (refunded):
+ * the upstream id is kept on it and it is flagged for the operator.
+ */
+function settledElsewhere(ctx: AppContext, orderId: number, upstreamOrderId: string): DomainError {
+  const lastError = `upstream accepted it as order ${upstreamOrderId} after it was settled as not placed`;
+  statements(ctx.db).flagOnly.run({
+    id: orderId,
+    lastError,
+    flag: "upstream holds an order settled as not placed",
+    at: ctx.now(),
+  });
+  ctx.logger.error({ orderId, upstreamOrderId }, "upstream accepted an order another process settled; flagged");
+  return upstreamFailed();
 }
 
 /** The answer for an order the upstream did not place: 503 for our own back-pressure, else 502. */
@@ -501,12 +635,19 @@ function notPlacedAnswer(outcome: NotPlaced): DomainError {
  * - else, if the current attempt's `onSend` write committed (`submit_started_at` set: the
  *   request may have left) → held `unknown` and flagged, the upstream id (if answered) kept
  *   in `last_error`;
+ * - the send aborted because the order is no longer `queued` (another process settled it) →
+ *   failed and refunded if still queued, answered `upstream_failed`;
  * - else no request is out → failed and refunded (503 when the store was busy, else 502).
- * Should the store refuse this too, the order stays `queued` (the charge held; start-up
- * recovery settles it) and the answer is `upstream_ambiguous` with its id.
- * @returns the error to answer (never throws).
+ * Should the store refuse this too, the order stays `queued` (the charge held; recovery settles
+ * it) and is answered as held.
+ * @returns the error to answer, or undefined when the order is held (never throws).
  */
-function settleAfterError(ctx: AppContext, orderId: number, error: unknown, state: PlacementState): DomainError {
+function settleAfterError(
+  ctx: AppContext,
+  orderId: number,
+  error: unknown,
+  state: PlacementState,
+): DomainError | undefined {
   const log = ctx.logger.child({ orderId });
   const message = error instanceof Error ? error.message : String(error);
   const { outcome } = state;
@@ -518,6 +659,11 @@ function settleAfterError(ctx: AppContext, orderId: number, error: unknown, stat
       log.error({ err: error, outcome: notPlaced.kind }, "order not placed upstream; refunded after an error");
       return notPlacedAnswer(notPlaced);
     }
+    if (error instanceof SendAborted) {
+      failAndRefund(ctx, orderId, `not sent: ${message}`, "Canceled");
+      log.warn({ event: "send_aborted" }, "send aborted: the order was no longer queued");
+      return upstreamFailed();
+    }
     if (state.inFlightAttempt !== undefined) {
       const lastError =
         outcome?.kind === "ok"
@@ -525,20 +671,29 @@ function settleAfterError(ctx: AppContext, orderId: number, error: unknown, stat
           : `error after the upstream call started: ${message}`;
       markUnknown(ctx, orderId, lastError, "placement failed after the upstream call started");
       log.error({ event: "order_unknown", err: error }, "order unknown: error after the upstream call started");
-      return upstreamAmbiguous(orderId);
+      return undefined;
     }
     failAndRefund(ctx, orderId, `not placed: ${message}`, "Canceled");
     log.error({ err: error }, "order not placed after an error; refunded");
     return isStoreBusy(error) ? upstreamUnavailable(1) : upstreamFailed();
   } catch (settleError) {
-    log.error({ err: settleError, cause: error }, "order left queued after an error; start-up recovery settles it");
-    return upstreamAmbiguous(orderId);
+    log.error({ err: settleError, cause: error }, "order left queued after an error; recovery settles it");
+    return undefined;
   }
 }
 
-/** Holds an order for the operator: `unknown`, with why. */
-function markUnknown(ctx: AppContext, orderId: number, lastError: string, flag: string): void {
-  statements(ctx.db).markUnknown.run({ id: orderId, lastError, flag, at: ctx.now() });
+/** Holds a `queued` order for the operator: `unknown`, with why (and the upstream's id when it sent one). */
+function markUnknown(
+  ctx: AppContext,
+  orderId: number,
+  lastError: string,
+  flag: string,
+  upstreamOrderId?: string,
+): void {
+  const prepared = statements(ctx.db);
+  const at = ctx.now();
+  if (upstreamOrderId === undefined) prepared.markUnknown.run({ id: orderId, lastError, flag, at });
+  else prepared.markUnknownFollowed.run({ id: orderId, upstreamOrderId, lastError, flag, at });
 }
 
 /** The SQLite result code (`SQLITE_…`) of `error` or of an error in its `cause` chain (drizzle wraps driver errors). */
@@ -550,7 +705,8 @@ function sqliteCode(error: unknown): string | undefined {
   return undefined;
 }
 
-function isUniqueViolation(error: unknown): boolean {
+/** Whether `error` is a UNIQUE constraint violation (e.g. an upstream order id already recorded). */
+export function isUniqueViolation(error: unknown): boolean {
   return sqliteCode(error) === "SQLITE_CONSTRAINT_UNIQUE";
 }
 
@@ -561,14 +717,24 @@ function isStoreBusy(error: unknown): boolean {
 
 /**
  * Marks an order `failed` (never placed upstream) and refunds whatever of its charge is not
- * yet refunded, in one transaction. Used at placement and by crash recovery.
+ * yet refunded, in one transaction, if its submission is one of `from` (default `queued`):
+ * an order another process settled meanwhile is left alone. Used at placement, by recovery,
+ * by the operator's resolve of a stuck `queued` order and by the re-ask of a held order.
+ * @returns whether the order was in an expected state (and is now failed).
  * @throws DomainError unknown_order when there is no such order.
  */
-export function failAndRefund(ctx: AppContext, orderId: number, reason: string, status: "Canceled" | "Failed"): void {
+export function failAndRefund(
+  ctx: AppContext,
+  orderId: number,
+  reason: string,
+  status: "Canceled" | "Failed",
+  from: readonly SubmissionState[] = ["queued"],
+): boolean {
   const prepared = statements(ctx.db);
-  inTransaction(ctx.db, () => {
+  return inTransaction(ctx.db, () => {
     const order = prepared.order.get({ id: orderId });
     if (!order) throw new DomainError("unknown_order", "Incorrect order ID");
+    if (!from.includes(order.submission)) return false;
     const due = order.charge - order.refunded;
     const now = ctx.now();
     prepared.markFailed.run({
@@ -589,5 +755,6 @@ export function failAndRefund(ctx: AppContext, orderId: number, reason: string, 
         at: now,
       });
     }
+    return true;
   });
 }
