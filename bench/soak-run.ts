@@ -2,7 +2,9 @@
  * `npm run soak` (issue #8): the chaos soak. 3 simulated providers (jap, morethanpanel in EUR,
  * panel) inject a random fault into ~20 % of calls (hang, reset, 5xx/HTML, truncated JSON,
  * errors, 429, lost answers) while their orders move on their own (Partial and Canceled
- * included); 20 customers place, refill, cancel and poll over HTTP; upstream prices change
+ * included); besides one service per provider and upstream service, service 100 has three
+ * routes across the three faulty providers (issue #12: failover on definite failures only,
+ * never a doubled order); 20 customers place, refill, cancel and poll over HTTP; upstream prices change
  * every 30 s; one provider is killed and restarted midway; the operator tops up through the
  * CLI. At the end, after a final sync through the CLI, the verdict is computed from the ledger
  * and the simulators' logs, printed, and written to `bench/soak.json`. Exit 0 on PASS, 1 on FAIL.
@@ -158,6 +160,16 @@ async function main(): Promise<number> {
       return { id, provider: s.id, upstreamService: c.service };
     }),
   );
+  // Issue #12: one service routed across the three faulty providers.
+  const routed = CATALOGUE[0];
+  if (routed !== undefined) {
+    services.push({ id: 100, type: routed.type as SoakService["type"], min: routed.min, max: routed.max });
+  }
+  const routedService = {
+    id: 100,
+    name: "Followers (three routes)",
+    routes: specs.map((s) => ({ provider: s.id, upstreamService: routed?.service ?? 1 })),
+  };
   writeFileSync(
     providersPath,
     JSON.stringify({
@@ -174,7 +186,7 @@ async function main(): Promise<number> {
         concurrency: 8,
         timeoutMs: TIMEOUT_MS,
       })),
-      services: serviceConfig,
+      services: [...serviceConfig, routedService],
     }),
   );
 

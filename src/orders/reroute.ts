@@ -65,6 +65,12 @@ export async function rerouteOrder(
       `order ${orderId} is unknown: confirm on ${order.providerId}'s panel that it does not exist there, then pass --not-on-upstream`,
     );
   }
+  if (order.submission === "unknown" && order.upstreamOrderId !== null) {
+    throw new RerouteError(
+      "wrong_state",
+      `order ${orderId} is held with upstream order ${order.upstreamOrderId} on ${order.providerId}: the upstream has it, status sync follows it`,
+    );
+  }
   const service = ctx.db.select().from(services).where(eq(services.id, order.serviceId)).get();
   if (!service) throw new RerouteError("no_route", `service ${order.serviceId} no longer exists`);
   const routes = routesOf(ctx, service);
