@@ -52,6 +52,15 @@ beforeAll(async () => {
             { provider: "b", upstreamService: 1 },
           ],
         },
+        // Likes (0.25 per 1000 at both), lowest current cost first.
+        {
+          id: 3,
+          routing: "cheapest",
+          routes: [
+            { provider: "a", upstreamService: 3 },
+            { provider: "b", upstreamService: 3 },
+          ],
+        },
         // Explicit service holding an id the import rule below would produce.
         { id: 1003, provider: "a", upstreamService: 3, name: "Likes (ours)" },
       ],
@@ -168,6 +177,21 @@ describe("an order placed on route 2", () => {
       String(upstreamOf(second.order)),
     ]);
     expect(a.log).toEqual([]);
+  });
+});
+
+describe("cheapest", () => {
+  it("follows a price change after the price sync", async () => {
+    b.updateService(3, { rate: "0.20" });
+    await syncProviderCatalogue(proxy.ctx, "b");
+    const first = (await add(3, "https://ig.com/cheap1")).body as { order: number };
+    expect(orderRow(first.order)).toMatchObject({ providerId: "b", upstreamService: "3", submission: "submitted" });
+    a.updateService(3, { rate: "0.15" });
+    await syncProviderCatalogue(proxy.ctx, "a");
+    const second = (await add(3, "https://ig.com/cheap2")).body as { order: number };
+    expect(orderRow(second.order)).toMatchObject({ providerId: "a", upstreamService: "3", submission: "submitted" });
+    expect(addsAt(a)).toBe(1);
+    expect(addsAt(b)).toBe(1);
   });
 });
 
