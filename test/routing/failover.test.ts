@@ -85,7 +85,15 @@ function harness(
     return res.text();
   };
   const [p1, p2, p3] = providers as [Provider, Provider, Provider];
-  return { ctx, p1, p2, p3, add, adds, attempts, order, customer, metrics };
+  const api = async (fields: Record<string, string>) => {
+    const res = await app.request("/api/v2", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ key: customer.apiKey, ...fields }).toString(),
+    });
+    return { status: res.status, body: (await res.json()) as unknown };
+  };
+  return { ctx, p1, p2, p3, add, adds, attempts, order, customer, metrics, api };
 }
 
 const START = 1_000_000;
@@ -253,5 +261,30 @@ describe("cheapest", () => {
     applyCatalogue(h.ctx, "p3", [upstreamService({ service: "301", rate: "0.80" })]);
     expect(await h.add()).toEqual({ status: 200, body: { order: 2 } });
     expect(h.order(2)).toMatchObject({ providerId: "p3", upstreamService: "301", rate: 130_000 });
+  });
+});
+
+describe("per-order flags", () => {
+  it("offers refill and cancel from the route that took the order, not the reference", async () => {
+    const h = harness({
+      catalogues: {
+        p1: [upstreamService({ service: "101", rate: "1.00", refill: true, cancel: true })],
+        p2: [upstreamService({ service: "201", rate: "0.90", refill: false, cancel: false })],
+        p3: [upstreamService({ service: "301", rate: "1.10" })],
+      },
+    });
+    h.p1.will("add", { kind: "rejected", failure: { message: "no" } });
+    expect(await h.add()).toEqual({ status: 200, body: { order: 1 } });
+    expect(await h.add()).toEqual({ status: 200, body: { order: 2 } });
+    expect(h.order(1)?.providerId).toBe("p2");
+    expect(h.order(2)?.providerId).toBe("p1");
+    h.ctx.db.update(orders).set({ status: "Completed" }).run();
+    expect(await h.api({ action: "refill", order: "1" })).toEqual({
+      status: 400,
+      body: { error: "Refill is not available for this order" },
+    });
+    expect(await h.api({ action: "refill", order: "2" })).toEqual({ status: 200, body: { refill: "1" } });
+    expect(h.p1.calls.filter((c) => c.method === "refill").map((c) => c.args[0])).toEqual(["900001"]);
+    expect(h.p2.calls.filter((c) => c.method === "refill")).toHaveLength(0);
   });
 });
