@@ -68,7 +68,7 @@ export function resolveUnknownOrder(ctx: AppContext, orderId: number, action: Re
         .from(orders)
         .where(and(eq(orders.providerId, order.providerId), eq(orders.upstreamOrderId, upstreamOrderId)))
         .get();
-      if (taken) {
+      if (taken && taken.id !== orderId) {
         throw new ResolveOrderError(
           "duplicate_upstream_id",
           `upstream order ${upstreamOrderId} of provider ${order.providerId} is already order ${taken.id}`,

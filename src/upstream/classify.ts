@@ -12,6 +12,8 @@
  * | 408, 5xx                                        | ambiguous                        |
  * | other 4xx (`panel`: 400/401/402/404)            | rejected (upstreamError if JSON) |
  * | 1xx/3xx (redirects are not followed)            | ambiguous                        |
+ * | `add`, 2xx, JSON with an order id (any `error`) | ok (linked)                      |
+ * | `add`, other status, JSON with an order id      | ambiguous (`upstreamOrderId`)    |
  *
  * Defined error statuses come from the dialect (`DialectSpec.definedErrorStatuses`; `panel`,
  * seed `003_*`: 400/401/402/404/502), so a `panel` 502 `{"error": ..}` ("Upstream provider
