@@ -3,7 +3,7 @@
  * `config check` import counts and route type check, `orders show` attempts, and
  * `orders reroute` charging once.
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseProvidersConfig } from "../../src/config/providers-file.js";
@@ -141,6 +141,16 @@ describe("config check", () => {
         catalogueCached: true,
       },
     ]);
+  });
+
+  it("creates no database when none exists yet (usable before migrate)", async () => {
+    const fresh = join(cli.dir, "not-yet.db");
+    const out = await cli.json<{ imports: Array<{ produced: number; catalogueCached: boolean }> }>(
+      ["config", "check"],
+      { DATABASE_PATH: fresh },
+    );
+    expect(out.imports.map((i) => [i.produced, i.catalogueCached])).toEqual([[0, false]]);
+    expect(existsSync(fresh)).toBe(false);
   });
 
   it("refuses a route whose upstream type differs from the reference route's, naming the path", async () => {

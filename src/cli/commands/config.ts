@@ -7,6 +7,7 @@
  * type (a route naming the path is refused otherwise), and each import rule's count of services
  * produced (skipped, overridden by an explicit service), with ids produced by two rules refused.
  */
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import {
   ConfigError,
@@ -46,9 +47,14 @@ function markupText(m: Markup): string {
   return "percent" in m ? `+${m.percent}%` : `+${m.fixed} per 1000`;
 }
 
-/** The cached catalogues (empty before the first price sync). */
+/**
+ * The cached catalogues (empty before the first price sync). A database that does not exist yet
+ * is not created: `config check` stays usable before `migrate`.
+ */
 function cachedCatalogues(ctx: CliContext): Map<string, CatalogueEntry[]> {
   const out = new Map<string, CatalogueEntry[]>();
+  const path = ctx.env().DATABASE_PATH;
+  if (path === ":memory:" || !existsSync(path)) return out;
   for (const row of ctx.db().select().from(upstreamServices).all()) {
     out.set(row.providerId, [
       ...(out.get(row.providerId) ?? []),
