@@ -9,15 +9,9 @@
  */
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import {
-  ConfigError,
-  loadProvidersFile,
-  type Markup,
-  type ProvidersConfig,
-  type ServiceConfig,
-} from "../../config/providers-file.js";
-import { upstreamServices } from "../../db/schema.js";
-import { type CatalogueEntry, expandImports, type ImportCount } from "../../routing/imports.js";
+import { ConfigError, loadProvidersFile, type Markup, type ServiceConfig } from "../../config/providers-file.js";
+import { catalogueProblems, loadCachedCatalogues } from "../../routing/catalogue-check.js";
+import type { CatalogueEntry } from "../../routing/imports.js";
 import type { CliContext } from "../context.js";
 import { providerSettingsJson } from "../provider-json.js";
 
@@ -52,49 +46,9 @@ function markupText(m: Markup): string {
  * is not created: `config check` stays usable before `migrate`.
  */
 function cachedCatalogues(ctx: CliContext): Map<string, CatalogueEntry[]> {
-  const out = new Map<string, CatalogueEntry[]>();
   const path = ctx.env().DATABASE_PATH;
-  if (path === ":memory:" || !existsSync(path)) return out;
-  for (const row of ctx.db().select().from(upstreamServices).all()) {
-    out.set(row.providerId, [
-      ...(out.get(row.providerId) ?? []),
-      { service: row.upstreamService, category: row.category, type: row.type },
-    ]);
-  }
-  return out;
-}
-
-/**
- * Problems only the cached catalogues reveal: routes whose upstream type differs from the
- * reference route's, ids produced by two import rules. One line each, naming the path.
- */
-function catalogueProblems(
-  config: ProvidersConfig,
-  catalogues: Map<string, CatalogueEntry[]>,
-): { problems: string[]; counts: ImportCount[] } {
-  const problems: string[] = [];
-  const typeOf = (provider: string, upstream: string) =>
-    catalogues.get(provider)?.find((e) => e.service === upstream)?.type;
-  config.services.forEach((service, i) => {
-    const reference = service.routes[0];
-    const referenceType = reference === undefined ? undefined : typeOf(reference.provider, reference.upstreamService);
-    if (referenceType === undefined) return;
-    service.routes.forEach((route, j) => {
-      const type = typeOf(route.provider, route.upstreamService);
-      if (j > 0 && type !== undefined && type !== referenceType) {
-        problems.push(
-          `services[${i}].routes[${j}]: type "${type}" differs from the reference route's "${referenceType}"`,
-        );
-      }
-    });
-  });
-  const expanded = expandImports(
-    config.imports,
-    (p) => catalogues.get(p) ?? [],
-    new Set(config.services.map((s) => s.id)),
-  );
-  for (const conflict of expanded.conflicts) problems.push(conflict.message);
-  return { problems, counts: expanded.counts };
+  if (path === ":memory:" || !existsSync(path)) return new Map();
+  return loadCachedCatalogues(ctx.db());
 }
 
 export function registerConfigCommands(program: Command, ctx: CliContext): void {
