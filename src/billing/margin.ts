@@ -5,8 +5,9 @@
 import { Decimal } from "decimal.js";
 import { asc, sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
-import { type Service, services } from "../db/schema.js";
+import { type Service, type ServiceRoute, serviceRoutes, services } from "../db/schema.js";
 import { formatRate } from "./money.js";
+import { isBelowCost } from "./pricing.js";
 
 /** Margin figures of a sell rate (minor units per 1000) over a cost (decimal string per 1000). */
 export interface Margin {
@@ -18,8 +19,9 @@ export interface Margin {
 
 /**
  * Exact margin of `rate` (minor units per 1000) over `cost` (decimal string per 1000, any
- * number of decimals), in BigInt: the same values as decimal.js gives (`margin`: shortest exact
- * decimal; `marginPercent`: margin / rate × 100 rounded half away from zero to 2 decimals), at a
+ * number of decimals), in BigInt: `margin` is the shortest exact decimal, `marginPercent` is
+ * margin / rate × 100 rounded once, half away from zero, to 2 decimals from the exact quotient
+ * (what decimal.js gives, without its rare double rounding at 20 significant digits), at a
  * fraction of the cost, so a page of 2,000 services stays fast.
  * @throws Error when `cost` is not a plain decimal string.
  */
@@ -62,7 +64,42 @@ function percentText(margin: bigint, sell: bigint): string {
   return negative && hundredths !== 0n ? `-${fixed}` : fixed;
 }
 
-/** A local service with its sell rate printed panel-style and its margin. */
+/** A route of a service (issue #12) with its own cost and margin at the service's sell rate. */
+export interface RouteMargin {
+  /** Position in the service's routes (0 = the pricing reference). */
+  route: number;
+  providerId: string;
+  upstreamService: string;
+  /** Upstream rate in our currency per 1000; null when not listed upstream. */
+  cost: string | null;
+  margin: string | null;
+  marginPercent: string | null;
+  /**
+   * Whether the route can take an order as far as the store knows (listed, same type, a cost
+   * below the sell rate). The provider's circuit is known only to the running server.
+   */
+  usable: boolean;
+  whyNot: string | null;
+}
+
+export function routeMargin(service: Pick<Service, "rate">, r: ServiceRoute): RouteMargin {
+  const margins = r.cost === null ? { margin: null, marginPercent: null } : marginOf(service.rate, r.cost);
+  let whyNot = r.usable ? null : (r.unusableReason ?? "not usable");
+  if (whyNot === null && r.cost !== null && isBelowCost(service.rate, r.cost)) {
+    whyNot = "cost at or above the sell rate";
+  }
+  return {
+    route: r.routeIndex,
+    providerId: r.providerId,
+    upstreamService: r.upstreamService,
+    cost: r.cost,
+    ...margins,
+    usable: whyNot === null,
+    whyNot,
+  };
+}
+
+/** A local service with its sell rate printed panel-style and its margin (of the reference route). */
 export interface ServiceMargin extends Margin {
   id: number;
   name: string;
@@ -78,9 +115,14 @@ export interface ServiceMargin extends Margin {
   max: number;
   enabled: boolean;
   disabledReason: string | null;
+  /** `priority` (listed order) or `cheapest`. */
+  routing: string;
+  /** Index of the import rule that produced it (`imports[N]`); null when listed in the file. */
+  importRule: number | null;
+  routes: RouteMargin[];
 }
 
-export function serviceMargin(s: Service): ServiceMargin {
+export function serviceMargin(s: Service, routes: readonly ServiceRoute[] = []): ServiceMargin {
   return {
     id: s.id,
     name: s.name,
@@ -95,12 +137,24 @@ export function serviceMargin(s: Service): ServiceMargin {
     max: s.max,
     enabled: s.enabled,
     disabledReason: s.disabledReason,
+    routing: s.routing,
+    importRule: s.importRule,
+    routes: routes.map((r) => routeMargin(s, r)),
   };
 }
 
-/** Every local service as last recomputed by the catalogue sync, by id, with its margin. */
+/** Every local service as last recomputed by the catalogue sync, by id, with its margin and routes. */
 export function listServiceMargins(db: Db): ServiceMargin[] {
-  return db.select().from(services).orderBy(asc(services.id)).all().map(serviceMargin);
+  const routesOf = new Map<number, ServiceRoute[]>();
+  for (const r of db.select().from(serviceRoutes).orderBy(serviceRoutes.serviceId, serviceRoutes.routeIndex).all()) {
+    routesOf.set(r.serviceId, [...(routesOf.get(r.serviceId) ?? []), r]);
+  }
+  return db
+    .select()
+    .from(services)
+    .orderBy(asc(services.id))
+    .all()
+    .map((s) => serviceMargin(s, routesOf.get(s.id) ?? []));
 }
 
 /**
@@ -117,7 +171,7 @@ export function sortByMargin(list: readonly ServiceMargin[], by: "margin" | "mar
 }
 
 /**
- * A fingerprint of the stored services (count and last update): it changes whenever the
+ * A fingerprint of the stored services and routes (count and last update): it changes whenever the
  * catalogue sync, a reload or the CLI rewrites a service, so a view built from the rows can be
  * kept until it does. One aggregate over the services table.
  */
@@ -126,5 +180,9 @@ export function servicesFingerprint(db: Db): string {
     .select({ count: sql<number>`count(*)`, last: sql<number | null>`max(${services.updatedAt})` })
     .from(services)
     .get();
-  return `${row?.count ?? 0}:${row?.last ?? 0}`;
+  const routes = db
+    .select({ count: sql<number>`count(*)`, last: sql<number | null>`max(${serviceRoutes.updatedAt})` })
+    .from(serviceRoutes)
+    .get();
+  return `${row?.count ?? 0}:${row?.last ?? 0}:${routes?.count ?? 0}:${routes?.last ?? 0}`;
 }

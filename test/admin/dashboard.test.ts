@@ -61,6 +61,7 @@ interface CustomerShow {
 }
 interface OrderShow {
   id: number;
+  attempts: Array<{ outcome: string }>;
   status: string;
   submission: string;
   upstreamOrderId: string | null;
@@ -117,6 +118,14 @@ beforeAll(async () => {
         { id: 2, provider: "jap", upstreamService: 2 },
         { id: 3, provider: "mtp", upstreamService: 1, markup: { percent: 60 } },
         { id: 4, provider: "mtp", upstreamService: 2, markup: { fixed: "0.05" } },
+        {
+          id: 5,
+          name: "Followers, two panels",
+          routes: [
+            { provider: "mtp", upstreamService: 1 },
+            { provider: "jap", upstreamService: 1 },
+          ],
+        },
       ],
     }),
   );
@@ -250,6 +259,21 @@ describe("pages", () => {
         expect.arrayContaining([s.cost, s.rate, s.margin, s.marginPercent]),
       );
     }
+    // A service with two routes lists each with its own cost and margin, as `services list` does.
+    const routes = (
+      await cli<Array<{ id: number; routes: Array<{ providerId: string; cost: string; margin: string }> }>>([
+        "services",
+        "list",
+      ])
+    ).find((s) => s.id === 5)?.routes;
+    expect(routes).toHaveLength(2);
+    const twoRoutes = page.getByRole("row").filter({ has: page.getByRole("cell", { name: "#5", exact: true }) });
+    const items = await twoRoutes.getByRole("listitem").allTextContents();
+    expect(items).toHaveLength(2);
+    routes?.forEach((r, i) => {
+      expect(items[i]).toContain(`${r.providerId} service`);
+      expect(items[i]).toContain(`cost ${r.cost}, margin ${r.margin}`);
+    });
     await page.getByRole("link", { name: "margin (highest first)" }).click();
     const ids = (await page.getByRole("row").allTextContents()).slice(1).map((t) => Number(t.match(/^#(\d+)/)?.[1]));
     const byMargin = [...services].sort((a, b) => Number(b.margin) - Number(a.margin) || a.id - b.id).map((s) => s.id);
@@ -304,6 +328,12 @@ describe("held orders", () => {
     const id = canceled[0]?.id ?? 0;
     await page.getByRole("link", { name: `#${id}`, exact: true }).click();
     const order = await cli<OrderShow>(["orders", "show", String(id)]);
+    const attempts = page
+      .getByRole("table", { name: /Upstream attempts/ })
+      .getByRole("row")
+      .filter({ has: page.getByRole("cell") });
+    expect(await attempts.count()).toBe(order.attempts.length);
+    expect(await attempts.first().getByRole("cell").nth(3).textContent()).toBe(order.attempts[0]?.outcome);
     const ledgerAmounts = await page
       .getByRole("row")
       .filter({ has: page.getByRole("cell", { name: /^(charge|refund)$/ }) })

@@ -256,6 +256,44 @@ export const OrderPage = ({
           </dl>
         </section>
       </div>
+      <h2>Upstream attempts</h2>
+      {detail.attempts.length === 0 ? (
+        <Empty>No upstream attempt recorded.</Empty>
+      ) : (
+        <table>
+          <caption class="sr-only">Upstream attempts, one per route tried</caption>
+          <thead>
+            <tr>
+              <th scope="col">Route</th>
+              <th scope="col">Provider</th>
+              <th scope="col">Upstream service</th>
+              <th scope="col">Outcome</th>
+              <th scope="col">Sent</th>
+              <th scope="col">Finished</th>
+              <th scope="col">Error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {detail.attempts.map((a) => (
+              <tr>
+                <td>{a.routeIndex === 0 ? "0 (reference)" : a.routeIndex}</td>
+                <td>{a.providerId}</td>
+                <td>{a.upstreamService}</td>
+                <td>
+                  <Badge text={a.outcome} />
+                </td>
+                <td>
+                  <Time ms={a.sentAt} />
+                </td>
+                <td>
+                  <Time ms={a.finishedAt} />
+                </td>
+                <td class="error-text">{a.error ?? ""}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       <h2>Ledger rows</h2>
       <LedgerTable rows={detail.ledger} showOrder={false} />
       <h2>Refills</h2>

@@ -55,7 +55,7 @@ export const ServicesPage = ({ services, total, first, prevHref, nextHref, sort,
           <th scope="col">Service</th>
           <th scope="col">Name</th>
           <th scope="col">Type</th>
-          <th scope="col">Route</th>
+          <th scope="col">Route(s)</th>
           <th scope="col" class="num">
             Cost
           </th>
@@ -80,7 +80,24 @@ export const ServicesPage = ({ services, total, first, prevHref, nextHref, sort,
             </td>
             <td>{s.type}</td>
             <td>
-              {s.providerId} <span class="muted">service {s.upstreamService}</span>
+              {s.routes.length <= 1 ? (
+                <>
+                  {s.providerId} <span class="muted">service {s.upstreamService}</span>
+                </>
+              ) : (
+                <>
+                  <span class="muted">{s.routing}:</span>
+                  <ol class="routes" start={0}>
+                    {s.routes.map((r) => (
+                      <li class={r.usable ? "" : "unusable"}>
+                        {r.providerId} <span class="muted">service {r.upstreamService}</span>{" "}
+                        <span class="num">{r.cost === null ? "not listed" : `cost ${r.cost}, margin ${r.margin}`}</span>
+                        {r.usable ? null : <span class="error-text"> · {r.whyNot}</span>}
+                      </li>
+                    ))}
+                  </ol>
+                </>
+              )}
             </td>
             <td class="num">{s.cost}</td>
             <td class="num">{s.rate}</td>
@@ -98,6 +115,10 @@ export const ServicesPage = ({ services, total, first, prevHref, nextHref, sort,
       </tbody>
     </table>
     <Pager prevHref={prevHref} nextHref={nextHref} />
-    <p class="hint">Cost, sell rate and margin per 1000 in {currency}; a Package is priced per package.</p>
+    <p class="hint">
+      Cost, sell rate and margin per 1000 in {currency} (of the reference route, route 0); a Package is priced per
+      package. Routes are numbered from 0; a route can be unusable (not listed, another type, no margin). A provider's
+      circuit state is on Providers.
+    </p>
   </>
 );

@@ -1,13 +1,18 @@
 /**
- * `services list` (issue #7): every local service as last recomputed by the catalogue sync,
- * with its cost (upstream rate converted into our currency, per 1000), sell rate and margin.
+ * `services list` (issues #7, #12): every local service as last recomputed by the catalogue
+ * sync, with its cost (the reference route's upstream rate converted into our currency, per
+ * 1000), sell rate and margin, and each of its routes with its own cost, margin and whether it
+ * can take an order now (and why not), plus how many services each import rule produced.
  */
 import type { Command } from "commander";
-import { listServiceMargins, type ServiceMargin } from "../../billing/margin.js";
+import { listServiceMargins, type RouteMargin, type ServiceMargin } from "../../billing/margin.js";
 import type { CliContext } from "../context.js";
 
 /** JSON shape of a service in `services list` (see `billing/margin.ts`). */
 export type ServiceJson = ServiceMargin;
+
+/** A route of a service in `services list`. */
+export type RouteJson = RouteMargin;
 
 export function registerServiceCommands(program: Command, ctx: CliContext): void {
   const group = program.command("services").description("inspect local services, their costs and margins");
@@ -37,5 +42,35 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
         { header: "ENABLED", value: (s) => s.enabled },
         { header: "DISABLED REASON", value: (s) => s.disabledReason },
       ]);
+      const routes = rows.flatMap((s) => (s.routes.length > 1 ? s.routes.map((r) => ({ service: s, ...r })) : []));
+      if (routes.length > 0) {
+        ctx.out.line();
+        ctx.out.line("Routes of services with several:");
+        ctx.out.table(routes, [
+          { header: "SERVICE", value: (r) => r.service.id, align: "right" },
+          { header: "ROUTE", value: (r) => (r.route === 0 ? "0 (reference)" : r.route) },
+          { header: "PROVIDER", value: (r) => r.providerId },
+          { header: "UPSTREAM", value: (r) => r.upstreamService, align: "right" },
+          { header: "COST", value: (r) => r.cost, align: "right" },
+          { header: "MARGIN", value: (r) => r.margin, align: "right" },
+          { header: "MARGIN %", value: (r) => r.marginPercent, align: "right" },
+          { header: "USABLE", value: (r) => r.usable },
+          { header: "WHY NOT", value: (r) => r.whyNot },
+        ]);
+      }
+      const imported = new Map<number, number>();
+      for (const s of rows)
+        if (s.importRule !== null) imported.set(s.importRule, (imported.get(s.importRule) ?? 0) + 1);
+      if (imported.size > 0) {
+        ctx.out.line();
+        ctx.out.line("Services produced by import rules:");
+        ctx.out.table(
+          [...imported].sort(([a], [b]) => a - b),
+          [
+            { header: "RULE", value: ([rule]) => `imports[${rule}]` },
+            { header: "SERVICES", value: ([, count]) => count, align: "right" },
+          ],
+        );
+      }
     });
 }
