@@ -189,6 +189,11 @@ export async function runAdminPagesBench(options: {
     const busiest = db.$client
       .prepare("SELECT customer_id AS id FROM orders GROUP BY customer_id ORDER BY count(*) DESC LIMIT 1")
       .get() as { id: number };
+    const touchServices = db.$client.prepare("UPDATE services SET updated_at = updated_at + 1 WHERE id = 1");
+    /** Pages with something to do before each request (not timed): a catalogue change. */
+    const before: Record<string, () => void> = {
+      "Services by margin, after a catalogue change": () => touchServices.run(),
+    };
     const pages: Array<[string, string]> = [
       ["Overview", "/admin"],
       ["Held orders", "/admin/held"],
@@ -205,12 +210,14 @@ export async function runAdminPagesBench(options: {
       ["Customer (busiest, ledger)", `/admin/customers/${busiest.id}`],
       ["Services (2,000)", "/admin/services"],
       ["Services by margin", "/admin/services?sort=margin"],
+      ["Services by margin, after a catalogue change", "/admin/services?sort=margin"],
       ["Providers", "/admin/providers"],
     ];
     const timings: PageTiming[] = [];
     for (const [page, path] of pages) {
       const samples: number[] = [];
       for (let i = 0; i < options.reps + 2; i++) {
+        before[page]?.();
         const started = performance.now();
         const res = await app.request(`http://bench${path}`, { headers: { cookie } });
         const body = await res.text();
