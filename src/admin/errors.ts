@@ -11,6 +11,7 @@ import {
   UnknownCustomerError,
 } from "../customers/index.js";
 import { DomainError } from "../orders/errors.js";
+import { RerouteError } from "../orders/reroute.js";
 import { ResolveOrderError } from "../sync/resolve.js";
 
 export interface OperatorError {
@@ -22,6 +23,9 @@ export function operatorError(error: unknown): OperatorError | undefined {
   if (error instanceof UnknownCustomerError) return { status: 404, message: error.message };
   if (error instanceof DomainError) {
     return { status: error.code.startsWith("unknown_") ? 404 : 400, message: error.message };
+  }
+  if (error instanceof RerouteError) {
+    return { status: error.reason === "unknown_order" ? 404 : 409, message: error.message };
   }
   if (error instanceof ResolveOrderError) {
     return { status: error.reason === "unknown_order" ? 404 : 409, message: error.message };

@@ -316,6 +316,38 @@ describe("held orders", () => {
     expect(await page.getByText("No held orders").count()).toBe(1);
   });
 
+  it("Reroute places a held order of a two-route service on its other route, charged once", async () => {
+    mtp.injectFaults("add", 1, "drop_answer");
+    const placed = await apiCall(proxy.url, {
+      key: alice.apiKey,
+      action: "add",
+      service: 5,
+      link: "https://example.com/r",
+      quantity: 1000,
+    });
+    const orderId = (placed.body as { order: number }).order;
+    expect((await cli<OrderShow>(["orders", "show", String(orderId)])).submission).toBe("unknown");
+    const before = await cli<CustomerShow>(["customers", "show", String(alice.id)]);
+
+    await page.goto(url("/admin/held"));
+    const row = page.getByRole("row").filter({ has: page.getByRole("link", { name: `#${orderId}` }) });
+    await row.getByRole("combobox", { name: /^Route/ }).selectOption({ label: "1: jap service 1" });
+    await row.getByLabel("Not on its panel").check();
+    await shot("held-orders-reroute");
+    await row.getByRole("button", { name: "Reroute" }).click();
+    await expect
+      .poll(() => page.getByRole("status").textContent())
+      .toContain(`Order #${orderId} placed on route 1 (jap)`);
+
+    const after = await cli<OrderShow & { providerId: string }>(["orders", "show", String(orderId)]);
+    expect([after.submission, after.providerId, after.attempts.map((a) => a.outcome)]).toEqual([
+      "submitted",
+      "jap",
+      ["ambiguous", "ok"],
+    ]);
+    expect((await cli<CustomerShow>(["customers", "show", String(alice.id)])).balance).toBe(before.balance);
+  });
+
   it("Orders filters by status and an order page shows its ledger rows", async () => {
     const canceled = await cli<Array<{ id: number }>>(["orders", "list", "--status", "Canceled"]);
     await page.goto(url("/admin/orders"));

@@ -3,25 +3,53 @@
  * placement, each with Refund and Link (the upstream order id the operator found on the panel):
  * the `orders resolve` verb.
  */
+import type { RouteMargin } from "../../billing/margin.js";
 import { formatAmount } from "../../billing/money.js";
 import type { HeldOrder } from "../../orders/operator-orders.js";
 import { age, Badge, Empty, FormToken, Money, Time } from "../components.js";
 
 export interface HeldProps {
   held: HeldOrder[];
+  /** Routes of each service with several (issue #12), for Reroute. */
+  routesOf: (serviceId: number) => RouteMargin[];
   now: number;
   formToken: string;
   currency: string;
 }
 
-export const HeldPage = ({ held, now, formToken, currency }: HeldProps) =>
+/** Reroute (`orders reroute --not-on-upstream`): only for a service with several routes and an order with no upstream id. */
+const RerouteForm = ({ orderId, routes, formToken }: { orderId: number; routes: RouteMargin[]; formToken: string }) => (
+  <form method="post" action={`/admin/held/${orderId}/reroute`} class="inline reroute">
+    <FormToken token={formToken} />
+    <label>
+      Route
+      <select name="route">
+        {routes.map((r) => (
+          <option value={String(r.route)} disabled={!r.usable}>
+            {`${r.route}: ${r.providerId} service ${r.upstreamService}${r.usable ? "" : ` (${r.whyNot ?? "unusable"})`}`}
+          </option>
+        ))}
+      </select>
+    </label>
+    <label class="check">
+      <input type="checkbox" name="confirmedAbsent" value="1" required />
+      Not on its panel
+    </label>
+    <button type="submit" aria-label={`Reroute order ${orderId}`}>
+      Reroute
+    </button>
+  </form>
+);
+
+export const HeldPage = ({ held, routesOf, now, formToken, currency }: HeldProps) =>
   held.length === 0 ? (
     <Empty>No held orders: every order's placement is known.</Empty>
   ) : (
     <>
       <p class="hint">
         Look each order up on its provider's panel. Found it: <strong>Link</strong> its upstream order id (status sync
-        takes it over). Not there: <strong>Refund</strong> (Canceled, the whole charge back to the customer).
+        takes it over). Not there: <strong>Refund</strong> (Canceled, the whole charge back to the customer), or, for a
+        service with several routes, <strong>Reroute</strong> it to another route (its held charge is reused).
       </p>
       <table>
         <caption class="sr-only">Held orders</caption>
@@ -91,6 +119,9 @@ export const HeldPage = ({ held, now, formToken, currency }: HeldProps) =>
                       Link
                     </button>
                   </form>
+                  {o.submission === "unknown" && o.upstreamOrderId === null && routesOf(o.serviceId).length > 1 ? (
+                    <RerouteForm orderId={o.id} routes={routesOf(o.serviceId)} formToken={formToken} />
+                  ) : null}
                 </div>
               </td>
             </tr>
