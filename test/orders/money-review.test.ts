@@ -8,15 +8,17 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app.js";
 import { orders } from "../../src/db/schema.js";
 import { failAndRefund } from "../../src/orders/place-order.js";
+import { recoverQueuedOrders } from "../../src/orders/recover.js";
 import { RerouteError, rerouteOrder } from "../../src/orders/reroute.js";
 import { applyCatalogue } from "../../src/sync/catalogue.js";
 import { reaskHeldOrders } from "../../src/sync/held-orders.js";
 import { runStatusSyncTick } from "../../src/sync/order-status.js";
+import { ResolveOrderError, resolveUnknownOrder } from "../../src/sync/resolve.js";
 import { createProviderClient } from "../../src/upstream/client.js";
-import type { CallOptions, ProviderClient, UpstreamAddRequest } from "../../src/upstream/types.js";
+import type { CallOptions, CallOutcome, ProviderClient, UpstreamAddRequest } from "../../src/upstream/types.js";
 import { addCustomer, balanceOf, makeContext, testConfig } from "../helpers/context.js";
 import { FakeProvider, upstreamService } from "../helpers/fake-provider.js";
-import { formOf, jsonResponse, useMsw } from "../upstream/helpers.js";
+import { deferred, formOf, jsonResponse, useMsw } from "../upstream/helpers.js";
 
 const START = 1_000_000;
 
@@ -102,6 +104,92 @@ describe("orders reroute never sends an order an upstream took", () => {
     expect(adds(p2)).toHaveLength(0);
     expect(h.row(1)).toMatchObject({ submission: "failed", refunded: 130_000 });
     expect(balanceOf(h.ctx, h.customer.id)).toEqual({ balance: START, ledger: START });
+  });
+});
+
+/** A provider whose next `add` leaves (onSend) and stays out until the test answers it. */
+class OutProvider extends FakeProvider {
+  readonly answer = deferred<CallOutcome<{ order: string }>>();
+  holding = false;
+  override add(request: UpstreamAddRequest, options?: CallOptions) {
+    if (!this.holding) return super.add(request, options);
+    this.calls.push({ method: "add", args: [request], ...(options ? { options } : {}) });
+    options?.onSend?.();
+    return this.answer.promise as Promise<CallOutcome<never>>;
+  }
+}
+
+describe("no settlement of a queued order whose request may be out", () => {
+  it("resolve refuses a rerouted order while its new request is out, though the order is old", async () => {
+    const p1 = new FakeProvider("p1").will("add", {
+      kind: "rejected",
+      failure: { message: "upstream refused the request (HTTP 402)", httpStatus: 402 },
+    });
+    const p2 = new OutProvider("p2").will("add", {
+      kind: "rejected",
+      failure: { message: "upstream refused the request (HTTP 402)", httpStatus: 402 },
+    });
+    const h = routed({ p1, p2 });
+    let clock = 1_700_000_000_000;
+    h.ctx.now = () => clock;
+    expect((await h.add()).status).toBe(502);
+    expect(h.row(1)).toMatchObject({ submission: "failed", refunded: 130_000 });
+    clock += 60 * 60 * 1000;
+    p2.holding = true;
+    const rerouted = rerouteOrder(h.ctx, 1, { route: 1 });
+    await Promise.resolve();
+    expect(h.row(1)).toMatchObject({ submission: "queued" });
+    expect(h.row(1)?.submitStartedAt).toBe(clock);
+
+    expect(() => resolveUnknownOrder(h.ctx, 1, { refund: true })).toThrow(ResolveOrderError);
+    expect(recoverQueuedOrders(h.ctx)).toEqual({ refunded: 0, markedUnknown: 0 });
+    p2.answer.resolve({ kind: "ok", value: { order: "77" } });
+    expect((await rerouted).error).toBeUndefined();
+    expect(h.row(1)).toMatchObject({ submission: "submitted", upstreamOrderId: "77", refunded: 0, flag: null });
+    expect(balanceOf(h.ctx, h.customer.id)).toEqual({ balance: START - 130_000, ledger: START - 130_000 });
+  });
+
+  it("recovery never refunds an order whose send started after it read the order", async () => {
+    const p1 = new OutProvider("p1");
+    const p2 = new FakeProvider("p2");
+    const h = routed({ p1, p2 });
+    let clock = 1_700_000_000_000;
+    h.ctx.now = () => clock;
+    // A queued order whose request has not left yet (this process waits in the provider's queue).
+    p1.holding = true;
+    const gate = deferred();
+    const realAdd = p1.add.bind(p1);
+    p1.add = async (request, options) => {
+      await gate.promise;
+      return realAdd(request, options);
+    };
+    const placing = h.add();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(h.row(1)).toMatchObject({ submission: "queued", submitStartedAt: null });
+    clock += 60 * 60 * 1000;
+    // Recovery (another process) reads the order, then the placing process sends it before
+    // recovery settles it: simulated by letting the send start when recovery first reads the config.
+    const config = h.ctx.config;
+    let sent = false;
+    Object.defineProperty(h.ctx, "config", {
+      configurable: true,
+      get() {
+        if (!sent) {
+          sent = true;
+          h.ctx.db.$client.prepare("UPDATE orders SET submit_started_at = ? WHERE id = 1").run(clock);
+        }
+        return config;
+      },
+    });
+    const recovered = recoverQueuedOrders(h.ctx);
+    expect(sent).toBe(true);
+    expect(recovered).toEqual({ refunded: 0, markedUnknown: 1 });
+    expect(h.row(1)).toMatchObject({ submission: "unknown", refunded: 0 });
+    expect(balanceOf(h.ctx, h.customer.id)).toEqual({ balance: START - 130_000, ledger: START - 130_000 });
+    Object.defineProperty(h.ctx, "config", { configurable: true, writable: true, value: config });
+    gate.resolve();
+    p1.answer.resolve({ kind: "ok", value: { order: "88" } });
+    await placing;
   });
 });
 
