@@ -104,11 +104,37 @@ export function refusalProvesNoOrder(failure: UpstreamFailure): boolean {
   return !(failure.httpStatus === 404 && /^\s*not found\s*$/i.test(error));
 }
 
-/** Stores an upstream id on a held order; a duplicate id flags it instead. @returns whether linked. */
-function store(ctx: AppContext, write: () => unknown, orderId: number, upstreamOrderId: string): boolean {
+/** Flag of an order the upstream answered for after it stopped being held (refunded or rerouted meanwhile). */
+export const ANSWERED_AFTER_SETTLED_FLAG = "upstream holds an order settled meanwhile";
+
+/**
+ * Stores an upstream id on a held order; a duplicate id flags it instead, and so does an order
+ * settled meanwhile (the operator refunded or rerouted it while the re-ask was out: the upstream
+ * holds an order we no longer follow). @returns whether linked.
+ */
+function store(
+  ctx: AppContext,
+  write: () => Sqlite.RunResult,
+  orderId: number,
+  upstreamOrderId: string,
+  log: Logger,
+): boolean {
   try {
-    write();
-    return true;
+    if (write().changes > 0) return true;
+    const row = ctx.db.$client
+      .prepare<[number], { upstream_order_id: string | null }>("SELECT upstream_order_id FROM orders WHERE id = ?")
+      .get(orderId);
+    if (row === undefined || row.upstream_order_id === upstreamOrderId) return false;
+    ctx.db.$client
+      .prepare("UPDATE orders SET flag = ?, last_error = ?, updated_at = ? WHERE id = ?")
+      .run(
+        ANSWERED_AFTER_SETTLED_FLAG,
+        `upstream answered with its order ${upstreamOrderId} after the order stopped being held`,
+        ctx.now(),
+        orderId,
+      );
+    log.error({ orderId, upstreamOrderId }, "held order re-ask answered after the order was settled; flagged");
+    return false;
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     const s = ctx.db.$client.prepare("UPDATE orders SET flag = ?, last_error = ?, updated_at = ? WHERE id = ?");
@@ -165,7 +191,7 @@ async function reaskOne(
   switch (outcome.kind) {
     case "ok": {
       const id = outcome.value.order;
-      if (store(ctx, () => s.link.run(id, now, order.id), order.id, id)) {
+      if (store(ctx, () => s.link.run(id, now, order.id), order.id, id, log)) {
         result.linked++;
         log.info({ orderId: order.id, upstreamOrderId: id }, "held order linked by its idempotency key");
       }
@@ -189,7 +215,7 @@ async function reaskOne(
       const id = outcome.failure.upstreamOrderId;
       if (
         id !== undefined &&
-        store(ctx, () => s.follow.run(id, outcome.failure.message, now, order.id), order.id, id)
+        store(ctx, () => s.follow.run(id, outcome.failure.message, now, order.id), order.id, id, log)
       ) {
         result.linked++;
         return;

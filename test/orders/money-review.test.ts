@@ -137,7 +137,7 @@ describe("no settlement of a queued order whose request may be out", () => {
     clock += 60 * 60 * 1000;
     p2.holding = true;
     const rerouted = rerouteOrder(h.ctx, 1, { route: 1 });
-    await Promise.resolve();
+    for (let i = 0; i < 20 && adds(p2).length < 2; i++) await Promise.resolve();
     expect(h.row(1)).toMatchObject({ submission: "queued" });
     expect(h.row(1)?.submitStartedAt).toBe(clock);
 
@@ -215,6 +215,34 @@ describe("held orders are re-asked only with the key their add carried", () => {
     expect(result.asked).toBe(0);
     expect(adds(p2)).toHaveLength(1);
     expect(h.row(1)).toMatchObject({ submission: "unknown", refunded: 0 });
+  });
+});
+
+describe("a re-ask answered after the operator settled the order", () => {
+  it("flags the order the upstream now holds instead of counting it linked", async () => {
+    const p1 = new OutProvider("p1").will("add", {
+      kind: "ambiguous",
+      failure: { message: "no answer within 2000 ms" },
+    });
+    const p2 = new FakeProvider("p2");
+    const h = routed({ p1, p2 }, { p1: true });
+    expect(await h.add()).toEqual({ status: 200, body: { order: 1 } });
+    expect(h.row(1)).toMatchObject({ submission: "unknown", providerId: "p1" });
+    p1.holding = true;
+    const reask = reaskHeldOrders(h.ctx, "p1", p1);
+    for (let i = 0; i < 20 && adds(p1).length < 2; i++) await Promise.resolve();
+    expect(adds(p1)).toHaveLength(2);
+    // The operator gives up on it while the re-ask is out; then the upstream answers its order.
+    resolveUnknownOrder(h.ctx, 1, { refund: true });
+    p1.answer.resolve({ kind: "ok", value: { order: "4242" } });
+    expect(await reask).toMatchObject({ asked: 1, linked: 0 });
+    expect(h.row(1)).toMatchObject({
+      submission: "submitted",
+      status: "Canceled",
+      refunded: 130_000,
+      flag: "upstream holds an order settled meanwhile",
+    });
+    expect(h.row(1)?.lastError).toContain("4242");
   });
 });
 
