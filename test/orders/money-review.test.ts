@@ -7,7 +7,7 @@ import { HttpResponse, http } from "msw";
 import { afterEach, describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app.js";
 import { orders } from "../../src/db/schema.js";
-import { failAndRefund } from "../../src/orders/place-order.js";
+import { failAndRefund, placeOrder } from "../../src/orders/place-order.js";
 import { recoverQueuedOrders } from "../../src/orders/recover.js";
 import { RerouteError, rerouteOrder } from "../../src/orders/reroute.js";
 import { applyCatalogue } from "../../src/sync/catalogue.js";
@@ -296,6 +296,51 @@ function chain(answer: () => Response) {
 
 /** 1000 × 1.25 per 1000. */
 const CHARGE = 125_000;
+
+describe("an upstream refusing the Idempotency-Key itself holds something under it", () => {
+  it("a reroute to another service of the same keyed upstream, refused for the key, stays held", async () => {
+    let answer: () => Response = () => HttpResponse.html("<h1>Bad gateway</h1>", { status: 502 });
+    server.use(http.post(URL, () => answer()));
+    const config = testConfig({
+      currency: "USD",
+      markup: { percent: 25 },
+      providers: [{ id: "b", dialect: "panel", url: URL, key: "key-at-b", timeoutMs: 2000, idempotencyKeys: true }],
+      services: [
+        {
+          id: 1,
+          name: "Followers",
+          routes: [
+            { provider: "b", upstreamService: 7 },
+            { provider: "b", upstreamService: 8 },
+          ],
+        },
+      ],
+    });
+    const providerConfig = config.providers[0];
+    if (providerConfig === undefined) throw new Error("no provider");
+    const client = createProviderClient(providerConfig, { retry: { maxAttempts: 1 } });
+    open.push(client);
+    const ctx = makeContext(config, [client]);
+    applyCatalogue(ctx, "b", [
+      upstreamService({ service: "7", rate: "1.00", min: 10, max: 10000 }),
+      upstreamService({ service: "8", rate: "1.00", min: 10, max: 10000 }),
+    ]);
+    const customer = addCustomer(ctx, "10.00000");
+    await placeOrder(ctx, {
+      customerId: customer.id,
+      fields: { service: "1", link: "https://ig.com/x", quantity: "1000" },
+    });
+    const row = () => ctx.db.select().from(orders).where(eq(orders.id, 1)).get();
+    expect(row()).toMatchObject({ submission: "unknown", upstreamService: "7" });
+    // The operator believes B does not have it; B does, under the order's key with service 7.
+    answer = () =>
+      HttpResponse.json({ error: "Idempotency-Key was already used with different parameters" }, { status: 400 });
+    const rerouted = await rerouteOrder(ctx, 1, { route: 1 }, { confirmedAbsent: true });
+    expect(rerouted.error).toBeUndefined();
+    expect(row()).toMatchObject({ submission: "unknown", refunded: 0 });
+    expect(balanceOf(ctx, customer.id)).toEqual({ balance: START - CHARGE, ledger: START - CHARGE });
+  });
+});
 
 describe("a re-ask refused before the upstream looked at the key never refunds the held order", () => {
   const REFUSED_BEFORE_THE_KEY: Array<[string, () => Response]> = [
