@@ -7,7 +7,7 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import type { Logger } from "../observability/logger.js";
-import { longestPlacementMs } from "../orders/recover.js";
+import { isStuckQueued } from "../orders/recover.js";
 import type { AppContext } from "../runtime/context.js";
 import { listProviderStates } from "../sync/provider-state.js";
 import type { ProviderStats } from "../upstream/types.js";
@@ -50,8 +50,8 @@ export interface AdminKit {
   ) => Response | Promise<Response>;
   /** Runs an action, keeps its outcome (or the verb's refusal) for the next page, redirects to `back`. */
   act: (c: Context<AdminEnv>, back: string, run: () => Flash | Promise<Flash>, what: object) => Promise<Response>;
-  /** Longest an `add` to the provider can take, ms: older `queued` orders are held. */
-  budgetMs: (providerId: string) => number;
+  /** Whether a `queued` order is stuck (the rule of `orders resolve`): then it is held. */
+  isStuck: (order: { providerId: string; createdAt: number; updatedAt: number }) => boolean;
   /** Every configured provider with its stored state and live queue/circuit figures. */
   tiles: () => ProviderTile[];
 }
@@ -84,7 +84,7 @@ export function createKit(ctx: AppContext, options: AdminOptions, sessions: Sess
       }
       return c.redirect(back, 303);
     },
-    budgetMs: (providerId) => longestPlacementMs(ctx, providerId),
+    isStuck: (order) => isStuckQueued(ctx, order),
     tiles: () => {
       const stats = options.providerStats?.() ?? {};
       return listProviderStates(ctx.db, ctx.config).map((state) => ({ state, stats: stats[state.id] }));

@@ -101,17 +101,16 @@ export interface HeldOrder {
 }
 
 export interface HeldOrderOptions {
-  now: number;
-  /** Longest an `add` to the provider can take, ms (`longestPlacementMs`): older `queued` orders are stuck. */
-  budgetMs: (providerId: string) => number;
+  /** Whether a `queued` order is stuck: no live process can still be placing it (`isStuckQueued`). */
+  isStuck: (order: Pick<Order, "providerId" | "createdAt" | "updatedAt">) => boolean;
   /** Most held orders returned (oldest first); default 500. */
   limit?: number;
 }
 
 /**
  * Orders held for the operator, oldest first: every `unknown` order (the upstream may or may
- * not have it) and every `queued` order older than its provider's longest placement (stuck;
- * `orders resolve` settles both). Both read through the submission index; `queued` orders are
+ * not have it) and every stuck `queued` order (its last write older than the longest possible
+ * placement; `orders resolve` settles both). Both read through the submission index; `queued` orders are
  * few (in flight).
  */
 export function listHeldOrders(db: Db, options: HeldOrderOptions): HeldOrder[] {
@@ -127,7 +126,7 @@ export function listHeldOrders(db: Db, options: HeldOrderOptions): HeldOrder[] {
   const held: HeldOrder[] = [];
   for (const row of rows) {
     const o = row.order;
-    if (o.submission === "queued" && options.now - o.createdAt <= options.budgetMs(o.providerId)) continue;
+    if (o.submission === "queued" && !options.isStuck(o)) continue;
     held.push({ ...row, reason: o.submission === "unknown" ? "unknown" : "queued" });
     if (held.length >= limit) break;
   }
@@ -145,11 +144,11 @@ export interface AttentionCounts {
 export function attentionCounts(db: Db, options: Omit<HeldOrderOptions, "limit">): AttentionCounts {
   const unknown = db.select({ n: count() }).from(orders).where(eq(orders.submission, "unknown")).get()?.n ?? 0;
   const queued = db
-    .select({ providerId: orders.providerId, createdAt: orders.createdAt })
+    .select({ providerId: orders.providerId, createdAt: orders.createdAt, updatedAt: orders.updatedAt })
     .from(orders)
     .where(eq(orders.submission, "queued"))
     .all()
-    .filter((o) => options.now - o.createdAt > options.budgetMs(o.providerId)).length;
+    .filter(options.isStuck).length;
   const flagged = db.select({ n: count() }).from(orders).where(isNotNull(orders.flag)).get()?.n ?? 0;
   return { held: unknown + queued, flagged };
 }

@@ -18,7 +18,7 @@ export function registerOverviewRoutes(app: Hono<AdminEnv>, kit: AdminKit): void
     return page(c, "Overview", "overview", () => (
       <OverviewPage
         report={dailyReport(ctx.db, now)}
-        counts={attentionCounts(ctx.db, { now, budgetMs: kit.budgetMs })}
+        counts={attentionCounts(ctx.db, { isStuck: kit.isStuck })}
         tiles={kit.tiles()}
         currency={currency()}
       />
@@ -31,7 +31,7 @@ export function registerOverviewRoutes(app: Hono<AdminEnv>, kit: AdminKit): void
     const routesOf = (serviceId: number) => services.get(serviceId) ?? [];
     return page(c, "Held orders", "held", () => (
       <HeldPage
-        held={listHeldOrders(ctx.db, { now, budgetMs: kit.budgetMs })}
+        held={listHeldOrders(ctx.db, { isStuck: kit.isStuck })}
         routesOf={routesOf}
         now={now}
         formToken={c.get("session").formToken}
