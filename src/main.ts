@@ -5,6 +5,7 @@
  */
 import { EnvError, loadEnv } from "./config/env.js";
 import { ConfigError } from "./config/providers-file.js";
+import { StoreOpenError } from "./db/client.js";
 import { start } from "./runtime/start.js";
 
 async function main(): Promise<void> {
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof EnvError || error instanceof ConfigError) {
+  if (error instanceof EnvError || error instanceof ConfigError || error instanceof StoreOpenError) {
     process.stderr.write(`smm-proxy: ${error.message}\n`);
   } else {
     process.stderr.write(`smm-proxy: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -24,14 +24,21 @@ const flag = z
     const s = v.trim().toLowerCase();
     if (["1", "true", "yes", "on"].includes(s)) return true;
     if (["0", "false", "no", "off", ""].includes(s)) return false;
-    ctx.addIssue({ code: "custom", message: `expected 1/0 or true/false, got "${v}"` });
+    ctx.addIssue({
+      code: "custom",
+      message: `expected one of 1, true, yes, on (enabled) or 0, false, no, off (disabled), got "${v}"`,
+    });
     return z.NEVER;
   });
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 export const envSchema = z.object({
-  PORT: intFrom(8080).pipe(z.number().max(65535, "expected a port number <= 65535")),
+  PORT: intFrom(8080).pipe(
+    z.number().superRefine((n, ctx) => {
+      if (n > 65535) ctx.addIssue({ code: "custom", message: `expected a port number 0-65535, got "${n}"` });
+    }),
+  ),
   HOST: z.string().min(1).default("0.0.0.0"),
   DATABASE_PATH: z.string().min(1).default("./data/smm-proxy.db"),
   PROVIDERS_FILE: z.string().min(1).default("./providers.json"),
@@ -39,7 +46,11 @@ export const envSchema = z.object({
   STATUS_SYNC_INTERVAL_MS: intFrom(60_000, 1),
   /** Catalogue/price sync period, ms. */
   PRICE_SYNC_INTERVAL_MS: intFrom(3_600_000, 1),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  LOG_LEVEL: z
+    .enum(LOG_LEVELS, {
+      error: (issue) => `expected one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(issue.input)}`,
+    })
+    .default("info"),
   /** Downstream requests per minute per client IP (seed 003: 1000); 0 = off. */
   RATE_LIMIT_IP_PER_MIN: intFrom(1000),
   /** Downstream requests per minute per API key; 0 = off. */

@@ -24,7 +24,7 @@ import type { AppContext } from "./context.js";
 export interface Runtime {
   ctx: AppContext;
   registry: ProviderRegistry;
-  /** Base URL the server listens on, e.g. `http://127.0.0.1:8080`. */
+  /** Base URL to reach the server from this host, e.g. `http://127.0.0.1:8080` (a wildcard bind is reached on loopback). */
   url: string;
   port: number;
   /** Stops accepting, waits for in-flight requests and upstream calls (bounded), closes the store. */
@@ -91,7 +91,10 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
   const address = server.address() as AddressInfo;
   const host = env.HOST === "0.0.0.0" || env.HOST === "::" ? "127.0.0.1" : env.HOST;
   const url = `http://${host}:${address.port}`;
-  logger.info({ url, providers: config.providers.length, services: config.services.length }, "smm-proxy listening");
+  logger.info(
+    { address: listenAddress(address), providers: config.providers.length, services: config.services.length },
+    "smm-proxy listening",
+  );
   const webhooks = createWebhookWorker(ctx, { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE });
   webhooks.start();
   const schedulers = startSchedulers(ctx, {
@@ -125,4 +128,9 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
       logger.info("smm-proxy stopped");
     },
   };
+}
+
+/** The address the socket is bound to, as `host:port` (`0.0.0.0:8080`, `[::]:8080`): what the listening line shows. */
+export function listenAddress(address: AddressInfo): string {
+  return address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
 }

@@ -83,7 +83,7 @@ describe("loadEnv", () => {
     [{ PORT: "abc" }, 'PORT: expected an integer >= 0, got "abc"'],
     [{ PORT: "-1" }, 'PORT: expected an integer >= 0, got "-1"'],
     [{ PORT: "1.5" }, 'PORT: expected an integer >= 0, got "1.5"'],
-    [{ PORT: "70000" }, "PORT: expected a port number <= 65535"],
+    [{ PORT: "70000" }, 'PORT: expected a port number 0-65535, got "70000"'],
     [{ STATUS_SYNC_INTERVAL_MS: "0" }, 'STATUS_SYNC_INTERVAL_MS: expected an integer >= 1, got "0"'],
     [{ PRICE_SYNC_INTERVAL_MS: "1e6" }, 'PRICE_SYNC_INTERVAL_MS: expected an integer >= 1, got "1e6"'],
     [
@@ -92,12 +92,15 @@ describe("loadEnv", () => {
     ],
     [{ RATE_LIMIT_IP_PER_MIN: "x" }, 'RATE_LIMIT_IP_PER_MIN: expected an integer >= 0, got "x"'],
     [{ RATE_LIMIT_KEY_PER_MIN: "-5" }, 'RATE_LIMIT_KEY_PER_MIN: expected an integer >= 0, got "-5"'],
-    [{ WEBHOOK_ALLOW_PRIVATE: "maybe" }, 'WEBHOOK_ALLOW_PRIVATE: expected 1/0 or true/false, got "maybe"'],
-    [{ TRUST_PROXY: "2" }, 'TRUST_PROXY: expected 1/0 or true/false, got "2"'],
     [
-      { LOG_LEVEL: "loud" },
-      'LOG_LEVEL: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"',
+      { WEBHOOK_ALLOW_PRIVATE: "maybe" },
+      'WEBHOOK_ALLOW_PRIVATE: expected one of 1, true, yes, on (enabled) or 0, false, no, off (disabled), got "maybe"',
     ],
+    [
+      { TRUST_PROXY: "2" },
+      'TRUST_PROXY: expected one of 1, true, yes, on (enabled) or 0, false, no, off (disabled), got "2"',
+    ],
+    [{ LOG_LEVEL: "loud" }, 'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
   ])("rejects %o with one line naming the variable", (source, message) => {
     const text = envError(source);
     expect(text).toBe(message);
