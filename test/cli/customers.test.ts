@@ -116,7 +116,17 @@ describe("customers topup", () => {
     const again = await run(["customers", "topup", "--json", "--", String(id), "-0.00001"]);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ amount: "-0.00001", balance: "19.49999" });
-    const text = await run(["customers", "topup", String(id), "0.00001", "--note", "round"]);
+    // the documented correction form: options may follow the amount after "--"
+    const fix = await json(["customers", "topup", String(id), "--", "-1.5", "--note", "fix"]);
+    expect(fix).toMatchObject({ kind: "adjustment", amount: "-1.50000", balance: "17.99999", note: "fix" });
+    const direct = await json(["customers", "topup", String(id), "-1.5", "--note", "fix"]);
+    expect(direct).toMatchObject({ amount: "-1.50000", balance: "16.49999", note: "fix" });
+    expectOneLineError(
+      await run(["customers", "topup", String(id), "--", "-1", "extra"]),
+      2,
+      'unexpected argument "extra" (usage: customers topup ID AMOUNT [--note TEXT])',
+    );
+    const text = await run(["customers", "topup", String(id), "3.00001", "--note", "round"]);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^balance: +19\.50000$/m);
   });
@@ -216,7 +226,7 @@ describe("customers set-webhook", () => {
     expectOneLineError(
       await run(["customers", "set-webhook", String(id), "http://127.0.0.1:8081/hook"]),
       1,
-      "invalid webhook URL: private or loopback host 127.0.0.1",
+      "invalid webhook URL: private or loopback host 127.0.0.1 (set WEBHOOK_ALLOW_PRIVATE=1 to allow, e.g. for tests)",
     );
     const allowed = await json(["customers", "set-webhook", String(id), "http://127.0.0.1:8081/hook"], {
       WEBHOOK_ALLOW_PRIVATE: "1",

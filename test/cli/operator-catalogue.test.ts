@@ -327,6 +327,16 @@ describe("backup", () => {
     const result = await fx.run(["backup", target]);
     expect(result).toEqual({ code: 1, stdout: "", stderr: `error: ${target} already exists; choose a new file\n` });
   });
+
+  it("names the missing folder and how to create it", async () => {
+    const folder = join(fx.dir, "no-such-dir");
+    const result = await fx.run(["backup", join(folder, "b.db")]);
+    expect(result).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `error: folder ${folder} does not exist; create it first (mkdir -p ${folder})\n`,
+    });
+  });
 });
 
 describe("help", () => {

@@ -164,7 +164,10 @@ export function registerCustomerCommands(program: Command, ctx: CliContext): voi
     .argument("<amount>", "amount in the customer's currency, e.g. 25 or -5.50", parseSignedAmount)
     .option("--note <text>", "note kept on the ledger row")
     .option(...JSON_FLAG)
-    .action((id: number, amount: number, opts: { note?: string; json?: boolean }) => {
+    .allowExcessArguments(true)
+    .action((id: number, amount: number, parsed: { note?: string; json?: boolean }, command: Command) => {
+      // `topup 1 -- -1.5 --note fix`: after `--` the options come as plain arguments; read them.
+      const opts = { ...parsed, ...optionsAfterAmount(command.args.slice(2)) };
       const result = topUp(ctx.db(), id, amount, opts.note ?? null);
       const json = {
         id,
@@ -254,4 +257,20 @@ export function registerCustomerCommands(program: Command, ctx: CliContext): voi
       ]);
       ctx.out.line("The signing secret is shown only once: store it now.");
     });
+}
+
+/**
+ * The `--note TEXT` / `--json` options written after a negative amount that follows `--`.
+ * @throws CliUsageError for anything else.
+ */
+function optionsAfterAmount(rest: readonly string[]): { note?: string; json?: boolean } {
+  const out: { note?: string; json?: boolean } = {};
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i] ?? "";
+    if (arg === "--json") out.json = true;
+    else if (arg.startsWith("--note=")) out.note = arg.slice("--note=".length);
+    else if (arg === "--note" && i + 1 < rest.length) out.note = rest[++i];
+    else throw new CliUsageError(`unexpected argument "${arg}" (usage: customers topup ID AMOUNT [--note TEXT])`);
+  }
+  return out;
 }
