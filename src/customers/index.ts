@@ -12,6 +12,7 @@ export {
   listCustomers,
   type RotatedKey,
   rotateKey,
+  setSuspended,
   setWebhook,
   type TopUpResult,
   toCustomerView,

@@ -25,6 +25,8 @@ export const customers = sqliteTable("customers", {
   webhookUrl: text("webhook_url"),
   /** HMAC secret for webhook signatures (seed 003 webhooks; issue #5). */
   webhookSecret: text("webhook_secret"),
+  /** Set while the operator has suspended the account: its keys answer 403 (issue #15). */
+  suspendedAt: integer("suspended_at"),
   ...timestamps,
 });
 

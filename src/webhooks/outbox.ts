@@ -70,7 +70,7 @@ export function orderWebhookPayload(order: WebhookOrder): string {
  * @returns the new delivery id, or null when the customer has no webhook.
  */
 export function enqueueOrderWebhook(
-  ctx: AppContext,
+  ctx: Pick<AppContext, "db">,
   order: WebhookOrder,
   at: number,
   webhookUrl?: string | null,

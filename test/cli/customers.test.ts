@@ -104,6 +104,26 @@ describe("customers add", () => {
   });
 });
 
+describe("customers suspend / resume", () => {
+  it("suspends and resumes an account, shown in list and show", async () => {
+    const { id } = await json<AddJson>(["customers", "add", "--name", "Paused"]);
+    const suspended = await json<{ id: number; suspended: boolean; suspendedAt: string }>([
+      "customers",
+      "suspend",
+      String(id),
+    ]);
+    expect(suspended).toEqual({ id, suspended: true, suspendedAt: expect.stringMatching(/Z$/) });
+    // suspending again keeps the first time
+    expect(await json(["customers", "suspend", String(id)])).toEqual(suspended);
+    expect(await json(["customers", "show", String(id)])).toMatchObject({ suspendedAt: suspended.suspendedAt });
+    const text = await run(["customers", "resume", String(id)]);
+    expect(text).toEqual({ code: 0, stdout: `customer ${id}: active; its keys work again\n`, stderr: "" });
+    const listed = await json<Array<{ id: number; suspendedAt: string | null }>>(["customers", "list"]);
+    expect(listed.find((c) => c.id === id)?.suspendedAt).toBeNull();
+    expectOneLineError(await run(["customers", "suspend", "999"]), 1, "unknown customer 999");
+  });
+});
+
 describe("customers topup", () => {
   it("credits, then corrects with a negative amount", async () => {
     const { id } = await json<AddJson>(["customers", "add", "--name", "Top"]);
@@ -256,13 +276,14 @@ describe("customers list / show", () => {
       "httpErrors",
       "id",
       "name",
+      "suspendedAt",
       "updatedAt",
       "webhookUrl",
     ]);
     expect(list[0]).toMatchObject({ name: "Alice", balance: "10.00000", activeKeys: 1 });
     const table = await run(["customers", "list"]);
     const lines = table.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^ID +NAME +BALANCE +CUR +HTTP ERRORS +KEYS +WEBHOOK$/);
+    expect(lines[0]).toMatch(/^ID +NAME +BALANCE +CUR +HTTP ERRORS +KEYS +WEBHOOK +SUSPENDED$/);
     expect(lines[1]).toMatch(/^[- ]+$/);
     expect(lines).toHaveLength(list.length + 2);
     expect(table.stdout).not.toMatch(/apiKey|key_hash|webhookSecret/);

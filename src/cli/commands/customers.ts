@@ -1,5 +1,5 @@
 /**
- * `customers ...`: add, list, show, topup, rotate-key, add-key, set-webhook. Each command is a
+ * `customers ...`: add, list, show, topup, suspend, resume, rotate-key, add-key, set-webhook. Each command is a
  * thin wrapper over a verb of `src/customers`. Amounts print as 5-decimal strings, times as ISO.
  */
 import type { Command } from "commander";
@@ -11,6 +11,7 @@ import {
   getCustomer,
   listCustomers,
   rotateKey,
+  setSuspended,
   setWebhook,
   topUp,
 } from "../../customers/index.js";
@@ -30,6 +31,8 @@ export interface CustomerJson {
   balance: string;
   httpErrors: boolean;
   webhookUrl: string | null;
+  /** When the account was suspended, or null while active. */
+  suspendedAt: string | null;
   createdAt: string | null;
   updatedAt: string | null;
 }
@@ -42,6 +45,7 @@ function customerJson(c: CustomerView): CustomerJson {
     balance: formatAmount(c.balance),
     httpErrors: c.httpErrors,
     webhookUrl: c.webhookUrl,
+    suspendedAt: isoTime(c.suspendedAt),
     createdAt: isoTime(c.createdAt),
     updatedAt: isoTime(c.updatedAt),
   };
@@ -104,6 +108,7 @@ export function registerCustomerCommands(program: Command, ctx: CliContext): voi
         { header: "HTTP ERRORS", value: (c) => c.httpErrors },
         { header: "KEYS", value: (c) => c.activeKeys, align: "right" },
         { header: "WEBHOOK", value: (c) => c.webhookUrl },
+        { header: "SUSPENDED", value: (c) => isoTime(c.suspendedAt) },
       ]);
     });
 
@@ -134,6 +139,7 @@ export function registerCustomerCommands(program: Command, ctx: CliContext): voi
         ["balance", `${formatAmount(customer.balance)} ${customer.currency}`],
         ["http errors", customer.httpErrors],
         ["webhook", customer.webhookUrl],
+        ["suspended", isoTime(customer.suspendedAt)],
         ["created", isoTime(customer.createdAt)],
       ]);
       ctx.out.line();
@@ -191,6 +197,33 @@ export function registerCustomerCommands(program: Command, ctx: CliContext): voi
         ["note", json.note],
       ]);
     });
+
+  for (const [name, suspended] of [
+    ["suspend", true],
+    ["resume", false],
+  ] as const) {
+    group
+      .command(name)
+      .description(
+        suspended
+          ? "suspend an account: its API keys answer 403 Account suspended; its open orders still sync and refund"
+          : "resume a suspended account: its API keys work again",
+      )
+      .argument("<id>", "customer id", parseId)
+      .option(...JSON_FLAG)
+      .action((id: number, opts: { json?: boolean }) => {
+        const customer = setSuspended(ctx.db(), id, suspended);
+        if (opts.json) {
+          ctx.out.json({ id, suspended, suspendedAt: isoTime(customer.suspendedAt) });
+          return;
+        }
+        ctx.out.line(
+          suspended
+            ? `customer ${id}: suspended since ${isoTime(customer.suspendedAt)}; its keys answer 403`
+            : `customer ${id}: active; its keys work again`,
+        );
+      });
+  }
 
   group
     .command("rotate-key")

@@ -1,0 +1,1 @@
+ALTER TABLE `customers` ADD `suspended_at` integer;
