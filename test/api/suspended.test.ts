@@ -17,12 +17,13 @@ it("answers 403 Account suspended on every action, then works again after resume
 
   setSuspended(ctx.db, customer.id, true);
   setSuspended(ctx.db, quiet.id, true);
-  for (const fields of [
+  const requests: Array<Record<string, string | number>> = [
     { action: "balance" },
     { action: "services" },
     { action: "status", order: 1 },
     { action: "add", service: 1, link: "https://x.y/b", quantity: 1000 },
-  ]) {
+  ];
+  for (const fields of requests) {
     const res = await post({ key: customer.apiKey, ...fields });
     expect(res.status).toBe(403);
     expect(await json(res)).toEqual({ error: "Account suspended" });
