@@ -5,6 +5,10 @@
  * dripfeed from upstream). A mapped upstream service that disappears disables the local one
  * until it returns; a fixed-rate service whose cost reaches its rate is disabled until the
  * cost falls. Every rate or cost change is a `price_changes` row. A failed fetch changes nothing.
+ * A configured service whose `upstreamService` the provider's catalogue does not list (a typo in
+ * the providers file, issue #15) is kept as a disabled row with the reason
+ * {@link NOT_IN_CATALOGUE}, so `services list` shows it, and is logged at warn after every
+ * catalogue fetch of its provider (`event: "service_not_in_catalogue"`, with its JSON path).
  */
 import { and, eq } from "drizzle-orm";
 import { formatRate } from "../billing/money.js";
@@ -14,6 +18,42 @@ import { inTransaction } from "../db/client.js";
 import { priceChanges, providers, type Service, services, upstreamServices } from "../db/schema.js";
 import type { AppContext } from "../runtime/context.js";
 import type { UpstreamService } from "../upstream/types.js";
+
+/** Disabled reason of a configured service its provider's catalogue has never listed. */
+export const NOT_IN_CATALOGUE = "not in upstream catalogue";
+/** Disabled reason of a configured service whose provider's catalogue was never fetched. */
+export const CATALOGUE_NOT_FETCHED = "upstream catalogue not fetched yet";
+
+/** A configured service that its provider's catalogue does not list. */
+export interface MissingUpstreamService {
+  serviceId: number;
+  providerId: string;
+  upstreamService: string;
+  /** JSON path in the providers file: `services[3].upstreamService`. */
+  path: string;
+}
+
+/**
+ * The services of `ctx.config` mapped to `providerId` whose upstream id is not in `listed`
+ * (the upstream ids of the provider's catalogue, as last fetched).
+ */
+export function missingUpstreamServices(
+  ctx: Pick<AppContext, "config">,
+  providerId: string,
+  listed: ReadonlySet<string>,
+): MissingUpstreamService[] {
+  const missing: MissingUpstreamService[] = [];
+  for (const [i, s] of ctx.config.services.entries()) {
+    if (s.provider !== providerId || listed.has(s.upstreamService)) continue;
+    missing.push({
+      serviceId: s.id,
+      providerId,
+      upstreamService: s.upstreamService,
+      path: `services[${i}].upstreamService`,
+    });
+  }
+  return missing;
+}
 
 export interface CatalogueSyncResult {
   providerId: string;
@@ -40,6 +80,13 @@ export async function syncProviderCatalogue(ctx: AppContext, providerId: string)
     return { providerId, ok: false, upstreamServices: 0, changed: 0, error };
   }
   const changed = applyCatalogue(ctx, providerId, outcome.value);
+  const listed = new Set(outcome.value.map((s) => s.service));
+  for (const m of missingUpstreamServices(ctx, providerId, listed)) {
+    ctx.logger.warn(
+      { event: "service_not_in_catalogue", ...m },
+      `service ${m.serviceId}: upstream service ${m.upstreamService} is not in ${providerId}'s catalogue (check ${m.path}); disabled`,
+    );
+  }
   return { providerId, ok: true, upstreamServices: outcome.value.length, changed };
 }
 
@@ -125,7 +172,15 @@ function recompute(ctx: AppContext, config: ServiceConfig): Recomputed | { disab
       and(eq(upstreamServices.providerId, provider.id), eq(upstreamServices.upstreamService, config.upstreamService)),
     )
     .get();
-  if (!upstream?.present) return { disabledReason: "upstream service not listed by the provider" };
+  if (!upstream) {
+    const state = ctx.db
+      .select({ syncedAt: providers.catalogueSyncedAt })
+      .from(providers)
+      .where(eq(providers.id, provider.id))
+      .get();
+    return { disabledReason: state?.syncedAt == null ? CATALOGUE_NOT_FETCHED : NOT_IN_CATALOGUE };
+  }
+  if (!upstream.present) return { disabledReason: "upstream service not listed by the provider" };
   const markup = config.markup ?? ctx.config.markup;
   const { rate, cost } = priceService(
     upstream.rate,
@@ -178,6 +233,15 @@ export function recomputeServices(ctx: AppContext, providerId?: string): number 
     const existing = ctx.db.select().from(services).where(eq(services.id, config.id)).get();
     const next = recompute(ctx, config);
     if (!("id" in next)) {
+      if (!existing && next.disabledReason === NOT_IN_CATALOGUE) {
+        // Never listed upstream (a typo?): kept as a disabled row so the operator sees it.
+        ctx.db
+          .insert(services)
+          .values(placeholderService(config, next.disabledReason, now))
+          .run();
+        changed++;
+        continue;
+      }
       if (existing && (existing.enabled || existing.disabledReason !== next.disabledReason)) {
         ctx.db
           .update(services)
@@ -197,7 +261,9 @@ export function recomputeServices(ctx: AppContext, providerId?: string): number 
       changed++;
       continue;
     }
-    if (existing.rate !== next.rate) {
+    // A placeholder (never listed upstream) had no price: its first real one is not a change.
+    const priced = existing.disabledReason !== NOT_IN_CATALOGUE;
+    if (priced && existing.rate !== next.rate) {
       ctx.db
         .insert(priceChanges)
         .values({
@@ -209,7 +275,7 @@ export function recomputeServices(ctx: AppContext, providerId?: string): number 
         })
         .run();
     }
-    if (existing.cost !== next.cost) {
+    if (priced && existing.cost !== next.cost) {
       ctx.db
         .insert(priceChanges)
         .values({ serviceId: next.id, field: "cost", oldValue: existing.cost, newValue: next.cost, createdAt: now })
@@ -222,7 +288,7 @@ export function recomputeServices(ctx: AppContext, providerId?: string): number 
         .set({ ...next, updatedAt: now })
         .where(eq(services.id, next.id))
         .run();
-      if (existing.rate !== next.rate || existing.cost !== next.cost) {
+      if (priced && (existing.rate !== next.rate || existing.cost !== next.cost)) {
         ctx.logger.info(
           {
             event: "price_changed",
@@ -255,4 +321,27 @@ export function recomputeServices(ctx: AppContext, providerId?: string): number 
 
 function warnDisabled(ctx: AppContext, serviceId: number, reason: string): void {
   ctx.logger.warn({ serviceId, reason }, "service disabled");
+}
+
+/** A disabled row for a configured service its upstream never listed: no price, no limits. */
+function placeholderService(config: ServiceConfig, disabledReason: string, now: number): typeof services.$inferInsert {
+  return {
+    id: config.id,
+    providerId: config.provider,
+    upstreamService: config.upstreamService,
+    name: config.name ?? `upstream service ${config.upstreamService}`,
+    type: "Default",
+    category: config.category ?? "",
+    rate: 0,
+    cost: "0",
+    min: 0,
+    max: 0,
+    refill: false,
+    cancel: false,
+    dripfeed: false,
+    enabled: false,
+    disabledReason,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
