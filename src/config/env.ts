@@ -61,6 +61,17 @@ export const envSchema = z.object({
   TRUST_PROXY: flag,
   /** Bearer token for GET /metrics; unset = metrics off. */
   METRICS_TOKEN: z.string().min(1).optional(),
+  /** Where alerts are POSTed (signed JSON events with a `text` line, src/alerts/); unset = alerts only logged. */
+  ALERT_WEBHOOK_URL: z
+    .string()
+    .refine((v) => /^https?:\/\/[^\s/]+/i.test(v) && URL.canParse(v), {
+      error: (issue) => `expected an http(s) URL, got ${JSON.stringify(issue.input)}`,
+    })
+    .optional(),
+  /** HMAC secret signing alert deliveries (as customer webhooks); required with ALERT_WEBHOOK_URL. */
+  ALERT_WEBHOOK_SECRET: z.string().min(16, "expected at least 16 characters").optional(),
+  /** A refund burst alert fires when more than this many refunds land within 10 minutes. */
+  ALERT_REFUND_BURST: intFrom(20, 1),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -85,6 +96,11 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     const issue = result.error.issues[0];
     const name = issue?.path.join(".") ?? "environment";
     throw new EnvError(`${name}: ${issue?.message ?? "invalid"}`);
+  }
+  if (result.data.ALERT_WEBHOOK_URL !== undefined && result.data.ALERT_WEBHOOK_SECRET === undefined) {
+    throw new EnvError(
+      "ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOK_URL is set (alerts are signed like customer webhooks)",
+    );
   }
   return result.data;
 }

@@ -160,6 +160,8 @@ export const orders = sqliteTable(
     index("orders_customer_idx").on(t.customerId),
     index("orders_sync_idx").on(t.providerId, t.submission, t.status, t.syncedAt),
     index("orders_submission_idx").on(t.submission),
+    /** Flagged orders only (few): the alert check reads them every status interval. */
+    index("orders_flag_idx").on(t.flag).where(sql`${t.flag} IS NOT NULL`),
     /** One local order per upstream order: a reused upstream id must never settle two orders. */
     uniqueIndex("orders_upstream_order_idx")
       .on(t.providerId, t.upstreamOrderId)

@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
+import { createAlertRuntime } from "../alerts/index.js";
 import { createApp } from "../api/app.js";
 import type { Env } from "../config/env.js";
 import { loadProvidersFile, type ProvidersConfig, zeroMarkupServices } from "../config/providers-file.js";
@@ -14,6 +15,7 @@ import { createLogger, type Logger } from "../observability/logger.js";
 import { createMetrics } from "../observability/metrics.js";
 import { createUpstreamListener } from "../observability/upstream-listener.js";
 import { recoverQueuedOrders } from "../orders/recover.js";
+import { refreshProviderBalances } from "../sync/balances.js";
 import { recomputeServices, syncAllCatalogues } from "../sync/catalogue.js";
 import { startSchedulers } from "../sync/scheduler.js";
 import type { ProviderClientOptions } from "../upstream/client.js";
@@ -52,11 +54,34 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
   const db = openDb(env.DATABASE_PATH);
   const providerStats = () => registry.stats();
   const metrics = createMetrics({ db, providerStats });
+  const now = () => Date.now();
+  const alerting = createAlertRuntime(
+    { db, now, logger },
+    {
+      ...(env.ALERT_WEBHOOK_URL ? { url: env.ALERT_WEBHOOK_URL } : {}),
+      refundBurst: env.ALERT_REFUND_BURST,
+      orderIntervalMs: env.STATUS_SYNC_INTERVAL_MS,
+      ledgerIntervalMs: env.PRICE_SYNC_INTERVAL_MS,
+      count: (type) => metrics.observeAlert(type),
+    },
+  );
+  const upstreamListener = createUpstreamListener(logger, metrics);
   const registry = createReloadableRegistry(config.providers, {
     ...options.upstream,
-    onEvent: createUpstreamListener(logger, metrics),
+    onEvent: (event) => {
+      upstreamListener(event);
+      alerting.onUpstreamEvent(event);
+    },
   });
-  const ctx: AppContext = { db, config, providers: registry, logger, now: () => Date.now(), catalogueVersion: 0 };
+  const ctx: AppContext = {
+    db,
+    config,
+    providers: registry,
+    logger,
+    now,
+    catalogueVersion: 0,
+    alerts: alerting.alerts,
+  };
 
   recoverQueuedOrders(ctx);
   const atCost = zeroMarkupServices(config);
@@ -67,13 +92,17 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
     );
   }
   recomputeServices(ctx);
+  // Balances at start too (not only on the price schedule): a provider out of funds is known at once.
+  const initialBalances = refreshProviderBalances(ctx).catch((error: unknown) => {
+    logger.error({ err: error }, "provider balance refresh at start failed");
+  });
   const initialSync = syncAllCatalogues(ctx).then((results) => {
     for (const r of results) {
       if (r.ok) logger.info({ providerId: r.providerId, services: r.upstreamServices }, "catalogue synced");
     }
   });
   await Promise.race([
-    initialSync,
+    Promise.all([initialSync, initialBalances]),
     new Promise((resolve) => setTimeout(resolve, options.initialSyncTimeoutMs ?? 15_000).unref()),
   ]);
 
@@ -95,12 +124,16 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
     { address: listenAddress(address), providers: config.providers.length, services: config.services.length },
     "smm-proxy listening",
   );
-  const webhooks = createWebhookWorker(ctx, { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE });
+  const webhooks = createWebhookWorker(ctx, {
+    allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+    ...(env.ALERT_WEBHOOK_SECRET ? { operatorSecret: env.ALERT_WEBHOOK_SECRET } : {}),
+  });
   webhooks.start();
   const schedulers = startSchedulers(ctx, {
     statusIntervalMs: env.STATUS_SYNC_INTERVAL_MS,
     priceIntervalMs: env.PRICE_SYNC_INTERVAL_MS,
   });
+  alerting.start(ctx);
 
   let closed = false;
   return {
@@ -112,7 +145,7 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
     async close(timeoutMs = 10_000) {
       if (closed) return;
       closed = true;
-      const schedulersStopped = schedulers.stop();
+      const schedulersStopped = Promise.all([schedulers.stop(), alerting.stop()]);
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive sockets turn idle as their last answer goes out: close them as they do.
       const closeIdle = () => ("closeIdleConnections" in server ? server.closeIdleConnections() : undefined);

@@ -13,6 +13,11 @@
  * | other 4xx (`panel`: 400/401/402/404)            | rejected (upstreamError if JSON) |
  * | 1xx/3xx (redirects are not followed)            | ambiguous                        |
  *
+ * A refusal whose error text says our account at the upstream lacks funds (seed `001_*`
+ * "Insufficient funds", seed `003_*` HTTP 402 "Insufficient balance", the common "Not enough
+ * funds on balance") is marked `failure.outOfFunds`: nothing will be placed there until the
+ * operator tops the account up.
+ *
  * Defined error statuses come from the dialect (`DialectSpec.definedErrorStatuses`; `panel`,
  * seed `003_*`: 400/401/402/404/502), so a `panel` 502 `{"error": ..}` ("Upstream provider
  * returned an error") is `rejected`, while a 502 with an HTML or non-error body stays `ambiguous`.
@@ -41,6 +46,15 @@ export function parseJson(body: string): { value: unknown } | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Error texts panels use when the reseller's own balance at the panel is too low. */
+const OUT_OF_FUNDS =
+  /\b(not enough (funds|balance|money)|insufficient (funds|balance)|low balance|no funds|balance is (too )?low|out of funds)\b/i;
+
+/** Whether an upstream error text says our account there lacks funds ("Not enough funds on balance"). */
+export function isOutOfFundsError(text: string | undefined): boolean {
+  return text !== undefined && OUT_OF_FUNDS.test(text);
 }
 
 /** The `error` text of a top-level `{"error": ".."}` body, if that is what it is. */
@@ -73,6 +87,7 @@ export function classifyAnswer<T>(
   const failure = (message: string): UpstreamFailure => {
     const f: UpstreamFailure = { message, httpStatus: status, bodyExcerpt: bodyExcerpt(answer.body, secrets) };
     if (upstreamError !== undefined) f.upstreamError = upstreamError;
+    if (isOutOfFundsError(upstreamError)) f.outOfFunds = true;
     return f;
   };
   const suffix = upstreamError === undefined ? "" : `: ${upstreamError}`;

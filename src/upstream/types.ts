@@ -25,6 +25,8 @@ export interface UpstreamFailure {
   bodyExcerpt?: string;
   /** The upstream's own `{"error": "..."}` text, when it sent one. */
   upstreamError?: string;
+  /** True when the upstream refused for lack of funds on OUR account there (`isOutOfFundsError`). */
+  outOfFunds?: boolean;
 }
 
 /** Why a call never reached the upstream. The first four are our own back-pressure (503 downstream). */

@@ -1,1 +1,0 @@
-ALTER TABLE `customers` ADD `suspended_at` integer;
