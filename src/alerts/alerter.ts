@@ -8,7 +8,7 @@
  *
  * `{"type":"provider_out_of_funds","state":"raised","severity":"critical","text":"smm-proxy:
  *   provider jap refused an order for lack of funds on our account: top it up",
- *   "at":"2026-12-02T03:00:00.000Z","key":"provider_out_of_funds:jap","details":{"provider":"jap"}}`
+ *   "at":"2026-12-02T03:00:00.000Z","condition":"provider_out_of_funds:jap","details":{"provider":"jap"}}`
  *
  * `text` is one human line, so a Slack/Discord/Telegram relay can forward it as is.
  * State lives in memory: after a restart a condition still true is raised once again.
@@ -44,8 +44,8 @@ export interface AlertEvent {
   text: string;
   /** ISO 8601. */
   at: string;
-  /** Identifies the condition: a `cleared` event carries the key of the `raised` one. */
-  key: string;
+  /** Identifies the condition: a `cleared` event carries the condition of the `raised` one. */
+  condition: string;
   details: Record<string, unknown>;
 }
 
@@ -89,28 +89,28 @@ export function createAlerter(
       severity: state === "cleared" ? "info" : SEVERITY[alert.type],
       text: `smm-proxy: ${alert.text}`,
       at: new Date(at).toISOString(),
-      key,
+      condition: key,
       details: alert.details ?? {},
     };
     if (options.url === undefined) return;
     try {
       enqueueOperatorEvent(ctx, options.url, JSON.stringify(event), at);
     } catch (error) {
-      ctx.logger.error({ err: error, key }, "alert could not be queued");
+      ctx.logger.error({ err: error, condition: key }, "alert could not be queued");
     }
   };
   return {
     raise(key, alert) {
       if (raised.has(key)) return false;
       raised.set(key, alert.type);
-      ctx.logger.error({ event: "alert_raised", type: alert.type, key, ...alert.details }, alert.text);
+      ctx.logger.error({ event: "alert_raised", type: alert.type, condition: key, ...alert.details }, alert.text);
       options.count?.(alert.type);
       send(key, "raised", alert);
       return true;
     },
     clear(key, alert) {
       if (!raised.delete(key)) return false;
-      ctx.logger.info({ event: "alert_cleared", type: alert.type, key, ...alert.details }, alert.text);
+      ctx.logger.info({ event: "alert_cleared", type: alert.type, condition: key, ...alert.details }, alert.text);
       send(key, "cleared", alert);
       return true;
     },

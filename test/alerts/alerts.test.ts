@@ -70,7 +70,7 @@ describe("the alerter", () => {
         severity: "critical",
         text: "smm-proxy: provider jap: circuit opened",
         at: new Date(T0).toISOString(),
-        key: "circuit_open:jap",
+        condition: "circuit_open:jap",
         details: { provider: "jap" },
       },
       {
@@ -79,7 +79,7 @@ describe("the alerter", () => {
         severity: "info",
         text: "smm-proxy: provider jap: circuit closed",
         at: new Date(T0).toISOString(),
-        key: "circuit_open:jap",
+        condition: "circuit_open:jap",
         details: { provider: "jap" },
       },
     ]);

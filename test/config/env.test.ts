@@ -25,6 +25,7 @@ describe("loadEnv", () => {
       RATE_LIMIT_KEY_PER_MIN: 0,
       WEBHOOK_ALLOW_PRIVATE: false,
       TRUST_PROXY: false,
+      ALERT_REFUND_BURST: 20,
     });
   });
 
@@ -51,6 +52,9 @@ describe("loadEnv", () => {
         WEBHOOK_ALLOW_PRIVATE: "true",
         TRUST_PROXY: "1",
         METRICS_TOKEN: "t0k",
+        ALERT_WEBHOOK_URL: "https://relay.example/smm",
+        ALERT_WEBHOOK_SECRET: "0123456789abcdef",
+        ALERT_REFUND_BURST: "50",
       }),
     ).toEqual({
       PORT: 3000,
@@ -65,6 +69,9 @@ describe("loadEnv", () => {
       WEBHOOK_ALLOW_PRIVATE: true,
       TRUST_PROXY: true,
       METRICS_TOKEN: "t0k",
+      ALERT_WEBHOOK_URL: "https://relay.example/smm",
+      ALERT_WEBHOOK_SECRET: "0123456789abcdef",
+      ALERT_REFUND_BURST: 50,
     });
   });
 
@@ -101,6 +108,16 @@ describe("loadEnv", () => {
       'TRUST_PROXY: expected one of 1, true, yes, on (enabled) or 0, false, no, off (disabled), got "2"',
     ],
     [{ LOG_LEVEL: "loud" }, 'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    [{ ALERT_WEBHOOK_URL: "ftp://relay" }, 'ALERT_WEBHOOK_URL: expected an http(s) URL, got "ftp://relay"'],
+    [
+      { ALERT_WEBHOOK_URL: "https://relay.example/hook" },
+      "ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOK_URL is set (alerts are signed like customer webhooks)",
+    ],
+    [
+      { ALERT_WEBHOOK_URL: "https://relay.example/hook", ALERT_WEBHOOK_SECRET: "short" },
+      "ALERT_WEBHOOK_SECRET: expected at least 16 characters",
+    ],
+    [{ ALERT_REFUND_BURST: "0" }, 'ALERT_REFUND_BURST: expected an integer >= 1, got "0"'],
   ])("rejects %o with one line naming the variable", (source, message) => {
     const text = envError(source);
     expect(text).toBe(message);
