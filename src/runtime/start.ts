@@ -33,6 +33,8 @@ export interface Runtime {
   close(timeoutMs?: number): Promise<void>;
   /** Re-reads `PROVIDERS_FILE` (SIGHUP); an invalid file is logged and the old config stays. */
   reload(): Promise<ReloadResult>;
+  /** Settles once the balance refresh started after the first catalogue sync has ended (never rejects). */
+  initialBalances: Promise<void>;
 }
 
 export interface StartOptions {
@@ -92,17 +94,21 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
     );
   }
   recomputeServices(ctx);
-  // Balances at start too (not only on the price schedule): a provider out of funds is known at once.
-  const initialBalances = refreshProviderBalances(ctx).catch((error: unknown) => {
-    logger.error({ err: error }, "provider balance refresh at start failed");
-  });
   const initialSync = syncAllCatalogues(ctx).then((results) => {
     for (const r of results) {
       if (r.ok) logger.info({ providerId: r.providerId, services: r.upstreamServices }, "catalogue synced");
     }
   });
+  // Balances at start too (not only on the price schedule), after the catalogues and without
+  // delaying the start: a provider out of funds or below its balanceWarning is known at once.
+  const initialBalances = initialSync
+    .then(() => refreshProviderBalances(ctx))
+    .then(
+      () => undefined,
+      (error: unknown) => logger.error({ err: error }, "provider balance refresh at start failed"),
+    );
   await Promise.race([
-    Promise.all([initialSync, initialBalances]),
+    initialSync,
     new Promise((resolve) => setTimeout(resolve, options.initialSyncTimeoutMs ?? 15_000).unref()),
   ]);
 
@@ -141,6 +147,7 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
     registry,
     url,
     port: address.port,
+    initialBalances,
     reload: () => reloadConfig(ctx, registry, env.PROVIDERS_FILE),
     async close(timeoutMs = 10_000) {
       if (closed) return;

@@ -60,6 +60,7 @@ beforeAll(async () => {
     { config, logger: logs.logger, initialSyncTimeoutMs: 5000 },
   );
   const { ctx } = proxy;
+  await proxy.initialBalances;
   customer = addCustomer(ctx, "10.00000");
   const key = customer.apiKey;
   const link = "https://instagram.com/x";

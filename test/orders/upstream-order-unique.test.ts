@@ -65,8 +65,14 @@ describe("orders (provider_id, upstream_order_id)", () => {
       copyFileSync(join(MIGRATIONS_FOLDER, "0000_init.sql"), join(first, "0000_init.sql"));
       const db = openDb(join(dir, "store.db"), { migrate: false });
       migrate(db, { migrationsFolder: first });
-      const ctx = { ...makeContext(config, []), db };
-      const { id } = addCustomer(ctx, "1.00000");
+      // Written in the columns of 0000 (later migrations add customer columns the code knows).
+      const id = Number(
+        db.$client
+          .prepare(
+            "INSERT INTO customers (name, currency, balance, created_at, updated_at) VALUES ('c', 'USD', 0, 0, 0)",
+          )
+          .run().lastInsertRowid,
+      );
       db.insert(orders)
         .values([order(id, "p1", "77"), order(id, "p1", "77"), order(id, "p2", "77"), order(id, "p1", "77")])
         .run();
