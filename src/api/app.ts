@@ -38,6 +38,8 @@ export interface ApiOptions {
   metricsToken?: string;
   /** Queue and circuit figures per provider (the registry's `stats`), for `/readyz` and `/metrics`. */
   providerStats?: () => Record<string, ProviderStats>;
+  /** False while the server is still starting (recovery, first catalogue sync): API answers 503. Default: ready. */
+  ready?: () => boolean;
 }
 
 type Vars = { fields: Fields; customer: Customer; requestId: string };
@@ -102,8 +104,11 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
   });
   app.get("/readyz", (c) => {
     c.header("Cache-Control", "no-store");
-    const state = readiness(ctx.db, ctx.config, options.providerStats);
-    return c.json({ status: state.ready ? "ready" : "not ready", checks: state.checks }, state.ready ? 200 : 503);
+    const state = readiness(ctx.db, ctx.config, options.providerStats, options.ready?.() ?? true);
+    return c.json(
+      { status: state.ready ? "ready" : "not ready", checks: state.checks, providers: state.providers },
+      state.ready ? 200 : 503,
+    );
   });
   app.get("/metrics", async (c) => {
     const token = options.metricsToken;
@@ -122,6 +127,11 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
   const accessLog = ctx.logger.child({}, { redact: { paths: ["key", "apiKey"], censor: "[redacted]" } });
 
   const api = new Hono<HonoEnv>({ strict: false });
+  // Only `/api/v2` and `/api/v2/` are the API; any longer path is a JSON 404 (never a key check).
+  api.use(async (c, next) => {
+    if (!/^\/api\/v2\/?$/.test(c.req.path)) return c.json({ error: "Not found" }, 404);
+    await next();
+  });
   // One log line and one metrics observation per request, after the answer (errors included).
   api.use(async (c, next) => {
     const started = performance.now();
@@ -145,6 +155,13 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
       );
     }
   });
+  if (options.ready !== undefined) {
+    const isReady = options.ready;
+    api.use(async (_c, next) => {
+      if (!isReady()) throw new DomainError("upstream_unavailable", "Service is starting, try again later", {}, 1);
+      await next();
+    });
+  }
   api.use(
     bodyWithinLimit(maxBytes, () => {
       throw new DomainError("payload_too_large", `Request body too large (limit ${maxBytes} bytes)`);

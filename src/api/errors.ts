@@ -21,7 +21,6 @@ const STATUS_BY_CODE: Readonly<Record<DomainErrorCode, ContentfulStatusCode>> = 
   payload_too_large: 413,
   rate_limited: 429,
   upstream_failed: 502,
-  upstream_ambiguous: 502,
   upstream_unavailable: 503,
 };
 

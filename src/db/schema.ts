@@ -148,6 +148,11 @@ export const orders = sqliteTable(
     submission: text("submission").$type<SubmissionState>().notNull(),
     /** Set, durably, just before the upstream `add` is sent (crash recovery, issue #8). */
     submitStartedAt: integer("submit_started_at"),
+    /**
+     * The `Idempotency-Key` the upstream `add` was sent with (providers with `idempotencyKeys`,
+     * issue #11): a held order is re-asked with it by status sync. Null when sent without one.
+     */
+    upstreamIdempotencyKey: text("upstream_idempotency_key"),
     lastError: text("last_error"),
     /** Consecutive sync answers of "Incorrect order ID" for this order. */
     missCount: integer("miss_count").notNull().default(0),
@@ -224,10 +229,30 @@ export const idempotencyKeys = sqliteTable(
     requestHash: text("request_hash").notNull(),
     statusCode: integer("status_code"),
     body: text("body"),
+    /**
+     * The order this key placed, written in the transaction of the order's charge (issue #11):
+     * once set, the key answers with that order whatever fails afterwards.
+     */
+    orderId: integer("order_id"),
     createdAt: integer("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.customerId, t.key] })],
 );
+
+/**
+ * The server's exclusive hold on the database (issue #11): one row while a server runs, its
+ * heartbeat refreshed periodically. A second server refuses to start while the row is fresh.
+ */
+export const instanceLock = sqliteTable("instance_lock", {
+  /** Always 1: one row at most. */
+  id: integer("id").primaryKey(),
+  /** Random id of the holding process. */
+  owner: text("owner").notNull(),
+  pid: integer("pid").notNull(),
+  hostname: text("hostname").notNull(),
+  startedAt: integer("started_at").notNull(),
+  heartbeatAt: integer("heartbeat_at").notNull(),
+});
 
 /** Webhook outbox: written in the same transaction as the order change (seed 003 webhooks). */
 export const webhookDeliveries = sqliteTable(

@@ -1,6 +1,8 @@
 /**
  * Order status sync (issue #5): one tick asks every provider for the state of its open
- * orders (`submitted`, status not final) and applies the answers with exactly-once refunds.
+ * orders (`submitted`, status not final; and held `unknown` orders whose upstream answer carried
+ * an order id, issue #11) and applies the answers with exactly-once refunds. Before that, held
+ * orders of a provider with `idempotencyKeys` are re-asked once (`held-orders.ts`).
  *
  * Per provider, oldest-synced first (synced_at NULLS FIRST, then id), in batches of up to 100:
  * one upstream multi-status call per batch at `sync` priority (the client picks the dialect's
@@ -18,6 +20,7 @@ import type { AppContext } from "../runtime/context.js";
 import { chunk } from "../upstream/client.js";
 import type { ItemError, UpstreamOrderState } from "../upstream/types.js";
 import { createApplyQueue } from "./apply-queue.js";
+import { reaskHeldOrders } from "./held-orders.js";
 import type { BatchStats } from "./order-batch.js";
 import { forEachBounded } from "./pool.js";
 import { providerConcurrency, syncClientOf, syncProviderIds } from "./providers.js";
@@ -46,6 +49,12 @@ export interface StatusSyncResult {
   failedBatches: number;
   /** Webhook outbox rows written. */
   webhooks: number;
+  /** Held orders re-asked with their idempotency key (providers with `idempotencyKeys`). */
+  heldReasked: number;
+  /** Held orders linked to the upstream's order id by a re-ask. */
+  heldLinked: number;
+  /** Held orders the upstream refused when re-asked: canceled and refunded. */
+  heldRefunded: number;
 }
 
 /** Upstream ids the client accepts in an id list (no whitespace, no comma). */
@@ -63,7 +72,7 @@ function openOrdersStatement(db: Sqlite.Database): Sqlite.Statement<[string], Op
   if (s === undefined) {
     s = db.prepare(
       `SELECT id, upstream_order_id FROM orders
-       WHERE provider_id = ? AND submission = 'submitted' AND upstream_order_id IS NOT NULL
+       WHERE provider_id = ? AND submission IN ('submitted', 'unknown') AND upstream_order_id IS NOT NULL
          AND status NOT IN ('Completed', 'Partial', 'Canceled', 'Failed')
        ORDER BY synced_at ASC NULLS FIRST, id ASC`,
     );
@@ -89,6 +98,9 @@ function emptyResult(): StatusSyncResult {
     flagged: 0,
     failedBatches: 0,
     webhooks: 0,
+    heldReasked: 0,
+    heldLinked: 0,
+    heldRefunded: 0,
   };
 }
 
@@ -110,6 +122,10 @@ async function syncProvider(
   const client = syncClientOf(ctx, providerId, "status-sync");
   if (client === undefined) return;
   const log = ctx.logger.child({ providerId, job: "status-sync" });
+  const held = await reaskHeldOrders(ctx, providerId, client);
+  result.heldReasked += held.asked;
+  result.heldLinked += held.linked;
+  result.heldRefunded += held.refunded;
   const batches = chunk(openOrdersOf(ctx, providerId));
   const applier = createApplyQueue(ctx, ctx.config.flagAfterMisses);
   await forEachBounded(batches, concurrency ?? providerConcurrency(ctx, providerId), async (batch) => {

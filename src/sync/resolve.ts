@@ -2,19 +2,21 @@
  * The operator's settlement of an `unknown` order (one whose upstream `add` was never
  * confirmed; issue #4, issue #5 `orders resolve`, issue #15):
  * - `{upstreamOrder}`: the operator found it upstream. The id must have the provider's form
- *   (`DialectSpec.orderId`) and the upstream must know it: its `status` is asked first, and an
- *   upstream that answers with an error (e.g. "Incorrect order ID") or cannot be asked refuses
- *   the link, nothing changed. Then → `submitted` with that upstream id and `synced_at` cleared,
- *   so the next status sync takes it over first;
- * - `{refund: true}`: the operator gives up on it → `failed` (never placed, as every other
- *   order refunded before placement), status `Canceled`, the whole charge refunded exactly once
- *   (`settleRefund`).
- * Both clear the order's flag; both write in one transaction, with a webhook outbox row when
- * the customer-visible state changed.
+ *   (`DialectSpec.orderId`) and the upstream must know it: its `status` is asked first
+ *   (`resolveUnknownOrder`), and an upstream that answers with an error (e.g. "Incorrect order
+ *   ID") or cannot be asked refuses the link, nothing changed. Then → `submitted` with that
+ *   upstream id and `synced_at` cleared, so the next status sync takes it over first;
+ * - `{refund: true}`: the operator gives up on it → status `Canceled` with the whole charge
+ *   refunded exactly once (`settleRefund`). It stays visible to its customer (as `Canceled`),
+ *   so its submission becomes `submitted` with no upstream id (sync and cancel skip it).
+ * Both clear the order's flag; both happen in one transaction, with a webhook outbox row when
+ * the customer-visible state changed. A `queued` order stuck at run time (older than its
+ * provider's longest possible placement, `isStuckQueued`) can be resolved the same way.
  */
 import { and, eq } from "drizzle-orm";
 import { inTransaction } from "../db/client.js";
 import { type Order, orders } from "../db/schema.js";
+import { isStuckQueued } from "../orders/recover.js";
 import type { AppContext } from "../runtime/context.js";
 import { dialectSpec } from "../upstream/dialects/index.js";
 import { enqueueOrderWebhook } from "../webhooks/outbox.js";
@@ -37,27 +39,29 @@ export class ResolveOrderError extends Error {
   }
 }
 
-export type ResolveAction = { upstreamOrder: string } | { refund: true };
+/** Link the order to the upstream's id, or cancel and refund it (`reason` kept in `last_error`). */
+export type ResolveAction = { upstreamOrder: string } | { refund: true; reason?: string };
 
 const UPSTREAM_ID = /^[^\s,]{1,64}$/;
 
 /**
- * Settles the `unknown` order `orderId` as the operator decided.
- * @returns the order row after the change.
- * @throws ResolveOrderError `unknown_order` (no such order), `not_unknown` (its submission is
- * not `unknown`: nothing changed), `bad_upstream_id` (not the provider's id form: empty, with a
- * space or comma, > 64 chars, not a number for the seed panels), `duplicate_upstream_id`
- * (another order of the same provider already has that upstream id), `unknown_upstream_order`
- * (the upstream answered its status with an error), `upstream_unreachable` (its status could
- * not be asked: no client, timeout, rate limit...).
+ * The operator's resolve: for a link, checks the id's form for the provider and asks the
+ * upstream for that order's status first (nothing changes when it does not know it), then
+ * settles as {@link settleUnknownOrder}. A refund needs no upstream call.
+ * @throws ResolveOrderError as {@link settleUnknownOrder}, plus `bad_upstream_id` (not the
+ * provider's id form), `unknown_upstream_order` (the upstream answered its status with an
+ * error), `upstream_unreachable` (its status could not be asked: no client, timeout, rate limit...).
  */
 export async function resolveUnknownOrder(ctx: AppContext, orderId: number, action: ResolveAction): Promise<Order> {
-  if ("refund" in action) return refundUnknownOrder(ctx, orderId);
-  const upstreamOrderId = action.upstreamOrder.trim();
-  if (!UPSTREAM_ID.test(upstreamOrderId)) {
-    throw new ResolveOrderError("bad_upstream_id", `invalid upstream order id ${JSON.stringify(action.upstreamOrder)}`);
-  }
-  const order = requireUnknown(ctx, orderId);
+  if ("upstreamOrder" in action) await checkUpstreamOrder(ctx, orderId, action.upstreamOrder.trim());
+  return settleUnknownOrder(ctx, orderId, action);
+}
+
+/** Refuses an upstream id of the wrong form for the order's provider, or one the upstream does not know. */
+async function checkUpstreamOrder(ctx: AppContext, orderId: number, upstreamOrderId: string): Promise<void> {
+  const order = ctx.db.select().from(orders).where(eq(orders.id, orderId)).get();
+  if (!order) throw new ResolveOrderError("unknown_order", `order ${orderId} not found`);
+  if (!UPSTREAM_ID.test(upstreamOrderId)) return; // refused with its own line by settleUnknownOrder
   const provider = ctx.config.providers.find((p) => p.id === order.providerId);
   if (provider) {
     const form = dialectSpec(provider.dialect).orderId;
@@ -68,7 +72,18 @@ export async function resolveUnknownOrder(ctx: AppContext, orderId: number, acti
       );
     }
   }
-  requireFree(ctx, order, upstreamOrderId);
+  if (order.submission !== "unknown" && order.submission !== "queued") return; // refused by settleUnknownOrder
+  const taken = ctx.db
+    .select({ id: orders.id })
+    .from(orders)
+    .where(and(eq(orders.providerId, order.providerId), eq(orders.upstreamOrderId, upstreamOrderId)))
+    .get();
+  if (taken) {
+    throw new ResolveOrderError(
+      "duplicate_upstream_id",
+      `upstream order ${upstreamOrderId} of provider ${order.providerId} is already order ${taken.id}`,
+    );
+  }
   const client = ctx.providers.get(order.providerId);
   if (!client) {
     throw new ResolveOrderError("upstream_unreachable", `provider ${order.providerId} is not configured: cannot check`);
@@ -86,64 +101,77 @@ export async function resolveUnknownOrder(ctx: AppContext, orderId: number, acti
       `could not ask ${order.providerId} for order ${upstreamOrderId} (${outcome.kind}: ${outcome.failure.message}); nothing changed, try again`,
     );
   }
+}
+
+/**
+ * Settles the `unknown` order `orderId` as the operator decided.
+ * @returns the order row after the change.
+ * @throws ResolveOrderError `unknown_order` (no such order), `not_unknown` (its submission is
+ * not `unknown`: nothing changed), `bad_upstream_id` (empty, with a space or comma, > 64 chars),
+ * `duplicate_upstream_id` (another order of the same provider already has that upstream id).
+ */
+export function settleUnknownOrder(ctx: AppContext, orderId: number, action: ResolveAction): Order {
+  if ("upstreamOrder" in action && !UPSTREAM_ID.test(action.upstreamOrder.trim())) {
+    throw new ResolveOrderError("bad_upstream_id", `invalid upstream order id ${JSON.stringify(action.upstreamOrder)}`);
+  }
   return inTransaction(ctx.db, () => {
-    // Checked again inside the write: sync or another operator may have moved meanwhile.
-    requireFree(ctx, requireUnknown(ctx, orderId), upstreamOrderId);
-    return ctx.db
+    const order = ctx.db.select().from(orders).where(eq(orders.id, orderId)).get();
+    if (!order) throw new ResolveOrderError("unknown_order", `order ${orderId} not found`);
+    if (order.submission === "queued" && !isStuckQueued(ctx, order)) {
+      throw new ResolveOrderError(
+        "not_unknown",
+        `order ${orderId} is queued and its upstream call may still be running: nothing to resolve yet`,
+      );
+    }
+    if (order.submission !== "unknown" && order.submission !== "queued") {
+      throw new ResolveOrderError(
+        "not_unknown",
+        `order ${orderId} is ${order.submission}, not unknown: nothing to resolve (orders settle gives the final status of any open order)`,
+      );
+    }
+    const now = ctx.now();
+    if ("upstreamOrder" in action) {
+      const upstreamOrderId = action.upstreamOrder.trim();
+      const taken = ctx.db
+        .select({ id: orders.id })
+        .from(orders)
+        .where(and(eq(orders.providerId, order.providerId), eq(orders.upstreamOrderId, upstreamOrderId)))
+        .get();
+      if (taken) {
+        throw new ResolveOrderError(
+          "duplicate_upstream_id",
+          `upstream order ${upstreamOrderId} of provider ${order.providerId} is already order ${taken.id}`,
+        );
+      }
+      return ctx.db
+        .update(orders)
+        .set({
+          submission: "submitted",
+          upstreamOrderId,
+          flag: null,
+          missCount: 0,
+          syncedAt: null,
+          updatedAt: now,
+        })
+        .where(and(eq(orders.id, orderId), eq(orders.submission, order.submission)))
+        .returning()
+        .get();
+    }
+    ctx.db
       .update(orders)
       .set({
         submission: "submitted",
-        upstreamOrderId,
+        status: "Canceled",
+        remains: order.quantity,
         flag: null,
-        missCount: 0,
-        syncedAt: null,
-        updatedAt: ctx.now(),
+        ...(action.reason === undefined ? {} : { lastError: action.reason }),
+        updatedAt: now,
       })
-      .where(eq(orders.id, orderId))
-      .returning()
-      .get();
-  });
-}
-
-/** Cancels an `unknown` order: `failed`, `Canceled`, its whole charge refunded once. */
-function refundUnknownOrder(ctx: AppContext, orderId: number): Order {
-  return inTransaction(ctx.db, () => {
-    const order = requireUnknown(ctx, orderId);
-    const now = ctx.now();
-    ctx.db
-      .update(orders)
-      .set({ submission: "failed", status: "Canceled", remains: order.quantity, flag: null, updatedAt: now })
-      .where(eq(orders.id, orderId))
+      .where(and(eq(orders.id, orderId), eq(orders.submission, order.submission)))
       .run();
     settleRefund(ctx, order, "Canceled", order.quantity, now);
     const after = ctx.db.select().from(orders).where(eq(orders.id, orderId)).get() ?? order;
     enqueueOrderWebhook(ctx, after, now);
     return after;
   });
-}
-
-function requireUnknown(ctx: AppContext, orderId: number): Order {
-  const order = ctx.db.select().from(orders).where(eq(orders.id, orderId)).get();
-  if (!order) throw new ResolveOrderError("unknown_order", `order ${orderId} not found`);
-  if (order.submission !== "unknown") {
-    throw new ResolveOrderError(
-      "not_unknown",
-      `order ${orderId} is ${order.submission}, not unknown: nothing to resolve (orders settle gives the final status of any open order)`,
-    );
-  }
-  return order;
-}
-
-function requireFree(ctx: AppContext, order: Order, upstreamOrderId: string): void {
-  const taken = ctx.db
-    .select({ id: orders.id })
-    .from(orders)
-    .where(and(eq(orders.providerId, order.providerId), eq(orders.upstreamOrderId, upstreamOrderId)))
-    .get();
-  if (taken) {
-    throw new ResolveOrderError(
-      "duplicate_upstream_id",
-      `upstream order ${upstreamOrderId} of provider ${order.providerId} is already order ${taken.id}`,
-    );
-  }
 }

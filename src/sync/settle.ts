@@ -10,8 +10,9 @@
  * order out of status sync. Its flag is cleared.
  * - `Completed`: remains 0; `Canceled`: remains = quantity; `Partial`: `remains` is required
  *   (0..quantity, the units not delivered).
- * - An `unknown` order becomes `submitted` (Completed, Partial: the upstream had it) or `failed`
- *   (Canceled: never placed, as `orders resolve --refund`).
+ * - An `unknown` order becomes `submitted` whatever the status: its customer was given its id
+ *   (held adds answer 200 `{order}`), so it stays visible with its final status, as after
+ *   `orders resolve --refund` (a `failed` order is hidden from its customer).
  */
 import { eq } from "drizzle-orm";
 import type { Minor } from "../billing/money.js";
@@ -69,8 +70,7 @@ export function settleOrder(ctx: Pick<AppContext, "db" | "now">, orderId: number
       );
     }
     const remains = remainsFor(order, input);
-    const submission: SubmissionState =
-      order.submission === "unknown" ? (input.status === "Canceled" ? "failed" : "submitted") : order.submission;
+    const submission: SubmissionState = order.submission === "unknown" ? "submitted" : order.submission;
     const now = ctx.now();
     ctx.db
       .update(orders)

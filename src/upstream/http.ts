@@ -17,6 +17,8 @@ export interface FormPost {
   /** Whole-request deadline (connect, send, headers, body), ms. */
   timeoutMs: number;
   maxBodyBytes?: number;
+  /** Extra request headers (`idempotency-key`). */
+  headers?: Record<string, string>;
 }
 
 /** An HTTP answer whose body was read completely. */
@@ -149,7 +151,7 @@ export async function postForm(request: FormPost): Promise<PostResult> {
     const init: Omit<RequestInit, "dispatcher"> & { dispatcher?: unknown } = {
       method: "POST",
       body: new URLSearchParams(request.form),
-      headers: { accept: "application/json", "user-agent": "smm-proxy" },
+      headers: { accept: "application/json", "user-agent": "smm-proxy", ...request.headers },
       redirect: "manual",
       signal,
       dispatcher: request.dispatcher,

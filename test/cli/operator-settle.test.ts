@@ -116,7 +116,7 @@ describe("orders settle", () => {
     expect(webhooksOf(id).at(-1)).toContain('"status":"Partial","remains":100');
   });
 
-  it("settles a held unknown order: Completed keeps the charge, Canceled refunds and fails it", async () => {
+  it("settles a held unknown order: Completed keeps the charge, Canceled refunds it; both stay visible", async () => {
     fx.jap.injectFaults("add", 2, "drop_answer");
     const done = await place(alice, { service: "1", link: "https://instagram.com/u1", quantity: "100" });
     const gone = await place(alice, { service: "1", link: "https://instagram.com/u2", quantity: "100" });
@@ -130,7 +130,7 @@ describe("orders settle", () => {
     });
     expect(await fx.json(["orders", "settle", String(gone), "--status", "Canceled"])).toMatchObject({
       status: "Canceled",
-      submission: "failed",
+      submission: "submitted",
       refundedNow: "0.11250",
     });
     expect(money(alice)).toEqual({ balance: before + 11_250, ledger: before + 11_250 });
@@ -183,12 +183,12 @@ describe("orders resolve", () => {
     expect(linked).toMatchObject({ submission: "submitted", upstreamOrderId: upstreamId, action: "linked" });
   });
 
-  it("--refund makes the order failed (refunded before placement), Canceled to the customer's webhook", async () => {
+  it("--refund cancels and refunds the held order, which stays visible to its customer as Canceled", async () => {
     fx.jap.injectFaults("add", 1, "drop_answer");
     const id = await place(alice, { service: "1", link: "https://instagram.com/refund", quantity: "100" });
     const before = money(alice).balance;
     const resolved = await fx.json(["orders", "resolve", String(id), "--refund"]);
-    expect(resolved).toMatchObject({ submission: "failed", status: "Canceled", refundedNow: "0.11250" });
+    expect(resolved).toMatchObject({ submission: "submitted", status: "Canceled", refundedNow: "0.11250" });
     expect(money(alice)).toEqual({ balance: before + 11_250, ledger: before + 11_250 });
     expect(webhooksOf(id).at(-1)).toBe(
       `{"order_id":${id},"status":"Canceled","remains":100,"start_count":0,"charge":0}`,

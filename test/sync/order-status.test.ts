@@ -96,6 +96,9 @@ describe.each(DIALECTS)("status sync against a %s panel", (dialect) => {
       flagged: 1,
       failedBatches: 0,
       webhooks: 11,
+      heldReasked: 0,
+      heldLinked: 0,
+      heldRefunded: 0,
     });
     cases.forEach(([spelling, canonical, remains], i) => {
       const row = orderRow(h.ctx, ids[i] as number);
