@@ -49,7 +49,7 @@ it("the server started with DATABASE_PATH under /proc prints one line and exits 
   expect(run.stdout).toBe("");
 });
 
-it("the listening line shows the address the socket is bound to", async () => {
+it("the listening line shows the bound address; a service not in its upstream catalogue is warned at start", async () => {
   const sim = await startSimulator({ dialect: "jap", apiKey: "k1", progress: false });
   const logs = captureLogs("info");
   const runtime = await start(
@@ -58,7 +58,10 @@ it("the listening line shows the address the socket is bound to", async () => {
       config: parseProvidersConfig(
         {
           providers: [{ id: "sim", dialect: "jap", url: sim.url, key: "k1" }],
-          services: [{ id: 1, provider: "sim", upstreamService: 1 }],
+          services: [
+            { id: 1, provider: "sim", upstreamService: 1 },
+            { id: 2, provider: "sim", upstreamService: 9999 },
+          ],
         },
         {},
       ),
@@ -69,6 +72,15 @@ it("the listening line shows the address the socket is bound to", async () => {
     const line = logs.lines().find((l) => l.msg === "smm-proxy listening");
     expect(line?.address).toBe(`0.0.0.0:${runtime.port}`);
     expect(runtime.url).toBe(`http://127.0.0.1:${runtime.port}`);
+    expect(logs.lines().filter((l) => l.event === "service_not_in_catalogue")).toEqual([
+      expect.objectContaining({
+        level: 40,
+        serviceId: 2,
+        providerId: "sim",
+        upstreamService: "9999",
+        path: "services[1].upstreamService",
+      }),
+    ]);
   } finally {
     await runtime.close(2000);
     await sim.close();
