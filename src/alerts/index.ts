@@ -1,7 +1,8 @@
 /**
  * The server's alerts (issue #15), started by `runtime/start.ts`: the alerter, the upstream
  * event listener (out of funds, circuits), and the store checks (held/flagged orders and refund
- * bursts every `orderIntervalMs`, the ledger every `ledgerIntervalMs`, both once at start).
+ * bursts every `orderIntervalMs` and about a second after an unconfirmed `add`, the ledger every
+ * `ledgerIntervalMs`, both once at start).
  * Provider balances raise theirs from `sync/balances.ts` through `ctx.alerts`.
  */
 import type { Logger } from "../observability/logger.js";
@@ -16,6 +17,9 @@ export type { Alert, AlertEvent, Alerts, AlertType } from "./alerter.js";
 export { ALERT_TYPES, createAlerter } from "./alerter.js";
 export { checkLedgerAlert, checkOrderAlerts, REFUND_BURST_WINDOW_MS } from "./monitor.js";
 export { alertOnUpstreamEvents } from "./upstream.js";
+
+/** Delay of the extra order check after an unconfirmed `add` (the order is held right after the call). */
+const HELD_CHECK_DELAY_MS = 1_000;
 
 export interface AlertOptions {
   /** `ALERT_WEBHOOK_URL`; unset: alerts are logged and counted only. */
@@ -47,11 +51,28 @@ export function createAlertRuntime(
     ...(options.count ? { count: options.count } : {}),
   });
   const jobs: Array<{ stop(): Promise<void> }> = [];
+  const upstream = alertOnUpstreamEvents(alerts);
+  let checkOrdersSoon: (() => void) | undefined;
+  let soon: NodeJS.Timeout | undefined;
   return {
     alerts,
-    onUpstreamEvent: alertOnUpstreamEvents(alerts),
+    onUpstreamEvent(event) {
+      upstream(event);
+      // An add the upstream did not confirm is held: check soon rather than at the next interval.
+      if (event.type === "call" && event.action === "add" && event.outcome === "ambiguous" && !event.willRetry) {
+        checkOrdersSoon?.();
+      }
+    },
     start(ctx) {
       const orders = async () => checkOrderAlerts(ctx, alerts, { refundBurst: options.refundBurst });
+      checkOrdersSoon = () => {
+        if (soon !== undefined) return;
+        soon = setTimeout(() => {
+          soon = undefined;
+          orders().catch((error: unknown) => base.logger.error({ err: error }, "alert check failed"));
+        }, HELD_CHECK_DELAY_MS);
+        soon.unref();
+      };
       const ledger = async () => checkLedgerAlert(ctx, alerts);
       for (const check of [orders, ledger]) {
         check().catch((error: unknown) => base.logger.error({ err: error }, "alert check failed"));
@@ -60,6 +81,9 @@ export function createAlertRuntime(
       jobs.push(scheduleJob(base.logger, "alert-ledger", options.ledgerIntervalMs, ledger));
     },
     async stop() {
+      checkOrdersSoon = undefined;
+      if (soon !== undefined) clearTimeout(soon);
+      soon = undefined;
       await Promise.all(jobs.splice(0).map((j) => j.stop()));
     },
   };

@@ -84,6 +84,24 @@ it("alerts a low provider balance found at start, then an upstream out of funds,
     condition: "provider_out_of_funds:jap",
     text: "smm-proxy: provider jap refused a call for lack of funds on our account (Not enough funds on balance): customers' orders to it fail until it is topped up",
   });
+  // An add the upstream did not confirm is held: alerted about a second later, not at the next interval.
+  sim.injectFaults("add", 1, "drop_answer");
+  const held = await apiCall(proxy.url, {
+    key: customer.apiKey,
+    action: "add",
+    service: 1,
+    link: "https://instagram.com/y",
+    quantity: 100,
+  });
+  const heldId = (held.body as { order: number }).order;
+  await receiver.waitFor(3);
+  expect(received().slice(2)).toEqual([
+    expect.objectContaining({
+      type: "orders_unknown",
+      state: "raised",
+      details: { count: 1, orders: [heldId] },
+    }),
+  ]);
   for (const request of receiver.requests) {
     const { "x-timestamp": timestamp, "x-signature": signature } = request.headers;
     expect(verifyWebhook(SECRET, String(timestamp), request.body.toString("utf8"), String(signature))).toBe(true);
