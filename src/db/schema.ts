@@ -14,14 +14,28 @@ const timestamps = {
   updatedAt: integer("updated_at").notNull(),
 };
 
+/** Answer styles a customer can be given (`customers.api_style`). */
+export const API_STYLES = ["panel", "perfectpanel"] as const;
+export type ApiStyle = (typeof API_STYLES)[number];
+
 /** A reseller's customer: balance in minor units of `currency`. */
 export const customers = sqliteTable("customers", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   name: text("name").notNull(),
   currency: text("currency").notNull(),
   balance: integer("balance").notNull().default(0),
-  /** When false, API errors are answered with HTTP 200 (clients that throw on non-2xx). */
+  /** When false, API errors are answered with HTTP 200 (clients that throw on non-2xx). Applies only when `httpErrorsSet`. */
   httpErrors: integer("http_errors", { mode: "boolean" }).notNull().default(true),
+  /**
+   * True when the customer's own `httpErrors` applies; false: the server's `HTTP_ERRORS`
+   * default (issue #11). Migration 0003 sets it for customers created with HTTP errors off.
+   */
+  httpErrorsSet: integer("http_errors_set", { mode: "boolean" }).notNull().default(false),
+  /**
+   * Answer style of the one answer that differs between the panels: `cancel`. `panel` (seed
+   * 003, the default) or `perfectpanel` (seed 000: `{"order": 2, "cancel": 1}`).
+   */
+  apiStyle: text("api_style").$type<ApiStyle>().notNull().default("panel"),
   webhookUrl: text("webhook_url"),
   /** HMAC secret for webhook signatures (seed 003 webhooks; issue #5). */
   webhookSecret: text("webhook_secret"),

@@ -124,6 +124,7 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
     rateLimitIpPerMin: env.RATE_LIMIT_IP_PER_MIN,
     rateLimitKeyPerMin: env.RATE_LIMIT_KEY_PER_MIN,
     trustProxy: env.TRUST_PROXY,
+    httpErrors: env.HTTP_ERRORS,
     metrics,
     metricsToken: env.METRICS_TOKEN,
     providerStats,
@@ -139,33 +140,43 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
     throw error;
   }
 
-  // Holding the lock, no other server is live: every order queued before it is settled now.
-  recoverQueuedOrders(ctx, { createdBefore: lockedAt });
-  const atCost = zeroMarkupServices(config);
-  if (atCost.length > 0) {
-    logger.warn(
-      { services: atCost },
-      "services with a zero markup sell at cost: margin protection refuses their orders (set a markup)",
-    );
-  }
-  recomputeServices(ctx);
-  const initialSync = syncAllCatalogues(ctx).then((results) => {
-    for (const r of results) {
-      if (r.ok) logger.info({ providerId: r.providerId, services: r.upstreamServices }, "catalogue synced");
+  let initialBalances: Promise<void> = Promise.resolve();
+  try {
+    // Holding the lock, no other server is live: every order queued before it is settled now.
+    recoverQueuedOrders(ctx, { createdBefore: lockedAt });
+    const atCost = zeroMarkupServices(config);
+    if (atCost.length > 0) {
+      logger.warn(
+        { services: atCost },
+        "services with a zero markup sell at cost: margin protection refuses their orders (set a markup)",
+      );
     }
-  });
-  // Balances at start too (not only on the price schedule), after the catalogues and without
-  // delaying the start: a provider out of funds or below its balanceWarning is known at once.
-  const initialBalances = initialSync
-    .then(() => refreshProviderBalances(ctx))
-    .then(
-      () => undefined,
-      (error: unknown) => logger.error({ err: error }, "provider balance refresh at start failed"),
-    );
-  await Promise.race([
-    initialSync,
-    new Promise((resolve) => setTimeout(resolve, options.initialSyncTimeoutMs ?? 15_000).unref()),
-  ]);
+    recomputeServices(ctx);
+    const initialSync = syncAllCatalogues(ctx).then((results) => {
+      for (const r of results) {
+        if (r.ok) logger.info({ providerId: r.providerId, services: r.upstreamServices }, "catalogue synced");
+      }
+    });
+    // Balances at start too (not only on the price schedule), after the catalogues and without
+    // delaying the start: a provider out of funds or below its balanceWarning is known at once.
+    initialBalances = initialSync
+      .then(() => refreshProviderBalances(ctx))
+      .then(
+        () => undefined,
+        (error: unknown) => logger.error({ err: error }, "provider balance refresh at start failed"),
+      );
+    await Promise.race([
+      initialSync,
+      new Promise((resolve) => setTimeout(resolve, options.initialSyncTimeoutMs ?? 15_000).unref()),
+    ]);
+  } catch (error) {
+    // A start that fails after the port gives everything back: port, lock, clients, store.
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    lock.release();
+    await registry.close(1000);
+    db.$client.close();
+    throw error;
+  }
 
   ready = true;
   const address = server.address() as AddressInfo;

@@ -7,6 +7,10 @@
  * Per provider, oldest-synced first (synced_at NULLS FIRST, then id), in batches of up to 100:
  * one upstream multi-status call per batch at `sync` priority (the client picks the dialect's
  * form: `status&orders=` or `multiStatus`), so N open orders cost exactly ceil(N/100) calls.
+ * Each entry of an answer is read on its own: an unreadable entry is a miss on its own order
+ * only (issue #11). A batch whose call reached the upstream and failed has its orders'
+ * `synced_at` moved to now, so the next tick asks the others first (those our own queue never
+ * sent included) and regroups the batches: a failing batch starves no one.
  * Each answer is applied atomically (`applyOrderBatch`); answers that arrive in the same turn of
  * the event loop share one transaction, one savepoint per batch (`apply-queue.ts`). A failed call (any outcome
  * but `ok`) changes nothing: those orders are asked again next tick. Providers run in
@@ -81,6 +85,22 @@ function openOrdersStatement(db: Sqlite.Database): Sqlite.Statement<[string], Op
   return s;
 }
 
+const touchStatements = new WeakMap<Sqlite.Database, Sqlite.Statement<[number, string]>>();
+
+/**
+ * Moves the `synced_at` of a failed batch's orders to `now` (nothing else changes): rotation,
+ * so the next tick asks the others first and groups these with other orders.
+ */
+function touchFailedBatch(ctx: AppContext, orderIds: readonly number[]): void {
+  const db = ctx.db.$client;
+  let s = touchStatements.get(db);
+  if (s === undefined) {
+    s = db.prepare("UPDATE orders SET synced_at = ? WHERE id IN (SELECT value FROM json_each(?))");
+    touchStatements.set(db, s);
+  }
+  s.run(ctx.now(), JSON.stringify(orderIds));
+}
+
 /** The provider's open orders, oldest-synced first. */
 export function openOrdersOf(ctx: AppContext, providerId: string): Array<{ id: number; upstreamOrderId: string }> {
   return openOrdersStatement(ctx.db.$client)
@@ -137,9 +157,14 @@ async function syncProvider(
         const outcome = await client.multiStatus(upstreamIds, { priority: "sync" });
         if (outcome.kind !== "ok") {
           result.failedBatches++;
+          if (outcome.kind !== "not_sent")
+            touchFailedBatch(
+              ctx,
+              batch.map((o) => o.id),
+            );
           log.warn(
             { outcome: outcome.kind, failure: outcome.failure, orders: batch.length },
-            "status batch failed; nothing changed, retried next tick",
+            "status batch failed; nothing changed but synced_at, retried next tick after the others",
           );
           return;
         }
@@ -167,6 +192,14 @@ async function syncProvider(
       }
     } catch (error) {
       result.failedBatches++;
+      try {
+        touchFailedBatch(
+          ctx,
+          batch.map((o) => o.id),
+        );
+      } catch {
+        // the store refuses writes: the batch keeps its place
+      }
       log.error({ err: error, orders: batch.length }, "status batch could not be applied; retried next tick");
     }
   });

@@ -78,7 +78,7 @@ async function checkUpstreamOrder(ctx: AppContext, orderId: number, upstreamOrde
     .from(orders)
     .where(and(eq(orders.providerId, order.providerId), eq(orders.upstreamOrderId, upstreamOrderId)))
     .get();
-  if (taken) {
+  if (taken && taken.id !== order.id) {
     throw new ResolveOrderError(
       "duplicate_upstream_id",
       `upstream order ${upstreamOrderId} of provider ${order.providerId} is already order ${taken.id}`,
@@ -137,7 +137,7 @@ export function settleUnknownOrder(ctx: AppContext, orderId: number, action: Res
         .from(orders)
         .where(and(eq(orders.providerId, order.providerId), eq(orders.upstreamOrderId, upstreamOrderId)))
         .get();
-      if (taken) {
+      if (taken && taken.id !== orderId) {
         throw new ResolveOrderError(
           "duplicate_upstream_id",
           `upstream order ${upstreamOrderId} of provider ${order.providerId} is already order ${taken.id}`,

@@ -12,6 +12,8 @@
  * | 408, 5xx                                        | ambiguous                        |
  * | other 4xx (`panel`: 400/401/402/404)            | rejected (upstreamError if JSON) |
  * | 1xx/3xx (redirects are not followed)            | ambiguous                        |
+ * | `add`, 2xx, JSON with an order id (any `error`) | ok (linked)                      |
+ * | `add`, other status, JSON with an order id      | ambiguous (`upstreamOrderId`)    |
  *
  * A refusal whose error text says our account at the upstream lacks funds (seed `001_*`
  * "Insufficient funds", seed `003_*` HTTP 402 "Insufficient balance", the common "Not enough

@@ -24,7 +24,8 @@ describe("loadEnv", () => {
       RATE_LIMIT_IP_PER_MIN: 1000,
       RATE_LIMIT_KEY_PER_MIN: 0,
       WEBHOOK_ALLOW_PRIVATE: false,
-      TRUST_PROXY: false,
+      TRUST_PROXY: 0,
+      HTTP_ERRORS: true,
       ALERT_REFUND_BURST: 20,
     });
   });
@@ -50,7 +51,8 @@ describe("loadEnv", () => {
         RATE_LIMIT_IP_PER_MIN: "0",
         RATE_LIMIT_KEY_PER_MIN: "120",
         WEBHOOK_ALLOW_PRIVATE: "true",
-        TRUST_PROXY: "1",
+        TRUST_PROXY: "2",
+        HTTP_ERRORS: "0",
         METRICS_TOKEN: "t0k",
         ALERT_WEBHOOK_URL: "https://relay.example/smm",
         ALERT_WEBHOOK_SECRET: "0123456789abcdef",
@@ -67,7 +69,8 @@ describe("loadEnv", () => {
       RATE_LIMIT_IP_PER_MIN: 0,
       RATE_LIMIT_KEY_PER_MIN: 120,
       WEBHOOK_ALLOW_PRIVATE: true,
-      TRUST_PROXY: true,
+      TRUST_PROXY: 2,
+      HTTP_ERRORS: false,
       METRICS_TOKEN: "t0k",
       ALERT_WEBHOOK_URL: "https://relay.example/smm",
       ALERT_WEBHOOK_SECRET: "0123456789abcdef",
@@ -83,6 +86,17 @@ describe("loadEnv", () => {
     ["off", false],
     ["0", false],
   ])("reads the flag value %s", (value, expected) => {
+    expect(loadEnv({ WEBHOOK_ALLOW_PRIVATE: value }).WEBHOOK_ALLOW_PRIVATE).toBe(expected);
+  });
+
+  it.each([
+    ["1", 1],
+    ["3", 3],
+    ["true", 1],
+    ["yes", 1],
+    ["false", 0],
+    ["0", 0],
+  ])("reads TRUST_PROXY=%s as %d trusted hops", (value, expected) => {
     expect(loadEnv({ TRUST_PROXY: value }).TRUST_PROXY).toBe(expected);
   });
 
@@ -100,12 +114,16 @@ describe("loadEnv", () => {
     [{ RATE_LIMIT_IP_PER_MIN: "x" }, 'RATE_LIMIT_IP_PER_MIN: expected an integer >= 0, got "x"'],
     [{ RATE_LIMIT_KEY_PER_MIN: "-5" }, 'RATE_LIMIT_KEY_PER_MIN: expected an integer >= 0, got "-5"'],
     [
-      { WEBHOOK_ALLOW_PRIVATE: "maybe" },
-      'WEBHOOK_ALLOW_PRIVATE: expected one of 1, true, yes, on (enabled) or 0, false, no, off (disabled), got "maybe"',
+      { TRUST_PROXY: "-1" },
+      'TRUST_PROXY: expected a number of trusted proxies (0, 1, 2, ...) or one of true, yes, on (1) or false, no, off (0), got "-1"',
     ],
     [
-      { TRUST_PROXY: "2" },
-      'TRUST_PROXY: expected one of 1, true, yes, on (enabled) or 0, false, no, off (disabled), got "2"',
+      { HTTP_ERRORS: "2" },
+      'HTTP_ERRORS: expected one of 1, true, yes, on (enabled) or 0, false, no, off (disabled), got "2"',
+    ],
+    [
+      { WEBHOOK_ALLOW_PRIVATE: "maybe" },
+      'WEBHOOK_ALLOW_PRIVATE: expected one of 1, true, yes, on (enabled) or 0, false, no, off (disabled), got "maybe"',
     ],
     [{ LOG_LEVEL: "loud" }, 'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
     [{ ALERT_WEBHOOK_URL: "ftp://relay" }, 'ALERT_WEBHOOK_URL: expected an http(s) URL, got "ftp://relay"'],

@@ -137,6 +137,26 @@ describe("start", () => {
     }
   });
 
+  it("the demo on a busy port prints one line naming the port and exits 1", async () => {
+    const busy = await start(env(dbFile(), 0), options);
+    try {
+      const child = spawn(process.execPath, ["--import", "tsx", "src/demo/main.ts"], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? "", PORT: String(busy.port), LOG_LEVEL: "silent" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString("utf8");
+      });
+      const code = await new Promise<number | null>((done) => child.once("exit", (c) => done(c)));
+      expect(code).toBe(1);
+      expect(stderr).toBe(`demo: port ${busy.port} on 127.0.0.1 is already in use\n`);
+    } finally {
+      await busy.close(1000);
+    }
+  }, 30_000);
+
   it("src/main.ts on a busy port prints one line naming the port and exits 1", async () => {
     const busy = await start(env(dbFile(), 0), options);
     const providers = join(dir, "providers.json");

@@ -191,3 +191,34 @@ describe("recovery and resolve of queued orders", () => {
     });
   });
 });
+
+describe("resolve of a held order that already follows an upstream id", () => {
+  it("links it to that same id (it is not another order's)", () => {
+    const ctx = makeContext(config, []);
+    const { id: customerId } = addCustomer(ctx, "10.00000");
+    const now = Date.now();
+    ctx.db
+      .insert(orders)
+      .values({
+        customerId,
+        serviceId: 1,
+        providerId: "p1",
+        upstreamService: "101",
+        upstreamOrderId: "17",
+        params: "{}",
+        quantity: 1000,
+        rate: 125_000,
+        exchangeRate: "1",
+        charge: 0,
+        status: "Pending",
+        submission: "unknown",
+        createdAt: now,
+        updatedAt: now,
+      })
+      .run();
+    expect(settleUnknownOrder(ctx, 1, { upstreamOrder: "17" })).toMatchObject({
+      submission: "submitted",
+      upstreamOrderId: "17",
+    });
+  });
+});
