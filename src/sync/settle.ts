@@ -61,7 +61,10 @@ export function settleOrder(ctx: Pick<AppContext, "db" | "now">, orderId: number
     const order = ctx.db.select().from(orders).where(eq(orders.id, orderId)).get();
     if (!order) throw new SettleOrderError("unknown_order", `order ${orderId} not found`);
     if (order.submission === "queued") {
-      throw new SettleOrderError("not_open", `order ${orderId} is being placed (queued): settle it once placed`);
+      throw new SettleOrderError(
+        "not_open",
+        `order ${orderId} is queued (its placement may still run): orders resolve settles it once stuck`,
+      );
     }
     if (order.submission === "failed" || FINAL_ORDER_STATUSES.has(order.status as OrderStatus)) {
       throw new SettleOrderError(

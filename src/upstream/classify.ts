@@ -112,7 +112,8 @@ export function classifyAnswer<T>(
   const failure = (message: string): UpstreamFailure => {
     const f: UpstreamFailure = { message, httpStatus: status, bodyExcerpt: bodyExcerpt(answer.body, secrets) };
     if (upstreamError !== undefined) f.upstreamError = upstreamError;
-    if (isOutOfFundsError(upstreamError)) f.outOfFunds = true;
+    // Seed 003: HTTP 402 is "Insufficient balance for the order", whatever its text says.
+    if (status === 402 || isOutOfFundsError(upstreamError)) f.outOfFunds = true;
     return f;
   };
   const suffix = upstreamError === undefined ? "" : `: ${upstreamError}`;

@@ -11,7 +11,7 @@ import { alertOnUpstreamEvents } from "../../src/alerts/upstream.js";
 import { applyBalanceChange } from "../../src/billing/ledger.js";
 import { customers, orders, webhookDeliveries } from "../../src/db/schema.js";
 import type { AppContext } from "../../src/runtime/context.js";
-import { isOutOfFundsError } from "../../src/upstream/classify.js";
+import { classifyAnswer, isOutOfFundsError } from "../../src/upstream/classify.js";
 import { OPERATOR_CHANNEL } from "../../src/webhooks/outbox.js";
 import { verifyWebhook } from "../../src/webhooks/signature.js";
 import { createWebhookWorker } from "../../src/webhooks/worker.js";
@@ -123,6 +123,24 @@ describe("upstream conditions", () => {
       expect(isOutOfFundsError(text)).toBe(true);
     }
     for (const text of ["Incorrect service ID", "Invalid link", undefined]) expect(isOutOfFundsError(text)).toBe(false);
+    const answer = (status: number, error: string) =>
+      classifyAnswer(
+        { status, headers: new Headers(), body: JSON.stringify({ error }) },
+        () => ({ ok: false, problem: "-" }),
+        [],
+        0,
+        { definedErrorStatuses: [402] },
+      );
+    // Seed 003's HTTP 402 means our balance there, whatever the text; a 200 error needs the words.
+    expect(answer(402, "Payment required")).toMatchObject({ kind: "rejected", failure: { outOfFunds: true } });
+    expect(answer(200, "Not enough funds on balance")).toMatchObject({
+      kind: "rejected",
+      failure: { outOfFunds: true },
+    });
+    expect(answer(200, "Incorrect link")).toEqual({
+      kind: "rejected",
+      failure: expect.not.objectContaining({ outOfFunds: true }),
+    });
   });
 
   it("alerts on out of funds until an add is accepted, and on a circuit until it closes", () => {
