@@ -6,6 +6,7 @@ import type { Alerts } from "../alerts/alerter.js";
 import type { ProvidersConfig } from "../config/providers-file.js";
 import type { Db } from "../db/client.js";
 import type { Logger } from "../observability/logger.js";
+import type { RoutingObserver } from "../routing/observer.js";
 import type { ProviderClient } from "../upstream/types.js";
 
 /** Looks up the client of a configured provider. */
@@ -25,4 +26,6 @@ export interface AppContext {
   catalogueVersion: number;
   /** The server's alerts (`src/alerts/`); absent in the CLI and most tests. */
   alerts?: Alerts;
+  /** Told of every `add` attempt, failover and placement (metrics); optional. */
+  routing?: RoutingObserver;
 }

@@ -117,6 +117,7 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
     now,
     catalogueVersion: 0,
     alerts: alerting.alerts,
+    routing: metrics.routing,
   };
 
   let ready = false;

@@ -1,14 +1,23 @@
 /**
  * `config check`: validates PROVIDERS_FILE (resolving `${NAME}` key references from the
  * environment) and prints what it declares. Provider keys are never printed.
+ *
+ * What depends on the upstream catalogues (issue #12) is checked against the catalogues cached
+ * in the database by the last price sync: the routes of a service must agree on the service
+ * type (a route naming the path is refused otherwise), and each import rule's count of services
+ * produced (skipped, overridden by an explicit service), with ids produced by two rules refused.
  */
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import {
+  ConfigError,
   loadProvidersFile,
   type Markup,
   type ProvidersConfig,
   type ServiceConfig,
 } from "../../config/providers-file.js";
+import { catalogueProblems, loadCachedCatalogues } from "../../routing/catalogue-check.js";
+import type { CatalogueEntry } from "../../routing/imports.js";
 import { type MissingUpstreamService, missingUpstreamServices } from "../../sync/catalogue.js";
 import { createProviderRegistry } from "../../upstream/registry.js";
 import type { CliContext } from "../context.js";
@@ -40,6 +49,16 @@ function markupText(m: Markup): string {
   return "percent" in m ? `+${m.percent}%` : `+${m.fixed} per 1000`;
 }
 
+/**
+ * The cached catalogues (empty before the first price sync). A database that does not exist yet
+ * is not created: `config check` stays usable before `migrate`.
+ */
+function cachedCatalogues(ctx: CliContext): Map<string, CatalogueEntry[]> {
+  const path = ctx.env().DATABASE_PATH;
+  if (path === ":memory:" || !existsSync(path)) return new Map();
+  return loadCachedCatalogues(ctx.db());
+}
+
 export function registerConfigCommands(program: Command, ctx: CliContext): void {
   const group = program.command("config").description("inspect the configuration");
 
@@ -55,6 +74,21 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       const file = ctx.env().PROVIDERS_FILE;
       const config = loadProvidersFile(file, ctx.envSource);
       const online = opts.online ? await checkCatalogues(config) : undefined;
+      const catalogues = cachedCatalogues(ctx);
+      const checked = catalogueProblems(config, catalogues);
+      if (checked.problems.length > 0) throw new ConfigError(checked.problems);
+      const imports = config.imports.map((rule, i) => ({
+        rule: i,
+        provider: rule.provider,
+        idOffset: rule.idOffset,
+        categories: rule.categories ?? null,
+        types: rule.types ?? null,
+        exclude: rule.exclude,
+        produced: checked.counts[i]?.produced ?? 0,
+        skipped: checked.counts[i]?.skipped ?? 0,
+        overridden: checked.counts[i]?.overridden ?? 0,
+        catalogueCached: catalogues.has(rule.provider),
+      }));
       const providers = config.providers.map((p) => ({
         ...providerSettingsJson(p),
         timeoutMs: p.timeoutMs,
@@ -64,6 +98,8 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
         id: s.id,
         provider: s.provider,
         upstreamService: s.upstreamService,
+        routes: s.routes,
+        routing: s.routing,
         name: s.name ?? null,
         category: s.category ?? null,
         pricing: pricing(s, config.markup),
@@ -81,6 +117,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
           flagAfterMisses: config.flagAfterMisses,
           providers,
           services,
+          imports,
           ...(online ? { catalogues: online } : {}),
         });
         failIfMissing(online);
@@ -124,6 +161,28 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
         { header: "MAX", value: (s) => s.max ?? "(upstream)", align: "right" },
         { header: "ENABLED", value: (s) => s.enabled },
       ]);
+      const multi = services.filter((s) => s.routes.length > 1);
+      if (multi.length > 0) {
+        ctx.out.line();
+        ctx.out.line("Routes (first = pricing reference):");
+        ctx.out.table(multi, [
+          { header: "SERVICE", value: (s) => s.id, align: "right" },
+          { header: "ROUTING", value: (s) => s.routing },
+          { header: "ROUTES", value: (s) => s.routes.map((r) => `${r.provider}/${r.upstreamService}`).join(", ") },
+        ]);
+      }
+      if (imports.length > 0) {
+        ctx.out.line();
+        ctx.out.line(`Import rules (${imports.length}), counted over the catalogues cached by the last price sync:`);
+        ctx.out.table(imports, [
+          { header: "RULE", value: (r) => `imports[${r.rule}]` },
+          { header: "PROVIDER", value: (r) => r.provider },
+          { header: "ID OFFSET", value: (r) => r.idOffset, align: "right" },
+          { header: "SERVICES", value: (r) => (r.catalogueCached ? r.produced : "(no sync yet)"), align: "right" },
+          { header: "SKIPPED", value: (r) => r.skipped, align: "right" },
+          { header: "OVERRIDDEN", value: (r) => r.overridden, align: "right" },
+        ]);
+      }
       if (online) {
         ctx.out.line();
         ctx.out.line("Upstream catalogues:");
@@ -145,7 +204,7 @@ export interface CatalogueCheckJson {
   ok: boolean;
   /** Services the catalogue lists (0 when it could not be fetched). */
   upstreamServices: number;
-  /** Configured services of this provider that its catalogue does not list. */
+  /** Configured routes through this provider that its catalogue does not list. */
   missing: MissingUpstreamService[];
   /** `"<outcome>: <message>"` when the catalogue could not be fetched. */
   error: string | null;
@@ -172,7 +231,7 @@ async function checkCatalogues(config: ProvidersConfig): Promise<CatalogueCheckJ
   }
 }
 
-/** @throws Error naming every unlisted service by its JSON path, and every unreachable catalogue. */
+/** @throws Error naming every unlisted route by its JSON path, and every unreachable catalogue. */
 function failIfMissing(online: CatalogueCheckJson[] | undefined): void {
   if (online === undefined) return;
   const problems = online.flatMap((c) =>
