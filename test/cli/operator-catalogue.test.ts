@@ -89,6 +89,28 @@ describe("config check --online", () => {
     expect((await fx.run(["config", "check"])).code).toBe(0);
   });
 
+  it("names a route listed under routes by its routes[j] path", async () => {
+    const file = join(fx.dir, "routes.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...fx.providersFile,
+        services: [
+          {
+            id: 1,
+            routes: [
+              { provider: "jap", upstreamService: 1 },
+              { provider: "mtp", upstreamService: 4242 },
+            ],
+          },
+        ],
+      }),
+    );
+    const result = await fx.run(["config", "check", "--online"], { PROVIDERS_FILE: file });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe("error: services[0].routes[1].upstreamService: 4242 is not in mtp's catalogue\n");
+  });
+
   it("passes once the typo is fixed", async () => {
     const file = join(fx.dir, "fixed.json");
     const services = (fx.providersFile as { services: Array<Record<string, unknown>> }).services;
@@ -119,7 +141,7 @@ describe("logs", () => {
         providerId: "jap",
         upstreamService: "999",
         path: "services[3].upstreamService",
-        msg: "service 4: upstream service 999 is not in jap's catalogue (check services[3].upstreamService); disabled",
+        msg: "service 4: upstream service 999 is not in jap's catalogue (check services[3].upstreamService)",
       }),
       expect.objectContaining({ level: 40, providerId: "dead", msg: "catalogue sync failed; nothing changed" }),
     ]);
@@ -236,6 +258,20 @@ describe("services list", () => {
         max: null,
         enabled: false,
         disabledReason: "not in upstream catalogue",
+        routing: "priority",
+        importRule: null,
+        routes: [
+          {
+            route: 0,
+            providerId: "jap",
+            upstreamService: "999",
+            cost: null,
+            margin: null,
+            marginPercent: null,
+            usable: false,
+            whyNot: "upstream service not listed by the provider",
+          },
+        ],
       },
     ]);
   });
