@@ -14,6 +14,7 @@ export {
   rotateKey,
   setApiStyle,
   setHttpErrors,
+  setSuspended,
   setWebhook,
   type TopUpResult,
   toCustomerView,

@@ -39,6 +39,8 @@ export const customers = sqliteTable("customers", {
   webhookUrl: text("webhook_url"),
   /** HMAC secret for webhook signatures (seed 003 webhooks; issue #5). */
   webhookSecret: text("webhook_secret"),
+  /** Set while the operator has suspended the account: its keys answer 403 (issue #15). */
+  suspendedAt: integer("suspended_at"),
   ...timestamps,
 });
 
@@ -215,6 +217,8 @@ export const orders = sqliteTable(
     index("orders_customer_idx").on(t.customerId),
     index("orders_sync_idx").on(t.providerId, t.submission, t.status, t.syncedAt),
     index("orders_submission_idx").on(t.submission),
+    /** Flagged orders only (few): the alert check reads them every status interval. */
+    index("orders_flag_idx").on(t.flag).where(sql`${t.flag} IS NOT NULL`),
     /** One local order per upstream order: a reused upstream id must never settle two orders. */
     uniqueIndex("orders_upstream_order_idx")
       .on(t.providerId, t.upstreamOrderId)

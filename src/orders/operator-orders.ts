@@ -2,7 +2,7 @@
  * Operator views of orders (issue #7, `orders list` / `orders show`): read-only queries over
  * the store, every field as stored (amounts in minor units, times epoch ms).
  */
-import { and, asc, desc, eq, isNotNull, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, isNotNull, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import {
   type LedgerEntry,
@@ -24,6 +24,8 @@ export interface OrderFilter {
   submission?: SubmissionState;
   /** Only orders with a flag for the operator. */
   flagged?: boolean;
+  /** Only orders whose `link` contains this text (case-insensitive). */
+  link?: string;
   /** Most recent first; default 50. */
   limit?: number;
 }
@@ -35,6 +37,9 @@ export function listOrders(db: Db, filter: OrderFilter = {}): Order[] {
   if (filter.status !== undefined) conditions.push(eq(orders.status, filter.status));
   if (filter.submission !== undefined) conditions.push(eq(orders.submission, filter.submission));
   if (filter.flagged) conditions.push(isNotNull(orders.flag));
+  if (filter.link !== undefined && filter.link !== "") {
+    conditions.push(sql`instr(lower(json_extract(${orders.params}, '$.link')), lower(${filter.link})) > 0`);
+  }
   return db
     .select()
     .from(orders)

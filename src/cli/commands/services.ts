@@ -10,6 +10,7 @@ import { asc } from "drizzle-orm";
 import { formatRate, minorToDecimal } from "../../billing/money.js";
 import { isBelowCost } from "../../billing/pricing.js";
 import { type Service, type ServiceRoute, serviceRoutes, services } from "../../db/schema.js";
+import { NOT_IN_CATALOGUE } from "../../sync/catalogue.js";
 import type { CliContext } from "../context.js";
 
 /** JSON shape of a service in `services list`. */
@@ -20,16 +21,16 @@ export interface ServiceJson {
   providerId: string;
   upstreamService: string;
   type: string;
-  /** Upstream rate in our currency per 1000, exact decimal string. */
-  cost: string;
-  /** Sell rate per 1000 (panel style: at least 2 decimals). */
-  rate: string;
+  /** Upstream rate in our currency per 1000, exact decimal string (null: never listed upstream). */
+  cost: string | null;
+  /** Sell rate per 1000 (panel style: at least 2 decimals); null: never listed upstream. */
+  rate: string | null;
   /** rate − cost, exact decimal string (negative when selling below cost). */
-  margin: string;
+  margin: string | null;
   /** margin / rate × 100, 2 decimals (half-up); null when the rate is 0. */
   marginPercent: string | null;
-  min: number;
-  max: number;
+  min: number | null;
+  max: number | null;
   enabled: boolean;
   disabledReason: string | null;
   /** `priority` (listed order) or `cheapest`. */
@@ -86,6 +87,17 @@ function routeJson(service: Service, r: ServiceRoute): RouteJson {
 }
 
 function serviceJson(s: Service, routes: readonly ServiceRoute[]): ServiceJson {
+  if (s.disabledReason === NOT_IN_CATALOGUE) {
+    // A typo in the providers file, most likely: there is no upstream price or limit to show.
+    const none = { cost: null, rate: null, margin: null, marginPercent: null, min: null, max: null };
+    const { id, name, category, providerId, upstreamService, type, enabled, disabledReason, routing, importRule } = s;
+    return {
+      ...{ id, name, category, providerId, upstreamService, type },
+      ...none,
+      ...{ enabled, disabledReason, routing, importRule },
+      routes: routes.map((r) => routeJson(s, r)),
+    };
+  }
   return {
     id: s.id,
     name: s.name,
