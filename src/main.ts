@@ -5,6 +5,7 @@
  */
 import { EnvError, loadEnv } from "./config/env.js";
 import { ConfigError } from "./config/providers-file.js";
+import { StoreOpenError } from "./db/client.js";
 import { StartRefusedError } from "./runtime/instance-lock.js";
 import { start } from "./runtime/start.js";
 
@@ -40,7 +41,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof EnvError || error instanceof ConfigError || error instanceof StartRefusedError) {
+  if (
+    error instanceof EnvError ||
+    error instanceof ConfigError ||
+    error instanceof StoreOpenError ||
+    error instanceof StartRefusedError
+  ) {
     process.stderr.write(`smm-proxy: ${error.message}\n`);
   } else {
     process.stderr.write(`smm-proxy: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -3,8 +3,9 @@
  * offers), kept per store until the services change (`servicesFingerprint`), so a page of a
  * 2,000-service catalogue costs one aggregate query instead of reading and pricing every row.
  */
-import { listServiceMargins, type ServiceMargin, servicesFingerprint, sortByMargin } from "../billing/margin.js";
+import { sortByMargin } from "../billing/margin.js";
 import type { Db } from "../db/client.js";
+import { listServiceMargins, type ServiceMargin, servicesFingerprint } from "../sync/service-view.js";
 
 export type ServiceSort = "id" | "margin" | "margin-percent";
 

@@ -14,7 +14,7 @@ import { findCustomerByApiKey } from "../customers/api-keys.js";
 import type { Customer } from "../db/schema.js";
 import { readiness, storeWritable } from "../observability/health.js";
 import { createMetrics, type Metrics } from "../observability/metrics.js";
-import { badRequest, DomainError, invalidKey } from "../orders/errors.js";
+import { accountSuspended, badRequest, DomainError, invalidKey } from "../orders/errors.js";
 import type { AppContext } from "../runtime/context.js";
 import type { ProviderStats } from "../upstream/types.js";
 import { ACTIONS, resolveAction } from "./actions/index.js";
@@ -179,6 +179,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
     const customer = key ? findCustomerByApiKey(ctx.db, key) : undefined;
     if (!customer) throw invalidKey();
     c.set("customer", customer);
+    if (customer.suspendedAt !== null) throw accountSuspended();
     await next();
   });
   if (options.rateLimitKeyPerMin > 0) {

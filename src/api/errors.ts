@@ -1,8 +1,8 @@
 /**
  * The one place where failures become HTTP answers (seed `003_*` "HTTP | Meaning" table is
  * the contract: 400 bad shape/unsupported action, 401 key, 402 funds, 404 unknown
- * order/service, 429 rate limit, 502 upstream error; plus 409 idempotency conflict, 413 body
- * too large and 503 for our own back-pressure).
+ * order/service, 429 rate limit, 502 upstream error; plus 403 account suspended by the
+ * operator, 409 idempotency conflict, 413 body too large and 503 for our own back-pressure).
  * Bodies are always the panels' `{"error": "..."}`, never a stack trace.
  */
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -12,6 +12,7 @@ import { DomainError, type DomainErrorCode } from "../orders/errors.js";
 const STATUS_BY_CODE: Readonly<Record<DomainErrorCode, ContentfulStatusCode>> = {
   bad_request: 400,
   invalid_key: 401,
+  account_suspended: 403,
   insufficient_funds: 402,
   unknown_service: 404,
   unknown_order: 404,

@@ -1,13 +1,9 @@
 /**
- * What each local service earns (issue #7 `services list`, issue #13 Services page): its cost
- * (upstream rate in our currency per 1000, exact decimal string), sell rate and margin.
+ * What a sell rate earns over a cost (issue #7 `services list`, issue #13 Services page), exact:
+ * the margin and margin % of a rate (minor units per 1000) over a cost (decimal string per 1000).
+ * The services view built on it is `sync/service-view.ts`.
  */
 import { Decimal } from "decimal.js";
-import { asc, sql } from "drizzle-orm";
-import type { Db } from "../db/client.js";
-import { type Service, type ServiceRoute, serviceRoutes, services } from "../db/schema.js";
-import { formatRate } from "./money.js";
-import { isBelowCost } from "./pricing.js";
 
 /** Margin figures of a sell rate (minor units per 1000) over a cost (decimal string per 1000). */
 export interface Margin {
@@ -64,125 +60,18 @@ function percentText(margin: bigint, sell: bigint): string {
   return negative && hundredths !== 0n ? `-${fixed}` : fixed;
 }
 
-/** A route of a service (issue #12) with its own cost and margin at the service's sell rate. */
-export interface RouteMargin {
-  /** Position in the service's routes (0 = the pricing reference). */
-  route: number;
-  providerId: string;
-  upstreamService: string;
-  /** Upstream rate in our currency per 1000; null when not listed upstream. */
-  cost: string | null;
-  margin: string | null;
-  marginPercent: string | null;
-  /**
-   * Whether the route can take an order as far as the store knows (listed, same type, a cost
-   * below the sell rate). The provider's circuit is known only to the running server.
-   */
-  usable: boolean;
-  whyNot: string | null;
-}
-
-export function routeMargin(service: Pick<Service, "rate">, r: ServiceRoute): RouteMargin {
-  const margins = r.cost === null ? { margin: null, marginPercent: null } : marginOf(service.rate, r.cost);
-  let whyNot = r.usable ? null : (r.unusableReason ?? "not usable");
-  if (whyNot === null && r.cost !== null && isBelowCost(service.rate, r.cost)) {
-    whyNot = "cost at or above the sell rate";
-  }
-  return {
-    route: r.routeIndex,
-    providerId: r.providerId,
-    upstreamService: r.upstreamService,
-    cost: r.cost,
-    ...margins,
-    usable: whyNot === null,
-    whyNot,
-  };
-}
-
-/** A local service with its sell rate printed panel-style and its margin (of the reference route). */
-export interface ServiceMargin extends Margin {
-  id: number;
-  name: string;
-  category: string;
-  providerId: string;
-  upstreamService: string;
-  type: string;
-  /** Upstream rate in our currency per 1000, exact decimal string. */
-  cost: string;
-  /** Sell rate per 1000 (panel style: at least 2 decimals). */
-  rate: string;
-  min: number;
-  max: number;
-  enabled: boolean;
-  disabledReason: string | null;
-  /** `priority` (listed order) or `cheapest`. */
-  routing: string;
-  /** Index of the import rule that produced it (`imports[N]`); null when listed in the file. */
-  importRule: number | null;
-  routes: RouteMargin[];
-}
-
-export function serviceMargin(s: Service, routes: readonly ServiceRoute[] = []): ServiceMargin {
-  return {
-    id: s.id,
-    name: s.name,
-    category: s.category,
-    providerId: s.providerId,
-    upstreamService: s.upstreamService,
-    type: s.type,
-    cost: s.cost,
-    rate: formatRate(s.rate),
-    ...marginOf(s.rate, s.cost),
-    min: s.min,
-    max: s.max,
-    enabled: s.enabled,
-    disabledReason: s.disabledReason,
-    routing: s.routing,
-    importRule: s.importRule,
-    routes: routes.map((r) => routeMargin(s, r)),
-  };
-}
-
-/** Every local service as last recomputed by the catalogue sync, by id, with its margin and routes. */
-export function listServiceMargins(db: Db): ServiceMargin[] {
-  const routesOf = new Map<number, ServiceRoute[]>();
-  for (const r of db.select().from(serviceRoutes).orderBy(serviceRoutes.serviceId, serviceRoutes.routeIndex).all()) {
-    routesOf.set(r.serviceId, [...(routesOf.get(r.serviceId) ?? []), r]);
-  }
-  return db
-    .select()
-    .from(services)
-    .orderBy(asc(services.id))
-    .all()
-    .map((s) => serviceMargin(s, routesOf.get(s.id) ?? []));
-}
-
 /**
- * Sorts services highest first by `margin` or `marginPercent` (exact; a null percent last),
+ * Sorts services highest first by `margin` or `marginPercent` (exact; null values last),
  * then by id. Each value is parsed once, so 2,000 services sort in about a millisecond.
  */
-export function sortByMargin(list: readonly ServiceMargin[], by: "margin" | "marginPercent"): ServiceMargin[] {
+export function sortByMargin<T extends { id: number; margin: string | null; marginPercent: string | null }>(
+  list: readonly T[],
+  by: "margin" | "marginPercent",
+): T[] {
   const keyed = list.map((s) => ({ s, key: s[by] === null ? null : new Decimal(s[by]) }));
   keyed.sort((a, b) => {
     if (a.key === null || b.key === null) return (a.key === null ? 1 : 0) - (b.key === null ? 1 : 0) || a.s.id - b.s.id;
     return b.key.comparedTo(a.key) || a.s.id - b.s.id;
   });
   return keyed.map((k) => k.s);
-}
-
-/**
- * A fingerprint of the stored services and routes (count and last update): it changes whenever the
- * catalogue sync, a reload or the CLI rewrites a service, so a view built from the rows can be
- * kept until it does. One aggregate over the services table.
- */
-export function servicesFingerprint(db: Db): string {
-  const row = db
-    .select({ count: sql<number>`count(*)`, last: sql<number | null>`max(${services.updatedAt})` })
-    .from(services)
-    .get();
-  const routes = db
-    .select({ count: sql<number>`count(*)`, last: sql<number | null>`max(${serviceRoutes.updatedAt})` })
-    .from(serviceRoutes)
-    .get();
-  return `${row?.count ?? 0}:${row?.last ?? 0}:${routes?.count ?? 0}:${routes?.last ?? 0}`;
 }

@@ -25,7 +25,10 @@ const flagFrom = (fallback: "0" | "1") =>
       const s = v.trim().toLowerCase();
       if (["1", "true", "yes", "on"].includes(s)) return true;
       if (["0", "false", "no", "off", ""].includes(s)) return false;
-      ctx.addIssue({ code: "custom", message: `expected 1/0 or true/false, got "${v}"` });
+      ctx.addIssue({
+        code: "custom",
+        message: `expected one of 1, true, yes, on (enabled) or 0, false, no, off (disabled), got "${v}"`,
+      });
       return z.NEVER;
     });
 const flag = flagFrom("0");
@@ -41,7 +44,7 @@ const hops = z
     if (["false", "no", "off", ""].includes(s)) return 0;
     ctx.addIssue({
       code: "custom",
-      message: `expected a number of trusted proxies (0, 1, 2, ...) or true/false, got "${v}"`,
+      message: `expected a number of trusted proxies (0, 1, 2, ...) or one of true, yes, on (1) or false, no, off (0), got "${v}"`,
     });
     return z.NEVER;
   });
@@ -49,7 +52,11 @@ const hops = z
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 export const envSchema = z.object({
-  PORT: intFrom(8080).pipe(z.number().max(65535, "expected a port number <= 65535")),
+  PORT: intFrom(8080).pipe(
+    z.number().superRefine((n, ctx) => {
+      if (n > 65535) ctx.addIssue({ code: "custom", message: `expected a port number 0-65535, got "${n}"` });
+    }),
+  ),
   HOST: z.string().min(1).default("0.0.0.0"),
   DATABASE_PATH: z.string().min(1).default("./data/smm-proxy.db"),
   PROVIDERS_FILE: z.string().min(1).default("./providers.json"),
@@ -57,7 +64,11 @@ export const envSchema = z.object({
   STATUS_SYNC_INTERVAL_MS: intFrom(60_000, 1),
   /** Catalogue/price sync period, ms. */
   PRICE_SYNC_INTERVAL_MS: intFrom(3_600_000, 1),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  LOG_LEVEL: z
+    .enum(LOG_LEVELS, {
+      error: (issue) => `expected one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(issue.input)}`,
+    })
+    .default("info"),
   /** Downstream requests per minute per client IP (seed 003: 1000); 0 = off. */
   RATE_LIMIT_IP_PER_MIN: intFrom(1000),
   /** Downstream requests per minute per API key; 0 = off. */
@@ -78,6 +89,17 @@ export const envSchema = z.object({
   METRICS_TOKEN: z.string().min(1).optional(),
   /** Token that signs an operator into the dashboard at /admin; unset = the dashboard is off (404). */
   ADMIN_TOKEN: z.string().min(16, "expected at least 16 characters (a long random token)").optional(),
+  /** Where alerts are POSTed (signed JSON events with a `text` line, src/alerts/); unset = alerts only logged. */
+  ALERT_WEBHOOK_URL: z
+    .string()
+    .refine((v) => /^https?:\/\/[^\s/]+/i.test(v) && URL.canParse(v), {
+      error: (issue) => `expected an http(s) URL, got ${JSON.stringify(issue.input)}`,
+    })
+    .optional(),
+  /** HMAC secret signing alert deliveries (as customer webhooks); required with ALERT_WEBHOOK_URL. */
+  ALERT_WEBHOOK_SECRET: z.string().min(16, "expected at least 16 characters").optional(),
+  /** A refund burst alert fires when more than this many refunds land within 10 minutes. */
+  ALERT_REFUND_BURST: intFrom(20, 1),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -102,6 +124,11 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     const issue = result.error.issues[0];
     const name = issue?.path.join(".") ?? "environment";
     throw new EnvError(`${name}: ${issue?.message ?? "invalid"}`);
+  }
+  if (result.data.ALERT_WEBHOOK_URL !== undefined && result.data.ALERT_WEBHOOK_SECRET === undefined) {
+    throw new EnvError(
+      "ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOK_URL is set (alerts are signed like customer webhooks)",
+    );
   }
   return result.data;
 }

@@ -169,6 +169,8 @@ export type ServiceConfig = Omit<FileService, "provider" | "upstreamService" | "
   upstreamService: string;
   routes: RouteConfig[];
   routing: RoutingPolicy;
+  /** True when the file wrote `routes` (so a route's JSON path is `services[i].routes[j]`), not the shorthand. */
+  routesListed?: boolean;
 };
 export type ImportRule = ParsedFile["imports"][number];
 export type ProvidersConfig = Omit<ParsedFile, "providers" | "services"> & {
@@ -181,7 +183,13 @@ function normaliseService(s: FileService): ServiceConfig {
   const routes = s.routes ?? [{ provider: s.provider ?? "", upstreamService: s.upstreamService ?? "" }];
   const { routes: _r, provider: _p, upstreamService: _u, ...rest } = s;
   const reference = routes[0] ?? { provider: "", upstreamService: "" };
-  return { ...rest, provider: reference.provider, upstreamService: reference.upstreamService, routes };
+  return {
+    ...rest,
+    provider: reference.provider,
+    upstreamService: reference.upstreamService,
+    routes,
+    ...(s.routes !== undefined ? { routesListed: true } : {}),
+  };
 }
 
 /** A config file that cannot be used; `message` is one line per problem, each naming its path. */

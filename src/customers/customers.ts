@@ -39,6 +39,8 @@ export interface CustomerView {
   /** Answer style of `cancel`: `panel` (seed 003) or `perfectpanel` (seed 000). */
   apiStyle: ApiStyle;
   webhookUrl: string | null;
+  /** When the account was suspended (epoch ms), or null while active. */
+  suspendedAt: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -104,6 +106,7 @@ export function toCustomerView(row: Customer): CustomerView {
     httpErrors: row.httpErrorsSet ? row.httpErrors : null,
     apiStyle: row.apiStyle,
     webhookUrl: row.webhookUrl,
+    suspendedAt: row.suspendedAt,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -228,6 +231,24 @@ export function setWebhook(
       .where(eq(customers.id, customerId))
       .run();
     return { customer: toCustomerView(requireCustomer(db, customerId)), webhookSecret };
+  });
+}
+
+/**
+ * Suspends (`true`) or resumes (`false`) a customer's account. While suspended, every key of the
+ * customer answers 403 `Account suspended`; its open orders still sync, refund and notify.
+ * Suspending a suspended account keeps its first `suspendedAt`.
+ * @returns the customer after the change.
+ * @throws UnknownCustomerError
+ */
+export function setSuspended(db: Db, customerId: number, suspended: boolean, at = Date.now()): CustomerView {
+  return inTransaction(db, () => {
+    const row = requireCustomer(db, customerId);
+    const suspendedAt = suspended ? (row.suspendedAt ?? at) : null;
+    if (suspendedAt !== row.suspendedAt) {
+      db.update(customers).set({ suspendedAt, updatedAt: at }).where(eq(customers.id, customerId)).run();
+    }
+    return toCustomerView(requireCustomer(db, customerId));
   });
 }
 

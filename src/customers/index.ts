@@ -15,6 +15,7 @@ export {
   rotateKey,
   setApiStyle,
   setHttpErrors,
+  setSuspended,
   setWebhook,
   type TopUpResult,
   toCustomerView,

@@ -37,7 +37,10 @@ export function validateWebhookUrl(input: string, options: WebhookUrlOptions = {
   }
   if (url.hostname === "") throw new InvalidWebhookUrlError(input, "no host");
   if (!options.allowPrivate && isPrivateHost(url.hostname)) {
-    throw new InvalidWebhookUrlError(input, `private or loopback host ${url.hostname}`);
+    throw new InvalidWebhookUrlError(
+      input,
+      `private or loopback host ${url.hostname} (set WEBHOOK_ALLOW_PRIVATE=1 to allow, e.g. for tests)`,
+    );
   }
   return url.href;
 }

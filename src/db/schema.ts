@@ -39,6 +39,8 @@ export const customers = sqliteTable("customers", {
   webhookUrl: text("webhook_url"),
   /** HMAC secret for webhook signatures (seed 003 webhooks; issue #5). */
   webhookSecret: text("webhook_secret"),
+  /** Set while the operator has suspended the account: its keys answer 403 (issue #15). */
+  suspendedAt: integer("suspended_at"),
   ...timestamps,
 });
 
@@ -218,8 +220,10 @@ export const orders = sqliteTable(
     /** Operator views filter by status or provider, newest first (keyset on id). */
     index("orders_status_idx").on(t.status),
     index("orders_provider_idx").on(t.providerId),
-    /** Flagged orders are few: a partial index counts and lists them without a scan. */
+    /** Flagged orders newest first (the dashboard's flagged list): a partial index in id order. */
     index("orders_flagged_idx").on(t.id).where(sql`${t.flag} IS NOT NULL`),
+    /** Flagged orders only (few): the alert check reads them every status interval. */
+    index("orders_flag_idx").on(t.flag).where(sql`${t.flag} IS NOT NULL`),
     /** One local order per upstream order: a reused upstream id must never settle two orders. */
     uniqueIndex("orders_upstream_order_idx")
       .on(t.providerId, t.upstreamOrderId)
@@ -366,7 +370,7 @@ export const priceChanges = sqliteTable(
 
 /**
  * Totals per UTC day (day = floor(epoch ms / 86 400 000)), maintained by SQLite triggers in
- * the same transaction as the row that changes them (migration 0005), so the operator's
+ * the same transaction as the row that changes them (migration 0006), so the operator's
  * overview reads at most 30 rows instead of scanning orders:
  * - `orders`: orders created that day;
  * - `charges` / `refunds`: minor units of `charge` / `refund` ledger rows written that day

@@ -8,10 +8,11 @@
  *
  * Flags: `--exit-when-done` stops after the followed order's refund and webhook and the
  * failover (used by tests).
- * Environment: `PORT` (default 8080; 0 = any free port).
+ * Environment: `PORT` (default 8080; 0 = any free port, the one taken is printed).
+ * Its store lives in a temporary folder, removed when the demo exits (Ctrl-C, SIGTERM, done).
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -97,6 +98,8 @@ async function main(): Promise<void> {
     out(`  webhook  ${delivery.body}  signature ${delivery.signatureValid ? "valid" : "INVALID"}`);
   });
   const dir = mkdtempSync(join(tmpdir(), "smm-proxy-demo-"));
+  // However the demo ends (done, a signal, a failure), its store goes with it.
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   const env = loadEnv({
     ...process.env,
     PORT: process.env.PORT ?? "8080",
@@ -136,8 +139,11 @@ async function main(): Promise<void> {
   out(`  curl -s ${api} -d key=${apiKey} -d action=balance`);
   out();
 
+  let stopping = false;
   const stopped = new Set<Simulator>();
   const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
     await runtime.close(3000);
     await Promise.all([...sims.filter((s) => !stopped.has(s)).map((s) => s.close()), receiver.close()]);
     process.exit(code);

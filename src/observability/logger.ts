@@ -54,7 +54,8 @@ export function silentLogger(): Logger {
 /**
  * Named operator events (issue #7), logged as `{event: <name>, ...}` so they can be grepped and
  * alerted on: `order_unknown`, `unknown_upstream_status`, `circuit_opened`, `circuit_closed`,
- * `low_upstream_balance`, `price_changed`, `webhook_gave_up`.
+ * `low_upstream_balance`, `price_changed`, `webhook_gave_up`, `upstream_out_of_funds`,
+ * `service_not_in_catalogue`, `alert_raised`, `alert_cleared`.
  */
 export const LOG_EVENTS = [
   "order_unknown",
@@ -67,6 +68,10 @@ export const LOG_EVENTS = [
   "webhook_gave_up",
   "config_reloaded",
   "config_reload_failed",
+  "upstream_out_of_funds",
+  "service_not_in_catalogue",
+  "alert_raised",
+  "alert_cleared",
 ] as const;
 export type LogEvent = (typeof LOG_EVENTS)[number];
 

@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Db } from "../db/client.js";
+import { FINAL_ORDER_STATUSES, ORDER_STATUSES } from "../panel/statuses.js";
 import type { RoutingObserver } from "../routing/observer.js";
 import type { UpstreamEvent } from "../upstream/events.js";
 import type { ProviderStats } from "../upstream/types.js";
@@ -16,6 +17,7 @@ const MINOR_PER_UNIT = 100_000;
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const CIRCUIT_STATES = ["closed", "half_open", "open"] as const;
+const OPEN_STATUSES = ORDER_STATUSES.filter((s) => !FINAL_ORDER_STATUSES.has(s));
 
 export interface MetricsSources {
   db: Db;
@@ -31,6 +33,8 @@ export interface Metrics {
   observeRequest(action: string, code: number, durationMs: number): void;
   /** Counts one upstream attempt (call events); circuit events are read from stats at scrape. */
   observeUpstream(event: UpstreamEvent): void;
+  /** Counts one raised alert of `type` (`alerts/`). */
+  observeAlert(type: string): void;
   /** Routing figures from placement (issue #12): attempts, failovers, orders by route. */
   readonly routing: RoutingObserver;
   /** The exposition text and its content type. */
@@ -96,6 +100,23 @@ export function createMetrics(sources: MetricsSources): Metrics {
   };
 
   const stats = () => sources.providerStats?.() ?? {};
+  /** Every provider a gauge reports on, so its series exist with 0 rather than missing. */
+  const knownProviders = () => new Set([...Object.keys(stats()), ...store().providers]);
+  const outOfFunds = new Counter({
+    name: "smm_upstream_out_of_funds_total",
+    help: "Upstream refusals for lack of funds on our account there, by provider (top the account up)",
+    labelNames: ["provider"],
+    registers,
+    collect() {
+      for (const provider of knownProviders()) this.inc({ provider }, 0);
+    },
+  });
+  const alertsRaised = new Counter({
+    name: "smm_alerts_raised_total",
+    help: "Alerts raised (one per condition until it clears), by type",
+    labelNames: ["type"],
+    registers,
+  });
   new Gauge({
     name: "smm_upstream_queue_depth",
     help: "Calls waiting in each provider's queue",
@@ -142,6 +163,9 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers,
     collect() {
       this.reset();
+      for (const provider of knownProviders()) {
+        for (const status of OPEN_STATUSES) this.set({ provider, status }, 0);
+      }
       for (const o of store().openOrders) this.set({ provider: o.provider, status: o.status }, o.count);
     },
   });
@@ -152,6 +176,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers,
     collect() {
       this.reset();
+      for (const provider of knownProviders()) this.set({ provider }, 0);
       for (const o of store().unknownOrders) this.set({ provider: o.provider }, o.count);
     },
   });
@@ -162,6 +187,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers,
     collect() {
       this.reset();
+      for (const provider of knownProviders()) this.set({ provider }, 0);
       for (const o of store().oldestOpenAgeMs) this.set({ provider: o.provider }, o.ageMs / 1000);
     },
   });
@@ -172,6 +198,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers,
     collect() {
       this.reset();
+      for (const provider of knownProviders()) this.set({ provider }, 0);
       for (const o of store().finishedLastDay) {
         this.set({ provider: o.provider }, o.finished === 0 ? 0 : o.partial / o.finished);
       }
@@ -250,6 +277,10 @@ export function createMetrics(sources: MetricsSources): Metrics {
       if (event.type !== "call") return;
       upstreamCalls.inc({ provider: event.provider, action: event.action, outcome: event.outcome });
       upstreamDuration.observe({ provider: event.provider, action: event.action }, event.durationMs / 1000);
+      if (event.outOfFunds) outOfFunds.inc({ provider: event.provider });
+    },
+    observeAlert(type) {
+      alertsRaised.inc({ type });
     },
     async render() {
       figures = undefined;

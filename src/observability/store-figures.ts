@@ -9,6 +9,8 @@ import { FINAL_ORDER_STATUSES } from "../panel/statuses.js";
 export const PARTIAL_WINDOW_MS = 86_400_000;
 
 export interface StoreFigures {
+  /** Every provider the store knows (its `providers` rows). */
+  providers: string[];
   /** Non-final orders (not failed at submission) by provider and status. */
   openOrders: Array<{ provider: string; status: string; count: number }>;
   /** Orders whose upstream placement is unconfirmed (`submission = 'unknown'`), by provider. */
@@ -68,7 +70,9 @@ export function readStoreFigures(db: Db, now: number): StoreFigures {
   const upstreamBalances = sqlite
     .prepare(`SELECT id AS provider, currency, balance FROM providers WHERE balance IS NOT NULL`)
     .all() as StoreFigures["upstreamBalances"];
+  const known = sqlite.prepare("SELECT id FROM providers ORDER BY id").pluck().all() as string[];
   return {
+    providers: known,
     openOrders,
     unknownOrders,
     oldestOpenAgeMs: oldest.map((o) => ({ provider: o.provider, ageMs: Math.max(0, now - o.createdAt) })),

@@ -29,7 +29,16 @@ export function createUpstreamListener(logger: Logger, metrics?: Metrics): Upstr
       attempt: event.attempt,
       willRetry: event.willRetry,
     };
-    if (event.outcome === "ok" || event.outcome === "rejected") logger.info(line, "upstream call");
+    if (event.outOfFunds) {
+      // Every order to this provider fails until the operator tops up the account there.
+      logEvent(
+        logger,
+        "upstream_out_of_funds",
+        { ...line, upstreamError: event.upstreamError },
+        "provider refused for lack of funds on our account: top it up",
+        "error",
+      );
+    } else if (event.outcome === "ok" || event.outcome === "rejected") logger.info(line, "upstream call");
     else logger.warn(line, "upstream call");
   };
 }

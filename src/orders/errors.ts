@@ -7,6 +7,7 @@
 export type DomainErrorCode =
   | "bad_request"
   | "invalid_key"
+  | "account_suspended"
   | "insufficient_funds"
   | "unknown_service"
   | "unknown_order"
@@ -36,6 +37,8 @@ export const unknownService = () => new DomainError("unknown_service", "Incorrec
 export const unknownOrder = () => new DomainError("unknown_order", "Incorrect order ID");
 export const unknownRefill = () => new DomainError("unknown_refill", "Refill not found");
 export const invalidKey = () => new DomainError("invalid_key", "Invalid API key");
+/** The operator suspended the account (`customers suspend`): every key is refused. */
+export const accountSuspended = () => new DomainError("account_suspended", "Account suspended");
 
 /** The upstream refused or could not be reached: nothing was placed, the charge is refunded. */
 export const upstreamFailed = (message = "Upstream provider error") => new DomainError("upstream_failed", message);

@@ -30,6 +30,8 @@ export interface OrderFilter {
   flagged?: boolean;
   /** Keyset pagination: only orders with a smaller id (the last id of the previous page). */
   beforeId?: number;
+  /** Only orders whose `link` contains this text (case-insensitive). */
+  link?: string;
   /** Most recent first; default 50. */
   limit?: number;
 }
@@ -47,6 +49,9 @@ export function listOrders(db: Db, filter: OrderFilter = {}): Order[] {
   if (filter.providerId !== undefined) conditions.push(equals(orders.providerId, filter.providerId));
   if (filter.flagged) conditions.push(isNotNull(orders.flag));
   if (filter.beforeId !== undefined) conditions.push(lt(orders.id, filter.beforeId));
+  if (filter.link !== undefined && filter.link !== "") {
+    conditions.push(sql`instr(lower(json_extract(${orders.params}, '$.link')), lower(${filter.link})) > 0`);
+  }
   return db
     .select()
     .from(orders)

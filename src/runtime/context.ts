@@ -2,6 +2,7 @@
  * What the HTTP handlers, the sync jobs and the CLI share: built once at start
  * (`runtime/start.ts`) or by a test, and passed in. No handler reads `process.env`.
  */
+import type { Alerts } from "../alerts/alerter.js";
 import type { ProvidersConfig } from "../config/providers-file.js";
 import type { Db } from "../db/client.js";
 import type { Logger } from "../observability/logger.js";
@@ -23,6 +24,8 @@ export interface AppContext {
   now: () => number;
   /** Bumped whenever the local catalogue changes, so cached `services` answers are rebuilt. */
   catalogueVersion: number;
+  /** The server's alerts (`src/alerts/`); absent in the CLI and most tests. */
+  alerts?: Alerts;
   /** Told of every `add` attempt, failover and placement (metrics); optional. */
   routing?: RoutingObserver;
 }

@@ -8,6 +8,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
+import { createAlertRuntime } from "../alerts/index.js";
 import { createApp } from "../api/app.js";
 import type { Env } from "../config/env.js";
 import { loadProvidersFile, type ProvidersConfig, zeroMarkupServices } from "../config/providers-file.js";
@@ -17,6 +18,7 @@ import { createLogger, type Logger } from "../observability/logger.js";
 import { createMetrics } from "../observability/metrics.js";
 import { createUpstreamListener } from "../observability/upstream-listener.js";
 import { recoverQueuedOrders } from "../orders/recover.js";
+import { refreshProviderBalances } from "../sync/balances.js";
 import { recomputeServices, syncAllCatalogues } from "../sync/catalogue.js";
 import { startSchedulers } from "../sync/scheduler.js";
 import type { ProviderClientOptions } from "../upstream/client.js";
@@ -28,13 +30,15 @@ import { acquireInstanceLock, StartRefusedError } from "./instance-lock.js";
 export interface Runtime {
   ctx: AppContext;
   registry: ProviderRegistry;
-  /** Base URL the server listens on, e.g. `http://127.0.0.1:8080`. */
+  /** Base URL to reach the server from this host, e.g. `http://127.0.0.1:8080` (a wildcard bind is reached on loopback). */
   url: string;
   port: number;
   /** Stops accepting, waits for in-flight requests and upstream calls (bounded), closes the store. */
   close(timeoutMs?: number): Promise<void>;
   /** Re-reads `PROVIDERS_FILE` (SIGHUP); an invalid file is logged and the old config stays. */
   reload(): Promise<ReloadResult>;
+  /** Settles once the balance refresh started after the first catalogue sync has ended (never rejects). */
+  initialBalances: Promise<void>;
 }
 
 export interface StartOptions {
@@ -86,17 +90,33 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
   const lockedAt = Date.now();
   const providerStats = () => registry.stats();
   const metrics = createMetrics({ db, providerStats });
+  const now = () => Date.now();
+  const alerting = createAlertRuntime(
+    { db, now, logger },
+    {
+      ...(env.ALERT_WEBHOOK_URL ? { url: env.ALERT_WEBHOOK_URL } : {}),
+      refundBurst: env.ALERT_REFUND_BURST,
+      orderIntervalMs: env.STATUS_SYNC_INTERVAL_MS,
+      ledgerIntervalMs: env.PRICE_SYNC_INTERVAL_MS,
+      count: (type) => metrics.observeAlert(type),
+    },
+  );
+  const upstreamListener = createUpstreamListener(logger, metrics);
   const registry = createReloadableRegistry(config.providers, {
     ...options.upstream,
-    onEvent: createUpstreamListener(logger, metrics),
+    onEvent: (event) => {
+      upstreamListener(event);
+      alerting.onUpstreamEvent(event);
+    },
   });
   const ctx: AppContext = {
     db,
     config,
     providers: registry,
     logger,
-    now: () => Date.now(),
+    now,
     catalogueVersion: 0,
+    alerts: alerting.alerts,
     routing: metrics.routing,
   };
 
@@ -123,6 +143,7 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
     throw error;
   }
 
+  let initialBalances: Promise<void> = Promise.resolve();
   try {
     // Holding the lock, no other server is live: every order queued before it is settled now.
     recoverQueuedOrders(ctx, { createdBefore: lockedAt });
@@ -139,6 +160,14 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
         if (r.ok) logger.info({ providerId: r.providerId, services: r.upstreamServices }, "catalogue synced");
       }
     });
+    // Balances at start too (not only on the price schedule), after the catalogues and without
+    // delaying the start: a provider out of funds or below its balanceWarning is known at once.
+    initialBalances = initialSync
+      .then(() => refreshProviderBalances(ctx))
+      .then(
+        () => undefined,
+        (error: unknown) => logger.error({ err: error }, "provider balance refresh at start failed"),
+      );
     await Promise.race([
       initialSync,
       new Promise((resolve) => setTimeout(resolve, options.initialSyncTimeoutMs ?? 15_000).unref()),
@@ -156,13 +185,20 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
   const address = server.address() as AddressInfo;
   const host = env.HOST === "0.0.0.0" || env.HOST === "::" ? "127.0.0.1" : env.HOST;
   const url = `http://${host}:${address.port}`;
-  logger.info({ url, providers: config.providers.length, services: config.services.length }, "smm-proxy listening");
-  const webhooks = createWebhookWorker(ctx, { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE });
+  logger.info(
+    { address: listenAddress(address), providers: config.providers.length, services: config.services.length },
+    "smm-proxy listening",
+  );
+  const webhooks = createWebhookWorker(ctx, {
+    allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+    ...(env.ALERT_WEBHOOK_SECRET ? { operatorSecret: env.ALERT_WEBHOOK_SECRET } : {}),
+  });
   webhooks.start();
   const schedulers = startSchedulers(ctx, {
     statusIntervalMs: env.STATUS_SYNC_INTERVAL_MS,
     priceIntervalMs: env.PRICE_SYNC_INTERVAL_MS,
   });
+  alerting.start(ctx);
 
   let closed = false;
   return {
@@ -170,11 +206,12 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
     registry,
     url,
     port: address.port,
+    initialBalances,
     reload: () => reloadConfig(ctx, registry, env.PROVIDERS_FILE),
     async close(timeoutMs = 10_000) {
       if (closed) return;
       closed = true;
-      const schedulersStopped = schedulers.stop();
+      const schedulersStopped = Promise.all([schedulers.stop(), alerting.stop()]);
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive sockets turn idle as their last answer goes out: close them as they do.
       const closeIdle = () => ("closeIdleConnections" in server ? server.closeIdleConnections() : undefined);
@@ -191,4 +228,9 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
       logger.info("smm-proxy stopped");
     },
   };
+}
+
+/** The address the socket is bound to, as `host:port` (`0.0.0.0:8080`, `[::]:8080`): what the listening line shows. */
+export function listenAddress(address: AddressInfo): string {
+  return address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
 }

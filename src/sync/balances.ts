@@ -87,6 +87,21 @@ export async function refreshProviderBalances(ctx: AppContext): Promise<BalanceR
       }
       const { balance, currency } = outcome.value;
       const low = isBelow(balance, provider.balanceWarning);
+      const alert = {
+        type: "provider_balance_low" as const,
+        details: { provider: provider.id, balance, currency, balanceWarning: provider.balanceWarning ?? null },
+      };
+      if (low) {
+        ctx.alerts?.raise(`provider_balance_low:${provider.id}`, {
+          ...alert,
+          text: `provider ${provider.id} balance ${balance} ${currency} is below its balanceWarning ${provider.balanceWarning}: top it up`,
+        });
+      } else {
+        ctx.alerts?.clear(`provider_balance_low:${provider.id}`, {
+          ...alert,
+          text: `provider ${provider.id} balance ${balance} ${currency} is back above its balanceWarning`,
+        });
+      }
       if (low) {
         ctx.logger.warn(
           {

@@ -5,6 +5,11 @@
  * dripfeed from upstream). A mapped upstream service that disappears disables the local one
  * until it returns; a fixed-rate service whose cost reaches its rate is disabled until the
  * cost falls. Every rate or cost change is a `price_changes` row. A failed fetch changes nothing.
+ * A configured route whose `upstreamService` the provider's catalogue does not list (a typo in
+ * the providers file, issue #15) is logged at warn after every catalogue fetch of its provider
+ * (`event: "service_not_in_catalogue"`, with its JSON path); a service whose reference route
+ * was never listed is kept as a disabled row with the reason {@link NOT_IN_CATALOGUE}, so
+ * `services list` shows it.
  */
 import { eq } from "drizzle-orm";
 import { formatRate } from "../billing/money.js";
@@ -23,6 +28,42 @@ import { type CatalogueEntry, type ExpandedImports, expandImports } from "../rou
 import { type CachedUpstream, computeService, NOT_LISTED, type RouteState } from "../routing/service-state.js";
 import type { AppContext } from "../runtime/context.js";
 import type { UpstreamService } from "../upstream/types.js";
+
+/** Disabled reason of a service whose reference route its provider's catalogue has never listed. */
+export const NOT_IN_CATALOGUE = "not in upstream catalogue";
+
+/** A configured route that its provider's catalogue does not list. */
+export interface MissingUpstreamService {
+  serviceId: number;
+  providerId: string;
+  upstreamService: string;
+  /** JSON path in the providers file: `services[3].upstreamService` or `services[3].routes[1].upstreamService`. */
+  path: string;
+}
+
+/**
+ * The routes of `ctx.config`'s services through `providerId` whose upstream id is not in
+ * `listed` (the upstream ids of the provider's catalogue, as last fetched).
+ */
+export function missingUpstreamServices(
+  ctx: Pick<AppContext, "config">,
+  providerId: string,
+  listed: ReadonlySet<string>,
+): MissingUpstreamService[] {
+  const missing: MissingUpstreamService[] = [];
+  for (const [i, s] of ctx.config.services.entries()) {
+    for (const [j, route] of s.routes.entries()) {
+      if (route.provider !== providerId || listed.has(route.upstreamService)) continue;
+      missing.push({
+        serviceId: s.id,
+        providerId,
+        upstreamService: route.upstreamService,
+        path: s.routesListed ? `services[${i}].routes[${j}].upstreamService` : `services[${i}].upstreamService`,
+      });
+    }
+  }
+  return missing;
+}
 
 export interface CatalogueSyncResult {
   providerId: string;
@@ -49,6 +90,13 @@ export async function syncProviderCatalogue(ctx: AppContext, providerId: string)
     return { providerId, ok: false, upstreamServices: 0, changed: 0, error };
   }
   const changed = applyCatalogue(ctx, providerId, outcome.value);
+  const listed = new Set(outcome.value.map((s) => s.service));
+  for (const m of missingUpstreamServices(ctx, providerId, listed)) {
+    ctx.logger.warn(
+      { event: "service_not_in_catalogue", ...m },
+      `service ${m.serviceId}: upstream service ${m.upstreamService} is not in ${providerId}'s catalogue (check ${m.path})`,
+    );
+  }
   return { providerId, ok: true, upstreamServices: outcome.value.length, changed };
 }
 
@@ -252,7 +300,16 @@ export function recomputeServices(ctx: AppContext, _providerId?: string): number
     const routesChanged = writeRoutes(ctx, config.id, existingRoutes.get(config.id), result.routes, now);
     const next: Recomputed | undefined = result.service;
     if (next === undefined) {
-      const reason = result.disabledReason ?? NOT_LISTED;
+      const reason = neverListed(ctx, config, cache.byKey) ? NOT_IN_CATALOGUE : (result.disabledReason ?? NOT_LISTED);
+      if (!existing && reason === NOT_IN_CATALOGUE) {
+        // Never listed upstream (a typo?): kept as a disabled row so the operator sees it.
+        ctx.db
+          .insert(services)
+          .values(placeholderService(config, reason, now))
+          .run();
+        changed++;
+        continue;
+      }
       if (existing && (existing.enabled || existing.disabledReason !== reason)) {
         ctx.db
           .update(services)
@@ -272,7 +329,9 @@ export function recomputeServices(ctx: AppContext, _providerId?: string): number
       changed++;
       continue;
     }
-    if (existing.rate !== next.rate) {
+    // A placeholder (never listed upstream) had no price: its first real one is not a change.
+    const priced = existing.disabledReason !== NOT_IN_CATALOGUE;
+    if (priced && existing.rate !== next.rate) {
       ctx.db
         .insert(priceChanges)
         .values({
@@ -284,7 +343,7 @@ export function recomputeServices(ctx: AppContext, _providerId?: string): number
         })
         .run();
     }
-    if (existing.cost !== next.cost) {
+    if (priced && existing.cost !== next.cost) {
       ctx.db
         .insert(priceChanges)
         .values({ serviceId: next.id, field: "cost", oldValue: existing.cost, newValue: next.cost, createdAt: now })
@@ -297,7 +356,7 @@ export function recomputeServices(ctx: AppContext, _providerId?: string): number
         .set({ ...next, updatedAt: now })
         .where(eq(services.id, next.id))
         .run();
-      if (existing.rate !== next.rate || existing.cost !== next.cost) {
+      if (priced && (existing.rate !== next.rate || existing.cost !== next.cost)) {
         ctx.logger.info(
           {
             event: "price_changed",
@@ -331,4 +390,43 @@ export function recomputeServices(ctx: AppContext, _providerId?: string): number
 
 function warnDisabled(ctx: AppContext, serviceId: number, reason: string): void {
   ctx.logger.warn({ serviceId, reason }, "service disabled");
+}
+
+/**
+ * Whether the reference route of `config` names an upstream service its provider's catalogue
+ * has never listed, although that catalogue was fetched (a typo rather than a withdrawal).
+ */
+function neverListed(ctx: AppContext, config: ServiceConfig, cached: ReadonlyMap<string, unknown>): boolean {
+  const reference = config.routes[0];
+  if (reference === undefined || cached.has(`${reference.provider}\u0000${reference.upstreamService}`)) return false;
+  if (!ctx.config.providers.some((p) => p.id === reference.provider)) return false;
+  const state = ctx.db
+    .select({ syncedAt: providers.catalogueSyncedAt })
+    .from(providers)
+    .where(eq(providers.id, reference.provider))
+    .get();
+  return state?.syncedAt != null;
+}
+
+/** A disabled row for a configured service its upstream never listed: no price, no limits. */
+function placeholderService(config: ServiceConfig, disabledReason: string, now: number): typeof services.$inferInsert {
+  return {
+    id: config.id,
+    providerId: config.provider,
+    upstreamService: config.upstreamService,
+    name: config.name ?? `upstream service ${config.upstreamService}`,
+    type: "Default",
+    category: config.category ?? "",
+    rate: 0,
+    cost: "0",
+    min: 0,
+    max: 0,
+    refill: false,
+    cancel: false,
+    dripfeed: false,
+    enabled: false,
+    disabledReason,
+    createdAt: now,
+    updatedAt: now,
+  };
 }

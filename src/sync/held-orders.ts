@@ -27,7 +27,7 @@ import type { AppContext } from "../runtime/context.js";
 import type { ProviderClient, UpstreamFailure } from "../upstream/types.js";
 import { forEachBounded } from "./pool.js";
 import { providerConcurrency } from "./providers.js";
-import { resolveUnknownOrder } from "./resolve.js";
+import { settleUnknownOrder } from "./resolve.js";
 
 /** How long after its creation a held order is re-asked, ms (the upstream's key lifetime). */
 export const REASK_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -203,7 +203,7 @@ async function reaskOne(
         log.warn({ orderId: order.id, failure: outcome.failure }, "held order re-ask refused; kept held");
         return;
       }
-      resolveUnknownOrder(ctx, order.id, {
+      settleUnknownOrder(ctx, order.id, {
         refund: true,
         reason: `upstream refused the order when re-asked: ${outcome.failure.message}`,
       });

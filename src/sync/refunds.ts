@@ -60,7 +60,7 @@ function statements(db: Sqlite.Database): RefundStatements {
  * @throws UnknownCustomerError when the order's customer does not exist.
  */
 export function settleRefund(
-  ctx: AppContext,
+  ctx: Pick<AppContext, "db" | "now">,
   order: RefundableOrder,
   targetStatus: OrderStatus | string,
   remains: number,

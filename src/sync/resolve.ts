@@ -1,8 +1,11 @@
 /**
  * The operator's settlement of an `unknown` order (one whose upstream `add` was never
- * confirmed; issue #4, issue #5 `orders resolve`):
- * - `{upstreamOrder}`: the operator found it upstream → `submitted` with that upstream id and
- *   `synced_at` cleared, so the next status sync takes it over first;
+ * confirmed; issue #4, issue #5 `orders resolve`, issue #15):
+ * - `{upstreamOrder}`: the operator found it upstream. The id must have the provider's form
+ *   (`DialectSpec.orderId`) and the upstream must know it: its `status` is asked first
+ *   (`resolveUnknownOrder`), and an upstream that answers with an error (e.g. "Incorrect order
+ *   ID") or cannot be asked refuses the link, nothing changed. Then → `submitted` with that
+ *   upstream id and `synced_at` cleared, so the next status sync takes it over first;
  * - `{refund: true}`: the operator gives up on it → status `Canceled` with the whole charge
  *   refunded exactly once (`settleRefund`). It stays visible to its customer (as `Canceled`),
  *   so its submission becomes `submitted` with no upstream id (sync and cancel skip it).
@@ -16,6 +19,7 @@ import { customers, type Order, orders } from "../db/schema.js";
 import { DomainError } from "../orders/errors.js";
 import { isStuckQueued } from "../orders/recover.js";
 import type { AppContext } from "../runtime/context.js";
+import { dialectSpec } from "../upstream/dialects/index.js";
 import { enqueueOrderWebhook } from "../webhooks/outbox.js";
 import { settleRefund } from "./refunds.js";
 
@@ -23,7 +27,13 @@ import { settleRefund } from "./refunds.js";
 export class ResolveOrderError extends Error {
   override name = "ResolveOrderError";
   constructor(
-    readonly reason: "unknown_order" | "not_unknown" | "bad_upstream_id" | "duplicate_upstream_id",
+    readonly reason:
+      | "unknown_order"
+      | "not_unknown"
+      | "bad_upstream_id"
+      | "duplicate_upstream_id"
+      | "unknown_upstream_order"
+      | "upstream_unreachable",
     message: string,
   ) {
     super(message);
@@ -36,13 +46,72 @@ export type ResolveAction = { upstreamOrder: string } | { refund: true; reason?:
 const UPSTREAM_ID = /^[^\s,]{1,64}$/;
 
 /**
+ * The operator's resolve: for a link, checks the id's form for the provider and asks the
+ * upstream for that order's status first (nothing changes when it does not know it), then
+ * settles as {@link settleUnknownOrder}. A refund needs no upstream call.
+ * @throws ResolveOrderError as {@link settleUnknownOrder}, plus `bad_upstream_id` (not the
+ * provider's id form), `unknown_upstream_order` (the upstream answered its status with an
+ * error), `upstream_unreachable` (its status could not be asked: no client, timeout, rate limit...).
+ */
+export async function resolveUnknownOrder(ctx: AppContext, orderId: number, action: ResolveAction): Promise<Order> {
+  if ("upstreamOrder" in action) await checkUpstreamOrder(ctx, orderId, action.upstreamOrder.trim());
+  return settleUnknownOrder(ctx, orderId, action);
+}
+
+/** Refuses an upstream id of the wrong form for the order's provider, or one the upstream does not know. */
+async function checkUpstreamOrder(ctx: AppContext, orderId: number, upstreamOrderId: string): Promise<void> {
+  const order = ctx.db.select().from(orders).where(eq(orders.id, orderId)).get();
+  if (!order) throw new ResolveOrderError("unknown_order", `order ${orderId} not found`);
+  if (!UPSTREAM_ID.test(upstreamOrderId)) return; // refused with its own line by settleUnknownOrder
+  const provider = ctx.config.providers.find((p) => p.id === order.providerId);
+  if (provider) {
+    const form = dialectSpec(provider.dialect).orderId;
+    if (!form.pattern.test(upstreamOrderId)) {
+      throw new ResolveOrderError(
+        "bad_upstream_id",
+        `invalid upstream order id ${JSON.stringify(upstreamOrderId)}: ${provider.id} order ids are ${form.description}`,
+      );
+    }
+  }
+  if (order.submission !== "unknown" && order.submission !== "queued") return; // refused by settleUnknownOrder
+  const taken = ctx.db
+    .select({ id: orders.id })
+    .from(orders)
+    .where(and(eq(orders.providerId, order.providerId), eq(orders.upstreamOrderId, upstreamOrderId)))
+    .get();
+  if (taken && taken.id !== order.id) {
+    throw new ResolveOrderError(
+      "duplicate_upstream_id",
+      `upstream order ${upstreamOrderId} of provider ${order.providerId} is already order ${taken.id}`,
+    );
+  }
+  const client = ctx.providers.get(order.providerId);
+  if (!client) {
+    throw new ResolveOrderError("upstream_unreachable", `provider ${order.providerId} is not configured: cannot check`);
+  }
+  const outcome = await client.status(upstreamOrderId, { priority: "customer" });
+  if (outcome.kind === "rejected") {
+    throw new ResolveOrderError(
+      "unknown_upstream_order",
+      `${order.providerId} does not know order ${upstreamOrderId} (${outcome.failure.message}); nothing changed`,
+    );
+  }
+  if (outcome.kind !== "ok") {
+    throw new ResolveOrderError(
+      "upstream_unreachable",
+      `could not ask ${order.providerId} for order ${upstreamOrderId} (${outcome.kind}: ${outcome.failure.message}); nothing changed, try again`,
+    );
+  }
+}
+
+/**
  * Settles the `unknown` order `orderId` as the operator decided.
  * @returns the order row after the change.
  * @throws ResolveOrderError `unknown_order` (no such order), `not_unknown` (its submission is
  * not `unknown`: nothing changed), `bad_upstream_id` (empty, with a space or comma, > 64 chars),
  * `duplicate_upstream_id` (another order of the same provider already has that upstream id).
  */
-export function resolveUnknownOrder(ctx: AppContext, orderId: number, action: ResolveAction): Order {
+export function settleUnknownOrder(ctx: AppContext, orderId: number, action: ResolveAction): Order {
   if ("upstreamOrder" in action && !UPSTREAM_ID.test(action.upstreamOrder.trim())) {
     throw new ResolveOrderError("bad_upstream_id", `invalid upstream order id ${JSON.stringify(action.upstreamOrder)}`);
   }
@@ -58,7 +127,7 @@ export function resolveUnknownOrder(ctx: AppContext, orderId: number, action: Re
     if (order.submission !== "unknown" && order.submission !== "queued") {
       throw new ResolveOrderError(
         "not_unknown",
-        `order ${orderId} is ${order.submission}, not unknown: nothing to resolve`,
+        `order ${orderId} is ${order.submission}, not unknown: nothing to resolve (orders settle gives the final status of any open order)`,
       );
     }
     const now = ctx.now();
@@ -130,10 +199,14 @@ export interface ResolveOutcome {
  * @throws DomainError `unknown_order` (message `unknown order N`, as `orders show`).
  * @throws ResolveOrderError as {@link resolveUnknownOrder}.
  */
-export function resolveHeldOrder(ctx: AppContext, orderId: number, action: ResolveAction): ResolveOutcome {
+export async function resolveHeldOrder(
+  ctx: AppContext,
+  orderId: number,
+  action: ResolveAction,
+): Promise<ResolveOutcome> {
   const before = ctx.db.select({ refunded: orders.refunded }).from(orders).where(eq(orders.id, orderId)).get();
   if (before === undefined) throw new DomainError("unknown_order", `unknown order ${orderId}`);
-  const after = resolveUnknownOrder(ctx, orderId, action);
+  const after = await resolveUnknownOrder(ctx, orderId, action);
   const balance =
     ctx.db.select({ balance: customers.balance }).from(customers).where(eq(customers.id, after.customerId)).get()
       ?.balance ?? 0;

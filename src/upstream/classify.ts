@@ -15,6 +15,11 @@
  * | `add`, 2xx, JSON with an order id (any `error`) | ok (linked)                      |
  * | `add`, other status, JSON with an order id      | ambiguous (`upstreamOrderId`)    |
  *
+ * A refusal whose error text says our account at the upstream lacks funds (seed `001_*`
+ * "Insufficient funds", seed `003_*` HTTP 402 "Insufficient balance", the common "Not enough
+ * funds on balance") is marked `failure.outOfFunds`: nothing will be placed there until the
+ * operator tops the account up.
+ *
  * Defined error statuses come from the dialect (`DialectSpec.definedErrorStatuses`; `panel`,
  * seed `003_*`: 400/401/402/404/502), so a `panel` 502 `{"error": ..}` ("Upstream provider
  * returned an error") is `rejected`, while a 502 with an HTML or non-error body stays `ambiguous`.
@@ -48,6 +53,15 @@ export function parseJson(body: string): { value: unknown } | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Error texts panels use when the reseller's own balance at the panel is too low. */
+const OUT_OF_FUNDS =
+  /\b(not enough (funds|balance|money)|insufficient (funds|balance)|low balance|no funds|balance is (too )?low|out of funds)\b/i;
+
+/** Whether an upstream error text says our account there lacks funds ("Not enough funds on balance"). */
+export function isOutOfFundsError(text: string | undefined): boolean {
+  return text !== undefined && OUT_OF_FUNDS.test(text);
 }
 
 /** The `error` text of a top-level `{"error": ".."}` body, if that is what it is (an empty text is none). */
@@ -98,6 +112,8 @@ export function classifyAnswer<T>(
   const failure = (message: string): UpstreamFailure => {
     const f: UpstreamFailure = { message, httpStatus: status, bodyExcerpt: bodyExcerpt(answer.body, secrets) };
     if (upstreamError !== undefined) f.upstreamError = upstreamError;
+    // Seed 003: HTTP 402 is "Insufficient balance for the order", whatever its text says.
+    if (status === 402 || isOutOfFundsError(upstreamError)) f.outOfFunds = true;
     return f;
   };
   const suffix = upstreamError === undefined ? "" : `: ${upstreamError}`;

@@ -337,6 +337,10 @@ export function createProviderClient(
         queuedMs,
         durationMs: Math.round(performance.now() - started),
         ...(httpStatus === undefined ? {} : { httpStatus }),
+        ...(outcome.kind !== "ok" && outcome.failure.outOfFunds ? { outOfFunds: true as const } : {}),
+        ...(outcome.kind === "rejected" && outcome.failure.upstreamError !== undefined
+          ? { upstreamError: outcome.failure.upstreamError }
+          : {}),
       });
       if (!willRetry) return outcome;
       await sleep(delay);

@@ -27,6 +27,10 @@ export interface CallEvent {
   durationMs: number;
   /** HTTP status of the answer, when one came back. */
   httpStatus?: number;
+  /** Set when the upstream refused for lack of funds on our account there. */
+  outOfFunds?: true;
+  /** The upstream's own error text (keys redacted), on a refusal. */
+  upstreamError?: string;
 }
 
 export interface CircuitEvent {

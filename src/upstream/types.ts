@@ -25,6 +25,8 @@ export interface UpstreamFailure {
   bodyExcerpt?: string;
   /** The upstream's own `{"error": "..."}` text, when it sent one. */
   upstreamError?: string;
+  /** True when the upstream refused for lack of funds on OUR account there (`isOutOfFundsError`). */
+  outOfFunds?: boolean;
   /**
    * An order id the upstream put in an unconfirmed `add` answer (issue #11): the upstream may
    * hold that order, so the held order keeps the id and status sync follows it.

@@ -70,7 +70,7 @@ export function orderWebhookPayload(order: WebhookOrder): string {
  * @returns the new delivery id, or null when the customer has no webhook.
  */
 export function enqueueOrderWebhook(
-  ctx: AppContext,
+  ctx: Pick<AppContext, "db">,
   order: WebhookOrder,
   at: number,
   webhookUrl?: string | null,
@@ -79,5 +79,21 @@ export function enqueueOrderWebhook(
   const url = webhookUrl === undefined ? (s.webhookUrl.get(order.customerId)?.webhook_url ?? null) : webhookUrl;
   if (url === null || url === "") return null;
   const info = s.insert.run(order.customerId, order.id, url, orderWebhookPayload(order), at, at);
+  return Number(info.lastInsertRowid);
+}
+
+/**
+ * `customer_id` (and `order_id`) of the operator's own deliveries: alerts to
+ * `ALERT_WEBHOOK_URL` (`src/alerts/`). They share the outbox, its retries and its in-order
+ * rule (alerts go out one after another), and are signed with the alert secret.
+ */
+export const OPERATOR_CHANNEL = 0;
+
+/**
+ * Queues `payload` (JSON text) for the operator's alert URL `url`, due at `at` (epoch ms).
+ * @returns the new delivery id.
+ */
+export function enqueueOperatorEvent(ctx: Pick<AppContext, "db">, url: string, payload: string, at: number): number {
+  const info = statements(ctx.db.$client).insert.run(OPERATOR_CHANNEL, OPERATOR_CHANNEL, url, payload, at, at);
   return Number(info.lastInsertRowid);
 }

@@ -19,6 +19,7 @@
 import type Sqlite from "better-sqlite3";
 import { Agent } from "undici";
 import type { AppContext } from "../runtime/context.js";
+import { OPERATOR_CHANNEL } from "./outbox.js";
 import { signWebhook } from "./signature.js";
 import {
   BLOCKED_ADDRESS_CODE,
@@ -62,6 +63,11 @@ export interface WebhookWorkerOptions {
   batchSize?: number;
   /** Host resolution used by the URL checks (tests). */
   lookup?: HostLookup;
+  /**
+   * Signing secret of the operator's alert deliveries (`ALERT_WEBHOOK_SECRET`). Those go to the
+   * URL they were queued for, loopback/private allowed (the operator's own relay).
+   */
+  operatorSecret?: string;
 }
 
 /** What one `tick()` did: delivered, permanently failed (given up or refused), rescheduled. */
@@ -159,23 +165,35 @@ export function createWebhookWorker(ctx: AppContext, options: WebhookWorkerOptio
   let timer: NodeJS.Timeout | undefined;
   let started = false;
 
-  async function attempt(row: DueRow): Promise<Attempt> {
+  /** Where a row goes and with which secret: the customer's current webhook, or the operator's alert URL. */
+  function destination(row: DueRow): { url: string; secret: string | null; operator: boolean } {
+    if (row.customer_id === OPERATOR_CHANNEL)
+      return { url: row.url, secret: options.operatorSecret ?? null, operator: true };
     // The customer's current webhook (the URL may have changed since the row was queued).
-    const url = row.webhook_url ?? row.url;
-    if (row.webhook_url === null || row.webhook_secret === null) {
-      return { ok: false, url, permanent: true, error: "customer has no webhook" };
+    return {
+      url: row.webhook_url ?? row.url,
+      secret: row.webhook_url === null ? null : row.webhook_secret,
+      operator: false,
+    };
+  }
+
+  async function attempt(row: DueRow): Promise<Attempt> {
+    const { url, secret, operator } = destination(row);
+    if (secret === null) {
+      const error = operator ? "ALERT_WEBHOOK_SECRET is not set" : "customer has no webhook";
+      return { ok: false, url, permanent: true, error };
     }
-    const target = await checkWebhookTarget(url, { allowPrivate, lookup });
+    const target = await checkWebhookTarget(url, { allowPrivate: allowPrivate || operator, lookup });
     if (!target.ok) return { ok: false, url, permanent: target.permanent, error: target.reason };
     const timestamp = Math.floor(ctx.now() / 1000);
-    const via = dispatcher();
+    const via = operator ? undefined : dispatcher();
     const init = {
       method: "POST",
       headers: {
         "Content-Type": "application/json",
         "User-Agent": "smm-proxy",
         "X-Timestamp": String(timestamp),
-        "X-Signature": signWebhook(row.webhook_secret, timestamp, row.payload),
+        "X-Signature": signWebhook(secret, timestamp, row.payload),
       },
       body: row.payload,
       redirect: "manual",

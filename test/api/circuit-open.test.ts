@@ -27,6 +27,8 @@ beforeAll(async () => {
     logger: silentLogger(),
     upstream: { circuit: { failureThreshold: 2, coolDownMs: 60_000 } },
   });
+  // The balance refresh after the first catalogue sync ends before faults are injected.
+  await proxy.initialBalances;
 });
 
 afterAll(async () => {

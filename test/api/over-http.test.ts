@@ -51,6 +51,8 @@ beforeAll(async () => {
     loadEnv({ PORT: "0", HOST: "127.0.0.1", DATABASE_PATH: ":memory:", RATE_LIMIT_IP_PER_MIN: "0" }),
     { config, logger: silentLogger(), initialSyncTimeoutMs: 5000, upstream: { circuit: { failureThreshold: 1000 } } },
   );
+  // The balance refresh after the first catalogue sync ends before faults are injected.
+  await proxy.initialBalances;
 });
 
 afterAll(async () => {

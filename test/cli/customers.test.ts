@@ -120,6 +120,26 @@ describe("customers add", () => {
   });
 });
 
+describe("customers suspend / resume", () => {
+  it("suspends and resumes an account, shown in list and show", async () => {
+    const { id } = await json<AddJson>(["customers", "add", "--name", "Paused"]);
+    const suspended = await json<{ id: number; suspended: boolean; suspendedAt: string }>([
+      "customers",
+      "suspend",
+      String(id),
+    ]);
+    expect(suspended).toEqual({ id, suspended: true, suspendedAt: expect.stringMatching(/Z$/) });
+    // suspending again keeps the first time
+    expect(await json(["customers", "suspend", String(id)])).toEqual(suspended);
+    expect(await json(["customers", "show", String(id)])).toMatchObject({ suspendedAt: suspended.suspendedAt });
+    const text = await run(["customers", "resume", String(id)]);
+    expect(text).toEqual({ code: 0, stdout: `customer ${id}: active; its keys work again\n`, stderr: "" });
+    const listed = await json<Array<{ id: number; suspendedAt: string | null }>>(["customers", "list"]);
+    expect(listed.find((c) => c.id === id)?.suspendedAt).toBeNull();
+    expectOneLineError(await run(["customers", "suspend", "999"]), 1, "unknown customer 999");
+  });
+});
+
 describe("customers topup", () => {
   it("credits, then corrects with a negative amount", async () => {
     const { id } = await json<AddJson>(["customers", "add", "--name", "Top"]);
@@ -132,7 +152,17 @@ describe("customers topup", () => {
     const again = await run(["customers", "topup", "--json", "--", String(id), "-0.00001"]);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ amount: "-0.00001", balance: "19.49999" });
-    const text = await run(["customers", "topup", String(id), "0.00001", "--note", "round"]);
+    // the documented correction form: options may follow the amount after "--"
+    const fix = await json(["customers", "topup", String(id), "--", "-1.5", "--note", "fix"]);
+    expect(fix).toMatchObject({ kind: "adjustment", amount: "-1.50000", balance: "17.99999", note: "fix" });
+    const direct = await json(["customers", "topup", String(id), "-1.5", "--note", "fix"]);
+    expect(direct).toMatchObject({ amount: "-1.50000", balance: "16.49999", note: "fix" });
+    expectOneLineError(
+      await run(["customers", "topup", String(id), "--", "-1", "extra"]),
+      2,
+      'unexpected argument "extra" (usage: customers topup ID AMOUNT [--note TEXT])',
+    );
+    const text = await run(["customers", "topup", String(id), "3.00001", "--note", "round"]);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^balance: +19\.50000$/m);
   });
@@ -232,7 +262,7 @@ describe("customers set-webhook", () => {
     expectOneLineError(
       await run(["customers", "set-webhook", String(id), "http://127.0.0.1:8081/hook"]),
       1,
-      "invalid webhook URL: private or loopback host 127.0.0.1",
+      "invalid webhook URL: private or loopback host 127.0.0.1 (set WEBHOOK_ALLOW_PRIVATE=1 to allow, e.g. for tests)",
     );
     const allowed = await json(["customers", "set-webhook", String(id), "http://127.0.0.1:8081/hook"], {
       WEBHOOK_ALLOW_PRIVATE: "1",
@@ -303,13 +333,14 @@ describe("customers list / show", () => {
       "httpErrors",
       "id",
       "name",
+      "suspendedAt",
       "updatedAt",
       "webhookUrl",
     ]);
     expect(list[0]).toMatchObject({ name: "Alice", balance: "10.00000", activeKeys: 1 });
     const table = await run(["customers", "list"]);
     const lines = table.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^ID +NAME +BALANCE +CUR +HTTP ERRORS +STYLE +KEYS +WEBHOOK$/);
+    expect(lines[0]).toMatch(/^ID +NAME +BALANCE +CUR +HTTP ERRORS +STYLE +KEYS +WEBHOOK +SUSPENDED$/);
     expect(lines[1]).toMatch(/^[- ]+$/);
     expect(lines).toHaveLength(list.length + 2);
     expect(table.stdout).not.toMatch(/apiKey|key_hash|webhookSecret/);

@@ -36,7 +36,8 @@ function withDeadProvider(): Record<string, string> {
 describe("sync prices", () => {
   it("runs one catalogue tick and prints each provider's result", async () => {
     expect(await fx.json(["sync", "prices"])).toEqual([
-      { providerId: "jap", ok: true, upstreamServices: 19, changed: 2 },
+      // 2 services priced, and service 4 (jap 999, never listed) kept as a disabled row
+      { providerId: "jap", ok: true, upstreamServices: 19, changed: 3 },
       { providerId: "mtp", ok: true, upstreamServices: 19, changed: 1 },
     ]);
     // a second tick changes nothing
@@ -68,6 +69,59 @@ describe("sync prices", () => {
   });
 });
 
+describe("config check --online", () => {
+  it("fetches every catalogue and exits 1 naming the JSON path of a service not listed", async () => {
+    const result = await fx.run(["config", "check", "--online", "--json"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe("error: services[3].upstreamService: 999 is not in jap's catalogue\n");
+    const report = JSON.parse(result.stdout) as { catalogues: unknown[] };
+    expect(report.catalogues).toEqual([
+      {
+        providerId: "jap",
+        ok: true,
+        upstreamServices: 19,
+        missing: [{ serviceId: 4, providerId: "jap", upstreamService: "999", path: "services[3].upstreamService" }],
+        error: null,
+      },
+      { providerId: "mtp", ok: true, upstreamServices: 19, missing: [], error: null },
+    ]);
+    // Offline, the file itself is valid.
+    expect((await fx.run(["config", "check"])).code).toBe(0);
+  });
+
+  it("names a route listed under routes by its routes[j] path", async () => {
+    const file = join(fx.dir, "routes.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...fx.providersFile,
+        services: [
+          {
+            id: 1,
+            routes: [
+              { provider: "jap", upstreamService: 1 },
+              { provider: "mtp", upstreamService: 4242 },
+            ],
+          },
+        ],
+      }),
+    );
+    const result = await fx.run(["config", "check", "--online"], { PROVIDERS_FILE: file });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe("error: services[0].routes[1].upstreamService: 4242 is not in mtp's catalogue\n");
+  });
+
+  it("passes once the typo is fixed", async () => {
+    const file = join(fx.dir, "fixed.json");
+    const services = (fx.providersFile as { services: Array<Record<string, unknown>> }).services;
+    writeFileSync(file, JSON.stringify({ ...fx.providersFile, services: services.slice(0, 3) }));
+    const result = await fx.run(["config", "check", "--online"], { PROVIDERS_FILE: file });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Upstream catalogues:$/m);
+    expect(result.stdout).toMatch(/^jap +yes +19 +- +-$/m);
+  });
+});
+
 describe("logs", () => {
   it("are silent by default and JSON lines on stderr when LOG_LEVEL is set", async () => {
     const env = withDeadProvider();
@@ -80,6 +134,15 @@ describe("logs", () => {
       .split("\n")
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toEqual([
+      expect.objectContaining({
+        level: 40,
+        event: "service_not_in_catalogue",
+        serviceId: 4,
+        providerId: "jap",
+        upstreamService: "999",
+        path: "services[3].upstreamService",
+        msg: "service 4: upstream service 999 is not in jap's catalogue (check services[3].upstreamService)",
+      }),
       expect.objectContaining({ level: 40, providerId: "dead", msg: "catalogue sync failed; nothing changed" }),
     ]);
     expect(result.stderr).not.toContain("jap-key");
@@ -180,6 +243,36 @@ describe("services list", () => {
           },
         ],
       },
+      {
+        id: 4,
+        name: "upstream service 999",
+        category: "",
+        providerId: "jap",
+        upstreamService: "999",
+        type: "Default",
+        cost: null,
+        rate: null,
+        margin: null,
+        marginPercent: null,
+        min: null,
+        max: null,
+        enabled: false,
+        disabledReason: "not in upstream catalogue",
+        routing: "priority",
+        importRule: null,
+        routes: [
+          {
+            route: 0,
+            providerId: "jap",
+            upstreamService: "999",
+            cost: null,
+            margin: null,
+            marginPercent: null,
+            usable: false,
+            whyNot: "upstream service not listed by the provider",
+          },
+        ],
+      },
     ]);
   });
 
@@ -206,7 +299,10 @@ describe("services list", () => {
       /^ID +NAME +PROVIDER +UPSTREAM +TYPE +COST +RATE +MARGIN +MARGIN % +MIN +MAX +ENABLED +DISABLED REASON$/,
     );
     expect(lines[2]).toMatch(/^ 1 +Followers +jap +1 +Default +0\.9 +1\.125 +0\.225 +20\.00 +50 +10000 +yes +-$/);
-    expect(lines).toHaveLength(5);
+    expect(lines[5]).toMatch(
+      /^ 4 +upstream service 999 +jap +999 +Default +- +- +- +- +- +- +no +not in upstream catalogue$/,
+    );
+    expect(lines).toHaveLength(6);
   });
 });
 
@@ -351,7 +447,7 @@ describe("backup", () => {
     try {
       const row = copy.prepare("SELECT count(*) AS n, sum(balance) AS total FROM customers").get();
       expect(row).toEqual({ n: 1, total: 750_000 });
-      expect(copy.prepare("SELECT count(*) AS n FROM services").get()).toEqual({ n: 3 });
+      expect(copy.prepare("SELECT count(*) AS n FROM services").get()).toEqual({ n: 4 });
     } finally {
       copy.close();
     }
@@ -368,6 +464,16 @@ describe("backup", () => {
     writeFileSync(target, "keep me");
     const result = await fx.run(["backup", target]);
     expect(result).toEqual({ code: 1, stdout: "", stderr: `error: ${target} already exists; choose a new file\n` });
+  });
+
+  it("names the missing folder and how to create it", async () => {
+    const folder = join(fx.dir, "no-such-dir");
+    const result = await fx.run(["backup", join(folder, "b.db")]);
+    expect(result).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `error: folder ${folder} does not exist; create it first (mkdir -p ${folder})\n`,
+    });
   });
 });
 

@@ -381,7 +381,11 @@ describe("orders resolve", () => {
       const result = await fx.run(["orders", "resolve", String(id), "--refund"]);
       expect(result.code).toBe(1);
       expect(result.stdout).toBe("");
-      expect(result.stderr).toMatch(new RegExp(`^error: order ${id} is \\w+, not unknown: nothing to resolve\\n$`));
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `^error: order ${id} is \\w+, not unknown: nothing to resolve \\(orders settle gives the final status of any open order\\)\\n$`,
+        ),
+      );
     }
     expect(money(alice)).toEqual(before);
     expect(refundRows(ids.unknownMtp)).toBe(1);

@@ -26,6 +26,7 @@ describe("loadEnv", () => {
       WEBHOOK_ALLOW_PRIVATE: false,
       TRUST_PROXY: 0,
       HTTP_ERRORS: true,
+      ALERT_REFUND_BURST: 20,
     });
   });
 
@@ -54,6 +55,9 @@ describe("loadEnv", () => {
         HTTP_ERRORS: "0",
         METRICS_TOKEN: "t0k",
         ADMIN_TOKEN: "0123456789abcdef",
+        ALERT_WEBHOOK_URL: "https://relay.example/smm",
+        ALERT_WEBHOOK_SECRET: "0123456789abcdef",
+        ALERT_REFUND_BURST: "50",
       }),
     ).toEqual({
       PORT: 3000,
@@ -70,6 +74,9 @@ describe("loadEnv", () => {
       HTTP_ERRORS: false,
       METRICS_TOKEN: "t0k",
       ADMIN_TOKEN: "0123456789abcdef",
+      ALERT_WEBHOOK_URL: "https://relay.example/smm",
+      ALERT_WEBHOOK_SECRET: "0123456789abcdef",
+      ALERT_REFUND_BURST: 50,
     });
   });
 
@@ -99,7 +106,7 @@ describe("loadEnv", () => {
     [{ PORT: "abc" }, 'PORT: expected an integer >= 0, got "abc"'],
     [{ PORT: "-1" }, 'PORT: expected an integer >= 0, got "-1"'],
     [{ PORT: "1.5" }, 'PORT: expected an integer >= 0, got "1.5"'],
-    [{ PORT: "70000" }, "PORT: expected a port number <= 65535"],
+    [{ PORT: "70000" }, 'PORT: expected a port number 0-65535, got "70000"'],
     [{ STATUS_SYNC_INTERVAL_MS: "0" }, 'STATUS_SYNC_INTERVAL_MS: expected an integer >= 1, got "0"'],
     [{ PRICE_SYNC_INTERVAL_MS: "1e6" }, 'PRICE_SYNC_INTERVAL_MS: expected an integer >= 1, got "1e6"'],
     [
@@ -108,14 +115,30 @@ describe("loadEnv", () => {
     ],
     [{ RATE_LIMIT_IP_PER_MIN: "x" }, 'RATE_LIMIT_IP_PER_MIN: expected an integer >= 0, got "x"'],
     [{ RATE_LIMIT_KEY_PER_MIN: "-5" }, 'RATE_LIMIT_KEY_PER_MIN: expected an integer >= 0, got "-5"'],
-    [{ WEBHOOK_ALLOW_PRIVATE: "maybe" }, 'WEBHOOK_ALLOW_PRIVATE: expected 1/0 or true/false, got "maybe"'],
-    [{ TRUST_PROXY: "-1" }, 'TRUST_PROXY: expected a number of trusted proxies (0, 1, 2, ...) or true/false, got "-1"'],
-    [{ HTTP_ERRORS: "2" }, 'HTTP_ERRORS: expected 1/0 or true/false, got "2"'],
     [{ ADMIN_TOKEN: "short" }, "ADMIN_TOKEN: expected at least 16 characters (a long random token)"],
     [
-      { LOG_LEVEL: "loud" },
-      'LOG_LEVEL: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"',
+      { TRUST_PROXY: "-1" },
+      'TRUST_PROXY: expected a number of trusted proxies (0, 1, 2, ...) or one of true, yes, on (1) or false, no, off (0), got "-1"',
     ],
+    [
+      { HTTP_ERRORS: "2" },
+      'HTTP_ERRORS: expected one of 1, true, yes, on (enabled) or 0, false, no, off (disabled), got "2"',
+    ],
+    [
+      { WEBHOOK_ALLOW_PRIVATE: "maybe" },
+      'WEBHOOK_ALLOW_PRIVATE: expected one of 1, true, yes, on (enabled) or 0, false, no, off (disabled), got "maybe"',
+    ],
+    [{ LOG_LEVEL: "loud" }, 'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    [{ ALERT_WEBHOOK_URL: "ftp://relay" }, 'ALERT_WEBHOOK_URL: expected an http(s) URL, got "ftp://relay"'],
+    [
+      { ALERT_WEBHOOK_URL: "https://relay.example/hook" },
+      "ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOK_URL is set (alerts are signed like customer webhooks)",
+    ],
+    [
+      { ALERT_WEBHOOK_URL: "https://relay.example/hook", ALERT_WEBHOOK_SECRET: "short" },
+      "ALERT_WEBHOOK_SECRET: expected at least 16 characters",
+    ],
+    [{ ALERT_REFUND_BURST: "0" }, 'ALERT_REFUND_BURST: expected an integer >= 1, got "0"'],
   ])("rejects %o with one line naming the variable", (source, message) => {
     const text = envError(source);
     expect(text).toBe(message);

@@ -220,10 +220,22 @@ describe("setWebhook", () => {
     ["example.com/hook", "invalid webhook URL: not an absolute URL"],
     ["", "invalid webhook URL: empty"],
     ["https://user:pw@example.com/", "invalid webhook URL: credentials in the URL are not accepted"],
-    ["http://localhost:3000/hook", "invalid webhook URL: private or loopback host localhost"],
-    ["http://127.0.0.1/hook", "invalid webhook URL: private or loopback host 127.0.0.1"],
-    ["http://[::1]/hook", "invalid webhook URL: private or loopback host [::1]"],
-    ["http://192.168.1.10/hook", "invalid webhook URL: private or loopback host 192.168.1.10"],
+    [
+      "http://localhost:3000/hook",
+      "invalid webhook URL: private or loopback host localhost (set WEBHOOK_ALLOW_PRIVATE=1 to allow, e.g. for tests)",
+    ],
+    [
+      "http://127.0.0.1/hook",
+      "invalid webhook URL: private or loopback host 127.0.0.1 (set WEBHOOK_ALLOW_PRIVATE=1 to allow, e.g. for tests)",
+    ],
+    [
+      "http://[::1]/hook",
+      "invalid webhook URL: private or loopback host [::1] (set WEBHOOK_ALLOW_PRIVATE=1 to allow, e.g. for tests)",
+    ],
+    [
+      "http://192.168.1.10/hook",
+      "invalid webhook URL: private or loopback host 192.168.1.10 (set WEBHOOK_ALLOW_PRIVATE=1 to allow, e.g. for tests)",
+    ],
     [`https://example.com/${"a".repeat(2048)}`, "invalid webhook URL: longer than 2048 characters"],
   ])("refuses %j", (url, message) => {
     const { customer } = createCustomer(db, { name: "Ivy", currency: "USD" });

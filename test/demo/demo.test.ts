@@ -1,5 +1,7 @@
 /** `npm run demo` end to end: one order from add to a refunded Partial, with a signed webhook (issue #5). */
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
 import { expect, it } from "vitest";
 
 it("shows an order's whole life with exact numbers and a verified webhook, then a failover", async () => {
@@ -18,6 +20,12 @@ it("shows an order's whole life with exact numbers and a verified webhook, then 
   expect(code).toBe(0);
   expect(output).toContain("customer key");
   expect(output).toMatch(/dashboard\s+http:\/\/127\.0\.0\.1:\d+\/admin\s+\(admin token \S{16,}\)/);
+  // PORT=0: the port the system gave is printed, and the temporary store is gone after exit.
+  expect(output).toMatch(/proxy\s+http:\/\/127\.0\.0\.1:(?!0\/)\d+\/api\/v2/);
+  const database = /database\s+(\S+)/.exec(output)?.[1] ?? "";
+  expect(database).toMatch(/smm-proxy-demo-.*demo\.db$/);
+  expect(existsSync(database)).toBe(false);
+  expect(existsSync(dirname(database))).toBe(false);
   // 0.90 upstream × 1.30 = 1.17 per 1000; 1000 units → 1.17000
   expect(output).toMatch(/add service=1 quantity=1000 → \{"order":1\}\s+balance 100\.00000 → 98\.83000/);
   expect(output).toMatch(/status In progress\s+start_count 3572\s+remains 1000\s+charge 1\.17000/);

@@ -60,6 +60,7 @@ beforeAll(async () => {
     { config, logger: logs.logger, initialSyncTimeoutMs: 5000 },
   );
   const { ctx } = proxy;
+  await proxy.initialBalances;
   customer = addCustomer(ctx, "10.00000");
   const key = customer.apiKey;
   const link = "https://instagram.com/x";
@@ -138,8 +139,14 @@ describe("GET /metrics", () => {
       'smm_upstream_calls_total{provider="jap",action="add",outcome="rejected"}': 1,
       'smm_upstream_calls_total{provider="echo",action="add",outcome="ambiguous"}': 1,
       'smm_upstream_calls_total{provider="jap",action="multiStatus",outcome="ok"}': 1,
-      'smm_upstream_calls_total{provider="jap",action="balance",outcome="ok"}': 1,
-      'smm_upstream_calls_total{provider="echo",action="balance",outcome="ok"}': 1,
+      // at start, and once more by the test
+      'smm_upstream_calls_total{provider="jap",action="balance",outcome="ok"}': 2,
+      'smm_upstream_calls_total{provider="echo",action="balance",outcome="ok"}': 2,
+    });
+    // Order 3's "Not enough funds on balance" (jap): counted; echo's series exists with 0.
+    expect(pick("smm_upstream_out_of_funds_total")).toEqual({
+      'smm_upstream_out_of_funds_total{provider="jap"}': 1,
+      'smm_upstream_out_of_funds_total{provider="echo"}': 0,
     });
     expect(m.get('smm_upstream_call_duration_seconds_count{provider="jap",action="add"}')).toBe(3);
 
@@ -161,14 +168,29 @@ describe("GET /metrics", () => {
     });
 
     // Order 1 ended Partial, order 2 Completed, order 3 was refunded, order 4 is unknown (Pending).
-    expect(pick("smm_orders_open")).toEqual({ 'smm_orders_open{provider="echo",status="Pending"}': 1 });
-    expect(pick("smm_orders_unknown")).toEqual({ 'smm_orders_unknown{provider="echo"}': 1 });
+    // Every provider's series exist, with 0 where nothing is open.
+    expect(pick("smm_orders_open")).toEqual({
+      'smm_orders_open{provider="jap",status="Pending"}': 0,
+      'smm_orders_open{provider="jap",status="In progress"}': 0,
+      'smm_orders_open{provider="jap",status="Processing"}': 0,
+      'smm_orders_open{provider="echo",status="Pending"}': 1,
+      'smm_orders_open{provider="echo",status="In progress"}': 0,
+      'smm_orders_open{provider="echo",status="Processing"}': 0,
+    });
+    expect(pick("smm_orders_unknown")).toEqual({
+      'smm_orders_unknown{provider="jap"}': 0,
+      'smm_orders_unknown{provider="echo"}': 1,
+    });
     const age = m.get('smm_oldest_open_order_age_seconds{provider="echo"}');
     expect(age).toBeGreaterThanOrEqual(0);
     expect(pick("smm_oldest_open_order_age_seconds")).toEqual({
+      'smm_oldest_open_order_age_seconds{provider="jap"}': 0,
       'smm_oldest_open_order_age_seconds{provider="echo"}': age,
     });
-    expect(pick("smm_partial_ratio")).toEqual({ 'smm_partial_ratio{provider="jap"}': 0.5 });
+    expect(pick("smm_partial_ratio")).toEqual({
+      'smm_partial_ratio{provider="jap"}': 0.5,
+      'smm_partial_ratio{provider="echo"}': 0,
+    });
     expect(m.get("smm_webhook_outbox_backlog")).toBe(1);
 
     // 10 − 0.99 − 0.495 + 0.396 (Partial: 400 of 1000 refunded) − 0.11 (unknown order held) = 8.801
@@ -206,10 +228,28 @@ describe("logs", () => {
     expect(calls.map((l) => [l.provider, l.outcome, l.httpStatus])).toEqual([
       ["jap", "ok", 200],
       ["jap", "ok", 200],
-      ["jap", "rejected", 200],
       ["echo", "ambiguous", 500],
     ]);
     for (const line of calls) expect(line.durationMs).toBeTypeOf("number");
+    // An upstream out of funds is not an ordinary refusal: logged at error, named, with its text.
+    const funds = logs.lines().filter((l) => l.event === "upstream_out_of_funds");
+    expect(funds).toEqual([
+      expect.objectContaining({
+        level: 50,
+        provider: "jap",
+        action: "add",
+        outcome: "rejected",
+        httpStatus: 200,
+        upstreamError: "Not enough funds on balance",
+        msg: "provider refused for lack of funds on our account: top it up",
+      }),
+    ]);
+    expect(
+      logs
+        .lines()
+        .filter((l) => l.event === "alert_raised")
+        .map((l) => [l.type, l.condition]),
+    ).toEqual(expect.arrayContaining([["provider_out_of_funds", "provider_out_of_funds:jap"]]));
   });
 
   it("never contain a customer key or an upstream key, not even in error excerpts", () => {

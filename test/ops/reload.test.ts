@@ -57,6 +57,8 @@ beforeAll(async () => {
     }),
     { logger: logs.logger, initialSyncTimeoutMs: 5000 },
   );
+  // The balance refresh that follows the first catalogue sync: done before the provider is watched.
+  await proxy.initialBalances;
 });
 
 afterAll(async () => {

@@ -13,7 +13,7 @@ import { RerouteError, rerouteOrder } from "../../src/orders/reroute.js";
 import { applyCatalogue } from "../../src/sync/catalogue.js";
 import { reaskHeldOrders } from "../../src/sync/held-orders.js";
 import { runStatusSyncTick } from "../../src/sync/order-status.js";
-import { ResolveOrderError, resolveUnknownOrder } from "../../src/sync/resolve.js";
+import { ResolveOrderError, settleUnknownOrder } from "../../src/sync/resolve.js";
 import { createProviderClient } from "../../src/upstream/client.js";
 import type { CallOptions, CallOutcome, ProviderClient, UpstreamAddRequest } from "../../src/upstream/types.js";
 import { addCustomer, balanceOf, makeContext, testConfig } from "../helpers/context.js";
@@ -141,7 +141,7 @@ describe("no settlement of a queued order whose request may be out", () => {
     expect(h.row(1)).toMatchObject({ submission: "queued" });
     expect(h.row(1)?.submitStartedAt).toBe(clock);
 
-    expect(() => resolveUnknownOrder(h.ctx, 1, { refund: true })).toThrow(ResolveOrderError);
+    expect(() => settleUnknownOrder(h.ctx, 1, { refund: true })).toThrow(ResolveOrderError);
     expect(recoverQueuedOrders(h.ctx)).toEqual({ refunded: 0, markedUnknown: 0 });
     p2.answer.resolve({ kind: "ok", value: { order: "77" } });
     expect((await rerouted).error).toBeUndefined();
@@ -233,7 +233,7 @@ describe("a re-ask answered after the operator settled the order", () => {
     for (let i = 0; i < 20 && adds(p1).length < 2; i++) await Promise.resolve();
     expect(adds(p1)).toHaveLength(2);
     // The operator gives up on it while the re-ask is out; then the upstream answers its order.
-    resolveUnknownOrder(h.ctx, 1, { refund: true });
+    settleUnknownOrder(h.ctx, 1, { refund: true });
     p1.answer.resolve({ kind: "ok", value: { order: "4242" } });
     expect(await reask).toMatchObject({ asked: 1, linked: 0 });
     expect(h.row(1)).toMatchObject({

@@ -15,7 +15,7 @@ import { placeOrder } from "../../src/orders/place-order.js";
 import { longestPlacementMs, recoverQueuedOrders } from "../../src/orders/recover.js";
 import type { AppContext } from "../../src/runtime/context.js";
 import { applyCatalogue } from "../../src/sync/catalogue.js";
-import { ResolveOrderError, resolveUnknownOrder } from "../../src/sync/resolve.js";
+import { ResolveOrderError, settleUnknownOrder } from "../../src/sync/resolve.js";
 import type { CallOptions, CallOutcome, UpstreamAddRequest } from "../../src/upstream/types.js";
 import { CATALOGUE } from "../api/app-harness.js";
 import { addCustomer, balanceOf, makeContext, testConfig } from "../helpers/context.js";
@@ -178,14 +178,14 @@ describe("recovery and resolve of queued orders", () => {
 
   it("orders resolve refuses a queued order that may still be in flight, and settles a stuck one", () => {
     const { ctx, now } = queuedOrder(Date.now());
-    expect(() => resolveUnknownOrder(ctx, 1, { refund: true })).toThrow(
+    expect(() => settleUnknownOrder(ctx, 1, { refund: true })).toThrow(
       new ResolveOrderError(
         "not_unknown",
         "order 1 is queued and its upstream call may still be running: nothing to resolve yet",
       ),
     );
     ctx.now = () => now + 45_001;
-    expect(resolveUnknownOrder(ctx, 1, { upstreamOrder: "777" })).toMatchObject({
+    expect(settleUnknownOrder(ctx, 1, { upstreamOrder: "777" })).toMatchObject({
       submission: "submitted",
       upstreamOrderId: "777",
     });
@@ -216,7 +216,7 @@ describe("resolve of a held order that already follows an upstream id", () => {
         updatedAt: now,
       })
       .run();
-    expect(resolveUnknownOrder(ctx, 1, { upstreamOrder: "17" })).toMatchObject({
+    expect(settleUnknownOrder(ctx, 1, { upstreamOrder: "17" })).toMatchObject({
       submission: "submitted",
       upstreamOrderId: "17",
     });

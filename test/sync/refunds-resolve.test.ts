@@ -85,7 +85,20 @@ describe("resolveUnknownOrder", () => {
     const { ctx, provider } = context();
     const customer = customerWith(ctx, "5.00000", HOOK);
     const id = unknownOrder(ctx, customer);
-    const after = resolveUnknownOrder(ctx, id, { upstreamOrder: " 23501 " });
+    provider.will("status", {
+      kind: "ok",
+      value: {
+        status: "In progress",
+        rawStatus: "In progress",
+        charge: null,
+        startCount: 10,
+        remains: 5,
+        currency: null,
+      },
+    });
+    const after = await resolveUnknownOrder(ctx, id, { upstreamOrder: " 23501 " });
+    // The upstream was asked first, at once (the operator waits).
+    expect(provider.calls[0]).toMatchObject({ method: "status", args: ["23501"] });
     expect(after).toMatchObject({ submission: "submitted", upstreamOrderId: "23501", flag: null, syncedAt: null });
     provider.will("multiStatus", {
       kind: "ok",
@@ -98,7 +111,7 @@ describe("resolveUnknownOrder", () => {
     });
     const result = await runStatusSyncTick(ctx);
     expect(provider.calls.filter((c) => c.method === "multiStatus").map((c) => c.args)).toEqual([[["23501"]]]);
-    expect(provider.calls[0]?.options?.priority).toBe("sync");
+    expect(provider.calls[1]?.options?.priority).toBe("sync");
     expect(result).toMatchObject({ synced: 1, refunded: { count: 0, total: 0 } });
     expect(orderRow(ctx, id)).toMatchObject({ status: "Completed", remains: 0, startCount: 10, cost: 190_000 });
     expect(outboxOf(ctx, id)).toEqual([
@@ -106,34 +119,40 @@ describe("resolveUnknownOrder", () => {
     ]);
   });
 
-  it("cancels with a full refund exactly once, and refuses orders that are not unknown", () => {
+  it("cancels with a full refund exactly once, and refuses orders that are not unknown", async () => {
     const { ctx } = context();
     const customer = customerWith(ctx, "5.00000", HOOK);
     const id = unknownOrder(ctx, customer);
     expect(balanceOf(ctx, customer).balance).toBe(250_000);
-    const after = resolveUnknownOrder(ctx, id, { refund: true });
-    expect(after).toMatchObject({ status: "Canceled", refunded: 250_000, remains: 1000, flag: null });
+    const after = await resolveUnknownOrder(ctx, id, { refund: true });
+    expect(after).toMatchObject({
+      submission: "submitted",
+      status: "Canceled",
+      refunded: 250_000,
+      remains: 1000,
+      flag: null,
+    });
     expect(balanceOf(ctx, customer)).toEqual({ balance: 500_000, ledger: 500_000 });
     expect(refundsOf(ctx, id)).toEqual([250_000]);
     expect(outboxOf(ctx, id)).toEqual([
       `{"order_id":${id},"status":"Canceled","remains":1000,"start_count":0,"charge":0}`,
     ]);
-    const refusal = (action: Parameters<typeof resolveUnknownOrder>[2], orderId = id) => {
+    const refusal = async (action: Parameters<typeof resolveUnknownOrder>[2], orderId = id) => {
       try {
-        resolveUnknownOrder(ctx, orderId, action);
+        await resolveUnknownOrder(ctx, orderId, action);
         return "resolved";
       } catch (error) {
         return error instanceof ResolveOrderError ? error.reason : String(error);
       }
     };
-    expect(refusal({ refund: true })).toBe("not_unknown");
-    expect(refusal({ upstreamOrder: "1" })).toBe("not_unknown");
-    expect(refusal({ refund: true }, 999)).toBe("unknown_order");
+    expect(await refusal({ refund: true })).toBe("not_unknown");
+    expect(await refusal({ upstreamOrder: "1" })).toBe("not_unknown");
+    expect(await refusal({ refund: true }, 999)).toBe("unknown_order");
     const other = unknownOrder(ctx, customer);
-    expect(refusal({ upstreamOrder: "1,2" }, other)).toBe("bad_upstream_id");
-    expect(refusal({ upstreamOrder: "" }, other)).toBe("bad_upstream_id");
+    expect(await refusal({ upstreamOrder: "1,2" }, other)).toBe("bad_upstream_id");
+    expect(await refusal({ upstreamOrder: "" }, other)).toBe("bad_upstream_id");
     placeSubmitted(ctx, { customerId: customer, providerId: "jap", upstreamOrderId: "555", charge: "0.10000" });
-    expect(refusal({ upstreamOrder: "555" }, other)).toBe("duplicate_upstream_id");
+    expect(await refusal({ upstreamOrder: "555" }, other)).toBe("duplicate_upstream_id");
     expect(orderRow(ctx, other)).toMatchObject({ submission: "unknown", refunded: 0 });
     expect(balanceOf(ctx, customer)).toEqual({ balance: 240_000, ledger: 240_000 });
   });

@@ -140,6 +140,8 @@ describe("HTTP answers", () => {
         httpStatus: 200,
         bodyExcerpt: '{"error":"Insufficient funds"}',
         upstreamError: "Insufficient funds",
+        // our balance at the panel is too low (issue #15: logged at error, counted, alerted)
+        outOfFunds: true,
       },
     });
   });
@@ -154,6 +156,7 @@ describe("HTTP answers", () => {
         httpStatus: status,
         bodyExcerpt: '{"error":"Not enough funds"}',
         upstreamError: "Not enough funds",
+        outOfFunds: true,
       },
     });
   });

@@ -3,9 +3,10 @@
  * placement, each with Refund and Link (the upstream order id the operator found on the panel):
  * the `orders resolve` verb.
  */
-import type { RouteMargin } from "../../billing/margin.js";
+
 import { formatAmount } from "../../billing/money.js";
 import type { HeldOrder } from "../../orders/operator-orders.js";
+import type { RouteMargin } from "../../sync/service-view.js";
 import { age, Badge, Empty, FormToken, Money, Time } from "../components.js";
 
 export interface HeldProps {

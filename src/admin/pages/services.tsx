@@ -1,5 +1,5 @@
 /** Services: what each local service costs, sells for and earns (`services list`), sortable by margin. */
-import type { ServiceMargin } from "../../billing/margin.js";
+import type { ServiceMargin } from "../../sync/service-view.js";
 import { Badge } from "../components.js";
 
 export interface ServicesProps {
@@ -99,9 +99,9 @@ export const ServicesPage = ({ services, total, first, prevHref, nextHref, sort,
                 </>
               )}
             </td>
-            <td class="num">{s.cost}</td>
-            <td class="num">{s.rate}</td>
-            <td class={`num ${s.margin.startsWith("-") ? "neg" : ""}`}>{s.margin}</td>
+            <td class="num">{s.cost ?? "-"}</td>
+            <td class="num">{s.rate ?? "-"}</td>
+            <td class={`num ${s.margin?.startsWith("-") ? "neg" : ""}`}>{s.margin ?? "-"}</td>
             <td class={`num ${s.marginPercent?.startsWith("-") ? "neg" : ""}`}>{s.marginPercent ?? "-"}</td>
             <td>
               {s.enabled ? (

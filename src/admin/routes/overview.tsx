@@ -44,8 +44,8 @@ export function registerOverviewRoutes(app: Hono<AdminEnv>, kit: AdminKit): void
     return act(
       c,
       "/admin/held",
-      () => {
-        const r = resolveHeldOrder(ctx, orderId, { refund: true });
+      async (): Promise<Flash> => {
+        const r = await resolveHeldOrder(ctx, orderId, { refund: true });
         return {
           kind: "ok",
           text: `Order #${orderId} refunded ${formatAmount(r.refundedNow)}: ${r.order.status}; customer #${r.order.customerId} balance ${formatAmount(r.balance)}`,
@@ -60,8 +60,8 @@ export function registerOverviewRoutes(app: Hono<AdminEnv>, kit: AdminKit): void
     return act(
       c,
       "/admin/held",
-      () => {
-        const r = resolveHeldOrder(ctx, orderId, { upstreamOrder });
+      async (): Promise<Flash> => {
+        const r = await resolveHeldOrder(ctx, orderId, { upstreamOrder });
         return {
           kind: "ok",
           text: `Order #${orderId} linked to upstream order ${r.order.upstreamOrderId ?? "-"}: status sync takes it over`,

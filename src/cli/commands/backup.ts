@@ -4,7 +4,7 @@
  * overwriting it.
  */
 import { existsSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import type { CliContext } from "../context.js";
 
@@ -27,6 +27,8 @@ export function registerBackupCommand(program: Command, ctx: CliContext): void {
     .action(async (path: string, opts: { json?: boolean }) => {
       const target = resolve(path);
       if (existsSync(target)) throw new Error(`${target} already exists; choose a new file`);
+      const folder = dirname(target);
+      if (!existsSync(folder)) throw new Error(`folder ${folder} does not exist; create it first (mkdir -p ${folder})`);
       const progress = await ctx.db().$client.backup(target);
       const result: BackupJson = { path: target, bytes: statSync(target).size, pages: progress.totalPages };
       if (opts.json) ctx.out.json(result);

@@ -9,9 +9,17 @@
  */
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { ConfigError, loadProvidersFile, type Markup, type ServiceConfig } from "../../config/providers-file.js";
+import {
+  ConfigError,
+  loadProvidersFile,
+  type Markup,
+  type ProvidersConfig,
+  type ServiceConfig,
+} from "../../config/providers-file.js";
 import { catalogueProblems, loadCachedCatalogues } from "../../routing/catalogue-check.js";
 import type { CatalogueEntry } from "../../routing/imports.js";
+import { type MissingUpstreamService, missingUpstreamServices } from "../../sync/catalogue.js";
+import { createProviderRegistry } from "../../upstream/registry.js";
 import type { CliContext } from "../context.js";
 import { providerSettingsJson } from "../provider-json.js";
 
@@ -57,10 +65,15 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
   group
     .command("check")
     .description("validate PROVIDERS_FILE and print its providers (never their keys) and services")
+    .option(
+      "--online",
+      "also fetch every provider's catalogue and check each upstreamService is listed (exit 1 if not)",
+    )
     .option("--json", "print machine-readable JSON")
-    .action((opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean; online?: boolean }) => {
       const file = ctx.env().PROVIDERS_FILE;
       const config = loadProvidersFile(file, ctx.envSource);
+      const online = opts.online ? await checkCatalogues(config) : undefined;
       const catalogues = cachedCatalogues(ctx);
       const checked = catalogueProblems(config, catalogues);
       if (checked.problems.length > 0) throw new ConfigError(checked.problems);
@@ -105,7 +118,9 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
           providers,
           services,
           imports,
+          ...(online ? { catalogues: online } : {}),
         });
+        failIfMissing(online);
         return;
       }
       ctx.out.line(`${file}: OK`);
@@ -168,5 +183,61 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
           { header: "OVERRIDDEN", value: (r) => r.overridden, align: "right" },
         ]);
       }
+      if (online) {
+        ctx.out.line();
+        ctx.out.line("Upstream catalogues:");
+        ctx.out.table(online, [
+          { header: "PROVIDER", value: (c) => c.providerId },
+          { header: "OK", value: (c) => c.ok },
+          { header: "UPSTREAM SERVICES", value: (c) => c.upstreamServices, align: "right" },
+          { header: "NOT LISTED", value: (c) => c.missing.map((m) => m.path).join(", ") || null },
+          { header: "ERROR", value: (c) => c.error },
+        ]);
+      }
+      failIfMissing(online);
     });
+}
+
+/** One provider's catalogue as `config check --online` saw it. */
+export interface CatalogueCheckJson {
+  providerId: string;
+  ok: boolean;
+  /** Services the catalogue lists (0 when it could not be fetched). */
+  upstreamServices: number;
+  /** Configured routes through this provider that its catalogue does not list. */
+  missing: MissingUpstreamService[];
+  /** `"<outcome>: <message>"` when the catalogue could not be fetched. */
+  error: string | null;
+}
+
+/** Fetches every provider's `services` (in parallel) and lists the configured ids they lack. */
+async function checkCatalogues(config: ProvidersConfig): Promise<CatalogueCheckJson[]> {
+  const registry = createProviderRegistry(config.providers);
+  try {
+    return await Promise.all(
+      config.providers.map(async (p): Promise<CatalogueCheckJson> => {
+        const outcome = await registry.get(p.id)?.services({ priority: "catalogue" });
+        if (outcome === undefined || outcome.kind !== "ok") {
+          const error = outcome ? `${outcome.kind}: ${outcome.failure.message}` : "no client";
+          return { providerId: p.id, ok: false, upstreamServices: 0, missing: [], error };
+        }
+        const listed = new Set(outcome.value.map((s) => s.service));
+        const missing = missingUpstreamServices({ config }, p.id, listed);
+        return { providerId: p.id, ok: true, upstreamServices: listed.size, missing, error: null };
+      }),
+    );
+  } finally {
+    await registry.close(5_000);
+  }
+}
+
+/** @throws Error naming every unlisted route by its JSON path, and every unreachable catalogue. */
+function failIfMissing(online: CatalogueCheckJson[] | undefined): void {
+  if (online === undefined) return;
+  const problems = online.flatMap((c) =>
+    c.ok
+      ? c.missing.map((m) => `${m.path}: ${m.upstreamService} is not in ${m.providerId}'s catalogue`)
+      : [`provider ${c.providerId}: catalogue not fetched (${c.error})`],
+  );
+  if (problems.length > 0) throw new Error(problems.join("; "));
 }

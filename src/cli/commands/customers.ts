@@ -1,5 +1,5 @@
 /**
- * `customers ...`: add, list, show, topup, rotate-key, add-key, set-webhook. Each command is a
+ * `customers ...`: add, list, show, topup, suspend, resume, rotate-key, add-key, set-webhook. Each command is a
  * thin wrapper over a verb of `src/customers`. Amounts print as 5-decimal strings, times as ISO.
  */
 import type { Command } from "commander";
@@ -13,6 +13,7 @@ import {
   rotateKey,
   setApiStyle,
   setHttpErrors,
+  setSuspended,
   setWebhook,
   topUp,
 } from "../../customers/index.js";
@@ -35,6 +36,8 @@ export interface CustomerJson {
   httpErrors: boolean | null;
   apiStyle: ApiStyle;
   webhookUrl: string | null;
+  /** When the account was suspended, or null while active. */
+  suspendedAt: string | null;
   createdAt: string | null;
   updatedAt: string | null;
 }
@@ -48,6 +51,7 @@ function customerJson(c: CustomerView): CustomerJson {
     httpErrors: c.httpErrors,
     apiStyle: c.apiStyle,
     webhookUrl: c.webhookUrl,
+    suspendedAt: isoTime(c.suspendedAt),
     createdAt: isoTime(c.createdAt),
     updatedAt: isoTime(c.updatedAt),
   };
@@ -148,6 +152,7 @@ export function registerCustomerCommands(program: Command, ctx: CliContext): voi
         { header: "STYLE", value: (c) => c.apiStyle },
         { header: "KEYS", value: (c) => c.activeKeys, align: "right" },
         { header: "WEBHOOK", value: (c) => c.webhookUrl },
+        { header: "SUSPENDED", value: (c) => isoTime(c.suspendedAt) },
       ]);
     });
 
@@ -179,6 +184,7 @@ export function registerCustomerCommands(program: Command, ctx: CliContext): voi
         ["http errors", httpErrorsText(customer.httpErrors)],
         ["api style", customer.apiStyle],
         ["webhook", customer.webhookUrl],
+        ["suspended", isoTime(customer.suspendedAt)],
         ["created", isoTime(customer.createdAt)],
       ]);
       ctx.out.line();
@@ -209,7 +215,10 @@ export function registerCustomerCommands(program: Command, ctx: CliContext): voi
     .argument("<amount>", "amount in the customer's currency, e.g. 25 or -5.50", parseSignedAmount)
     .option("--note <text>", "note kept on the ledger row")
     .option(...JSON_FLAG)
-    .action((id: number, amount: number, opts: { note?: string; json?: boolean }) => {
+    .allowExcessArguments(true)
+    .action((id: number, amount: number, parsed: { note?: string; json?: boolean }, command: Command) => {
+      // `topup 1 -- -1.5 --note fix`: after `--` the options come as plain arguments; read them.
+      const opts = { ...parsed, ...optionsAfterAmount(command.args.slice(2)) };
       const result = topUp(ctx.db(), id, amount, opts.note ?? null);
       const json = {
         id,
@@ -233,6 +242,33 @@ export function registerCustomerCommands(program: Command, ctx: CliContext): voi
         ["note", json.note],
       ]);
     });
+
+  for (const [name, suspended] of [
+    ["suspend", true],
+    ["resume", false],
+  ] as const) {
+    group
+      .command(name)
+      .description(
+        suspended
+          ? "suspend an account: its API keys answer 403 Account suspended; its open orders still sync and refund"
+          : "resume a suspended account: its API keys work again",
+      )
+      .argument("<id>", "customer id", parseId)
+      .option(...JSON_FLAG)
+      .action((id: number, opts: { json?: boolean }) => {
+        const customer = setSuspended(ctx.db(), id, suspended);
+        if (opts.json) {
+          ctx.out.json({ id, suspended, suspendedAt: isoTime(customer.suspendedAt) });
+          return;
+        }
+        ctx.out.line(
+          suspended
+            ? `customer ${id}: suspended since ${isoTime(customer.suspendedAt)}; its keys answer 403`
+            : `customer ${id}: active; its keys work again`,
+        );
+      });
+  }
 
   group
     .command("rotate-key")
@@ -299,4 +335,20 @@ export function registerCustomerCommands(program: Command, ctx: CliContext): voi
       ]);
       ctx.out.line("The signing secret is shown only once: store it now.");
     });
+}
+
+/**
+ * The `--note TEXT` / `--json` options written after a negative amount that follows `--`.
+ * @throws CliUsageError for anything else.
+ */
+function optionsAfterAmount(rest: readonly string[]): { note?: string; json?: boolean } {
+  const out: { note?: string; json?: boolean } = {};
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i] ?? "";
+    if (arg === "--json") out.json = true;
+    else if (arg.startsWith("--note=")) out.note = arg.slice("--note=".length);
+    else if (arg === "--note" && i + 1 < rest.length) out.note = rest[++i];
+    else throw new CliUsageError(`unexpected argument "${arg}" (usage: customers topup ID AMOUNT [--note TEXT])`);
+  }
+  return out;
 }

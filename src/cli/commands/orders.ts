@@ -6,8 +6,11 @@
  * on another route, charged once. Amounts print as 5-decimal strings.
  */
 import { type Command, Option } from "commander";
+import { eq } from "drizzle-orm";
 import { formatAmount } from "../../billing/money.js";
+import type { Db } from "../../db/client.js";
 import {
+  customers,
   type LedgerEntry,
   type Order,
   type OrderAttempt,
@@ -19,6 +22,7 @@ import { getOrderDetail, listOrders } from "../../orders/operator-orders.js";
 import { type RouteChoice, rerouteOrder } from "../../orders/reroute.js";
 import { ORDER_STATUSES } from "../../panel/statuses.js";
 import { type ResolveAction, resolveHeldOrder } from "../../sync/resolve.js";
+import { SETTLE_STATUSES, type SettleStatus, settleOrder } from "../../sync/settle.js";
 import { withAppContext } from "../app-context.js";
 import type { CliContext } from "../context.js";
 import { CliUsageError } from "../errors.js";
@@ -171,6 +175,20 @@ function orderDetailJson(
   };
 }
 
+/** JSON of `orders settle`: the order after the change, what this settle refunded, the customer's balance. */
+export interface SettleJson extends OrderJson {
+  /** Units not delivered, as settled. */
+  remains: number;
+  refundedNow: string;
+  balance: string;
+}
+
+function customerBalance(db: Db, customerId: number): number {
+  return (
+    db.select({ balance: customers.balance }).from(customers).where(eq(customers.id, customerId)).get()?.balance ?? 0
+  );
+}
+
 /** JSON of `orders resolve`: the order after the change, what this run refunded, the customer's balance. */
 export interface ResolveJson extends OrderJson {
   action: "linked" | "refunded";
@@ -186,12 +204,15 @@ interface ListOptions {
   status?: string;
   state?: SubmissionState;
   flagged?: boolean;
+  link?: string;
   limit: number;
   json?: boolean;
 }
 
 export function registerOrderCommands(program: Command, ctx: CliContext): void {
-  const group = program.command("orders").description("inspect orders and resolve orders held as unknown");
+  const group = program
+    .command("orders")
+    .description("inspect orders, resolve orders held as unknown, settle open orders");
 
   group
     .command("list")
@@ -201,6 +222,7 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
     .addOption(new Option("--status <status>", "only orders with this status").choices(ORDER_STATUSES))
     .addOption(new Option("--state <state>", "only orders in this submission state").choices(SUBMISSION_STATES))
     .option("--flagged", "only orders flagged for the operator")
+    .option("--link <text>", "only orders whose link contains TEXT (case-insensitive)")
     .option("--limit <n>", "orders to show", parseCount, 50)
     .option(...JSON_FLAG)
     .action((opts: ListOptions) => {
@@ -210,6 +232,7 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
         ...(opts.status === undefined ? {} : { status: opts.status }),
         ...(opts.state === undefined ? {} : { submission: opts.state }),
         flagged: opts.flagged === true,
+        ...(opts.link === undefined ? {} : { link: opts.link }),
         limit: opts.limit,
       });
       if (opts.json) {
@@ -319,8 +342,8 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
       }
       const action: ResolveAction =
         opts.upstreamOrder !== undefined ? { upstreamOrder: opts.upstreamOrder } : { refund: true };
-      const result = await withAppContext(ctx, ({ ctx: app }): ResolveJson => {
-        const outcome = resolveHeldOrder(app, id, action);
+      const result = await withAppContext(ctx, async ({ ctx: app }): Promise<ResolveJson> => {
+        const outcome = await resolveHeldOrder(app, id, action);
         return {
           ...orderJson(outcome.order),
           action: outcome.action,
@@ -336,6 +359,36 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
         result.action === "linked"
           ? `order ${id}: linked to upstream order ${result.upstreamOrderId ?? "-"}; status sync takes it over`
           : `order ${id}: ${result.status}, refunded ${result.refundedNow}; customer ${result.customerId} balance ${result.balance}`,
+      );
+    });
+
+  group
+    .command("settle")
+    .description(
+      "give the final status of any open order (lost upstream, held unknown, stuck): refunds what the status calls for, notifies the customer, stops its sync",
+    )
+    .argument("<id>", "order id", parseId)
+    .addOption(new Option("--status <status>", "final status").choices(SETTLE_STATUSES).makeOptionMandatory())
+    .option("--remains <n>", "units not delivered (Partial only)", parseCount)
+    .option(...JSON_FLAG)
+    .action((id: number, opts: { status: SettleStatus; remains?: number; json?: boolean }) => {
+      const db = ctx.db();
+      const settled = settleOrder({ db, now: () => Date.now() }, id, {
+        status: opts.status,
+        ...(opts.remains === undefined ? {} : { remains: opts.remains }),
+      });
+      const result: SettleJson = {
+        ...orderJson(settled.order),
+        remains: settled.order.remains ?? settled.order.quantity,
+        refundedNow: formatAmount(settled.refundedNow),
+        balance: formatAmount(customerBalance(db, settled.order.customerId)),
+      };
+      if (opts.json) {
+        ctx.out.json(result);
+        return;
+      }
+      ctx.out.line(
+        `order ${id}: ${result.status} (remains ${result.remains}), refunded ${result.refundedNow}; customer ${result.customerId} balance ${result.balance}`,
       );
     });
 

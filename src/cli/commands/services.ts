@@ -5,10 +5,10 @@
  * can take an order now (and why not), plus how many services each import rule produced.
  */
 import type { Command } from "commander";
-import { listServiceMargins, type RouteMargin, type ServiceMargin } from "../../billing/margin.js";
+import { listServiceMargins, type RouteMargin, type ServiceMargin } from "../../sync/service-view.js";
 import type { CliContext } from "../context.js";
 
-/** JSON shape of a service in `services list` (see `billing/margin.ts`). */
+/** JSON shape of a service in `services list` (see `sync/service-view.ts`). */
 export type ServiceJson = ServiceMargin;
 
 /** A route of a service in `services list`. */

@@ -12,5 +12,14 @@ export function dialectSpec(name: Dialect): DialectSpec {
   return DIALECT_SPECS[name];
 }
 
-export type { ActionSpec, BalanceAnswer, DialectActions, DialectSpec, Form, Parsed, UpstreamAction } from "./types.js";
+export type {
+  ActionSpec,
+  BalanceAnswer,
+  DialectActions,
+  DialectSpec,
+  Form,
+  OrderIdForm,
+  Parsed,
+  UpstreamAction,
+} from "./types.js";
 export { UPSTREAM_ACTIONS } from "./types.js";

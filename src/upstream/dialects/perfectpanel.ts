@@ -165,6 +165,8 @@ export function perfectPanelDialect(name: Dialect): DialectSpec {
   return {
     name,
     httpErrorCodes: false,
+    // Seed 000/001 `add` answers `{"order": 23501}`: a number.
+    orderId: { pattern: /^[1-9]\d{0,18}$/, description: "a positive integer such as 23501" },
     services: { form: () => ({ action: "services" }), parse: (body) => parseWith(servicesSchema, body) },
     add: { form: (request) => addForm(request), parse: (body) => parseWith(addSchema, body) },
     status: { form: (order) => ({ action: "status", order }), parse: (body) => parseWith(orderState, body) },

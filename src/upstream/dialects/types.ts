@@ -61,8 +61,17 @@ export const UPSTREAM_ACTIONS = [
   "balance",
 ] as const satisfies readonly UpstreamAction[];
 
+/** The form of the panel's own order ids (checked before an operator links one to an order). */
+export interface OrderIdForm {
+  readonly pattern: RegExp;
+  /** What the pattern accepts, for the refusal line ("a positive integer such as 23501"). */
+  readonly description: string;
+}
+
 export interface DialectSpec extends DialectActions {
   readonly name: Dialect;
+  /** Order ids this panel issues. */
+  readonly orderId: OrderIdForm;
   /**
    * True when the panel reports errors with HTTP 4xx codes and `{"error":..}` bodies (seed
    * `003_*` table) rather than HTTP 200 `{"error":..}`. Informative: classification already

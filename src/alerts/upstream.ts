@@ -1,0 +1,45 @@
+/**
+ * Alert conditions seen in upstream call events (issue #15): a provider refusing for lack of
+ * funds on our account (cleared by its next accepted `add`), and a provider's circuit opening
+ * (cleared when it closes).
+ */
+import type { UpstreamEvent, UpstreamEventListener } from "../upstream/events.js";
+import type { Alerts } from "./alerter.js";
+
+/** The listener to add to the registry's `onEvent`. */
+export function alertOnUpstreamEvents(alerts: Alerts): UpstreamEventListener {
+  return (event: UpstreamEvent) => {
+    const provider = event.provider;
+    if (event.type === "circuit") {
+      const key = `circuit_open:${provider}`;
+      if (event.state === "open") {
+        alerts.raise(key, {
+          type: "circuit_open",
+          text: `provider ${provider}: circuit opened after ${event.consecutiveFailures} failures in a row; its calls are refused until it answers again`,
+          details: { provider, consecutiveFailures: event.consecutiveFailures },
+        });
+      } else if (event.state === "closed") {
+        alerts.clear(key, {
+          type: "circuit_open",
+          text: `provider ${provider}: circuit closed, calls flow again`,
+          details: { provider },
+        });
+      }
+      return;
+    }
+    const key = `provider_out_of_funds:${provider}`;
+    if (event.outOfFunds) {
+      alerts.raise(key, {
+        type: "provider_out_of_funds",
+        text: `provider ${provider} refused a call for lack of funds on our account (${event.upstreamError ?? "no funds"}): customers' orders to it fail until it is topped up`,
+        details: { provider, action: event.action, upstreamError: event.upstreamError ?? null },
+      });
+    } else if (event.action === "add" && event.outcome === "ok") {
+      alerts.clear(key, {
+        type: "provider_out_of_funds",
+        text: `provider ${provider} accepts orders again`,
+        details: { provider },
+      });
+    }
+  };
+}
