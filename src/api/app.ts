@@ -9,8 +9,7 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import { type Context, Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { rateLimiter } from "hono-rate-limiter";
-import { findCustomerByApiKey } from "../customers/api-keys.js";
-import type { Customer } from "../db/schema.js";
+import { customerByApiKey, type KeyHolder } from "../customers/key-cache.js";
 import { readiness, storeWritable } from "../observability/health.js";
 import { createMetrics, type Metrics } from "../observability/metrics.js";
 import { badRequest, DomainError, invalidKey } from "../orders/errors.js";
@@ -19,7 +18,7 @@ import type { ProviderStats } from "../upstream/types.js";
 import { ACTIONS, resolveAction } from "./actions/index.js";
 import { bodyWithinLimit } from "./body.js";
 import { statusFor, toErrorAnswer } from "./errors.js";
-import { JsonText } from "./json-text.js";
+import { chooseCoding, PrecompressedJson } from "./precompressed.js";
 import { PresetAnswer } from "./preset-answer.js";
 import { type Fields, readFields } from "./request-fields.js";
 
@@ -40,7 +39,7 @@ export interface ApiOptions {
   providerStats?: () => Record<string, ProviderStats>;
 }
 
-type Vars = { fields: Fields; customer: Customer; requestId: string };
+type Vars = { fields: Fields; customer: KeyHolder; requestId: string };
 type HonoEnv = { Variables: Vars };
 
 const MB = 1024 * 1024;
@@ -84,6 +83,25 @@ function limiter(limitPerMin: number, keyOf: (c: Context<HonoEnv>) => string) {
       throw new DomainError("rate_limited", "Too many requests", {}, Number.isFinite(retryAfter) ? retryAfter : 60);
     },
   });
+}
+
+/**
+ * A precompressed answer (`services`): the form `Accept-Encoding` asks for, with its strong
+ * ETag and `Vary: Accept-Encoding`; 304 without a body when `If-None-Match` names the current
+ * bytes, for GET and for POST alike (the panel API reads with POST; a client sending the
+ * header asks for exactly this).
+ */
+function precompressedAnswer(c: Context<HonoEnv>, answer: PrecompressedJson): Response {
+  const form = answer.form(chooseCoding(c.req.header("accept-encoding")));
+  const headers: Record<string, string> = {
+    ETag: form.etag,
+    Vary: "Accept-Encoding",
+    "Cache-Control": "private, no-cache",
+  };
+  if (answer.notModified(c.req.header("if-none-match"))) return c.body(null, 304, headers);
+  headers["Content-Type"] = "application/json";
+  if (form.coding !== "identity") headers["Content-Encoding"] = form.coding;
+  return c.body(form.bytes, 200, headers);
 }
 
 /** Builds the Hono app over a context. The server (`runtime/start.ts`) or a test serves it. */
@@ -132,7 +150,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
       const action = actionLabel(c.get("fields") as Fields | undefined);
       const status = c.res.status;
       metrics.observeRequest(action, status, durationMs);
-      const customer = c.get("customer") as Customer | undefined;
+      const customer = c.get("customer") as KeyHolder | undefined;
       accessLog.info(
         {
           requestId: c.get("requestId"),
@@ -157,7 +175,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
     const fields = await readFields(c);
     c.set("fields", fields);
     const key = fields.key;
-    const customer = key ? findCustomerByApiKey(ctx.db, key) : undefined;
+    const customer = key ? customerByApiKey(ctx.db, key) : undefined;
     if (!customer) throw invalidKey();
     c.set("customer", customer);
     await next();
@@ -176,7 +194,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
       fields,
       header: (h) => c.req.header(h),
     });
-    if (answer instanceof JsonText) return c.body(answer.text, 200, { "Content-Type": "application/json" });
+    if (answer instanceof PrecompressedJson) return precompressedAnswer(c, answer);
     if (answer instanceof PresetAnswer) {
       return c.json(answer.body as object, statusFor(c.get("customer"), answer.statusCode));
     }
@@ -193,7 +211,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
       ctx.logger.error({ err: error, requestId: c.get("requestId") }, "unexpected error answering a request");
     }
     if (answer.retryAfter !== undefined) c.header("Retry-After", String(answer.retryAfter));
-    return c.json(answer.body, statusFor(c.get("customer") as Customer | undefined, answer.status));
+    return c.json(answer.body, statusFor(c.get("customer") as KeyHolder | undefined, answer.status));
   });
   return app;
 }

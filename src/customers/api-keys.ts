@@ -13,7 +13,7 @@ import { apiKeys, type Customer, customers } from "../db/schema.js";
 export const KEY_PREFIX_LENGTH = 6;
 
 /** Keys longer than this are not ours (every key we issue is 32 characters). */
-const MAX_KEY_LENGTH = 256;
+export const MAX_KEY_LENGTH = 256;
 
 /** A fresh random key: 24 bytes (192 bits) as base64url, 32 characters. */
 export function generateApiKey(): string {
@@ -59,7 +59,12 @@ export function insertApiKey(
  */
 export function findCustomerByApiKey(db: Db, key: string): Customer | undefined {
   if (typeof key !== "string" || key.length === 0 || key.length > MAX_KEY_LENGTH) return undefined;
-  return keyLookup(db).get({ keyHash: hashApiKey(key) })?.customer;
+  return findCustomerByKeyHash(db, hashApiKey(key));
+}
+
+/** The customer owning the active key whose hash (hex, {@link hashApiKey}) is `keyHash`, or undefined. */
+export function findCustomerByKeyHash(db: Db, keyHash: string): Customer | undefined {
+  return keyLookup(db).get({ keyHash })?.customer;
 }
 
 /** The lookup as a prepared query: built and prepared once per store, not per request (issue #6). */
