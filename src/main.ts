@@ -5,11 +5,13 @@
  */
 import { EnvError, loadEnv } from "./config/env.js";
 import { ConfigError } from "./config/providers-file.js";
+import { exitOnFatalErrors } from "./observability/logger.js";
 import { start } from "./runtime/start.js";
 
 async function main(): Promise<void> {
   const env = loadEnv();
   const runtime = await start(env);
+  exitOnFatalErrors(runtime.ctx.logger);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
