@@ -7,7 +7,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { type Context, Hono } from "hono";
-import { requestId } from "hono/request-id";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { rateLimiter } from "hono-rate-limiter";
 import { customerByApiKey, type KeyHolder } from "../customers/key-cache.js";
 import { readiness, storeWritable } from "../observability/health.js";
@@ -21,6 +21,7 @@ import { statusFor, toErrorAnswer } from "./errors.js";
 import { chooseCoding, PrecompressedJson } from "./precompressed.js";
 import { PresetAnswer } from "./preset-answer.js";
 import { type Fields, readFields } from "./request-fields.js";
+import { requestHeader, requestIdMiddleware } from "./request-headers.js";
 
 export interface ApiOptions {
   /** Requests per minute per client IP; 0 = off (seed `003_*`: 1000). */
@@ -46,7 +47,7 @@ const MB = 1024 * 1024;
 
 function clientIp(c: Context, trustProxy: boolean): string {
   if (trustProxy) {
-    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+    const forwarded = requestHeader(c, "x-forwarded-for")?.split(",")[0]?.trim();
     if (forwarded) return forwarded;
   }
   try {
@@ -79,7 +80,7 @@ function limiter(limitPerMin: number, keyOf: (c: Context<HonoEnv>) => string) {
     standardHeaders: "draft-6",
     keyGenerator: keyOf,
     handler: (c) => {
-      const retryAfter = Number(c.res.headers.get("Retry-After") ?? c.req.header("retry-after") ?? "60");
+      const retryAfter = Number(c.res.headers.get("Retry-After") ?? requestHeader(c, "retry-after") ?? "60");
       throw new DomainError("rate_limited", "Too many requests", {}, Number.isFinite(retryAfter) ? retryAfter : 60);
     },
   });
@@ -91,14 +92,25 @@ function limiter(limitPerMin: number, keyOf: (c: Context<HonoEnv>) => string) {
  * bytes, for GET and for POST alike (the panel API reads with POST; a client sending the
  * header asks for exactly this).
  */
+/** True when @hono/node-server serves this request (its global Response takes a body with a 304). */
+function servedByNode(c: Context): boolean {
+  return (c.env as { incoming?: unknown } | undefined)?.incoming !== undefined;
+}
+
 function precompressedAnswer(c: Context<HonoEnv>, answer: PrecompressedJson): Response {
-  const form = answer.form(chooseCoding(c.req.header("accept-encoding")));
+  const form = answer.form(chooseCoding(requestHeader(c, "accept-encoding")));
   const headers: Record<string, string> = {
     ETag: form.etag,
     Vary: "Accept-Encoding",
     "Cache-Control": "private, no-cache",
   };
-  if (answer.notModified(c.req.header("if-none-match"))) return c.body(null, 304, headers);
+  if (answer.notModified(requestHeader(c, "if-none-match"))) {
+    // Content-Length of a 304 is the selected form's (RFC 9110 §8.6). Under @hono/node-server
+    // an empty string body takes its fast path (a null body builds a web Response); Node sends
+    // no body with a 304 either way. A web Response (tests) refuses a body with a 304: null.
+    headers["Content-Length"] = String(form.bytes.byteLength);
+    return servedByNode(c) ? c.body("", 304 as ContentfulStatusCode, headers) : c.body(null, 304, headers);
+  }
   headers["Content-Type"] = "application/json";
   if (form.coding !== "identity") headers["Content-Encoding"] = form.coding;
   return c.body(form.bytes, 200, headers);
@@ -112,7 +124,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
 
   const metrics = options.metrics ?? createMetrics({ db: ctx.db, providerStats: options.providerStats, now: ctx.now });
 
-  app.use(requestId());
+  app.use(requestIdMiddleware());
   app.get("/healthz", (c) => {
     c.header("Cache-Control", "no-store");
     if (!storeWritable(ctx.db)) return c.json({ status: "error", error: "store not writable" }, 503);
@@ -192,7 +204,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
       ctx,
       customer: c.get("customer"),
       fields,
-      header: (h) => c.req.header(h),
+      header: (h) => requestHeader(c, h),
     });
     if (answer instanceof PrecompressedJson) return precompressedAnswer(c, answer);
     if (answer instanceof PresetAnswer) {

@@ -13,6 +13,7 @@ import { IncomingMessage } from "node:http";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { badRequest } from "../orders/errors.js";
+import { requestHeader } from "./request-headers.js";
 
 const texts = new WeakMap<Context, string>();
 
@@ -73,12 +74,12 @@ export function bodyWithinLimit(maxBytes: number, onTooLarge: (c: Context) => Re
   const fallback = bodyLimit({ maxSize: maxBytes, onError: onTooLarge });
   return async (c, next) => {
     const incoming = c.req.method === "POST" ? unreadIncoming(c) : undefined;
-    const type = (c.req.header("content-type") ?? "").toLowerCase();
+    const type = (requestHeader(c, "content-type") ?? "").toLowerCase();
     if (incoming === undefined || type.startsWith("multipart/form-data")) return fallback(c, next);
-    const length = c.req.header("content-length");
+    const length = requestHeader(c, "content-length");
     if (
       length !== undefined &&
-      c.req.header("transfer-encoding") === undefined &&
+      requestHeader(c, "transfer-encoding") === undefined &&
       Number.parseInt(length, 10) > maxBytes
     ) {
       return onTooLarge(c);
