@@ -220,12 +220,12 @@ async function main(): Promise<void> {
         pass: s.rps / base.rps >= 0.4 && s.latency.p99 <= 3 * base.latency.p99 && s.non2xx === 0,
       });
       rows.push({
-        figure: "memory: peak RSS during the `status` load",
+        figure: `memory: peak RSS during the \`status\` load (${num(CATALOGUE_SIZE)} services)`,
         baseline: "—",
         measured: mb(sampled.maxRss),
         ratio: "—",
-        goal: "≤ 200 MB",
-        pass: sampled.maxRss <= 200 * 1024 * 1024,
+        goal: "≤ 250 MB",
+        pass: sampled.maxRss <= 250 * 1024 * 1024,
       });
     }
 
