@@ -15,7 +15,10 @@ import { bodyLimit } from "hono/body-limit";
 import { badRequest } from "../orders/errors.js";
 import { requestHeader } from "./request-headers.js";
 
-const texts = new WeakMap<Context, string>();
+/** Context variable holding the text read on the fast path (a per-request WeakMap entry costs GC work). */
+const BODY_TEXT = "smmBodyText";
+
+type TextVars = { get(key: string): unknown; set(key: string, value: unknown): void };
 
 /** The Node request of a context served by @hono/node-server, while its body is still unread. */
 function unreadIncoming(c: Context): IncomingMessage | undefined {
@@ -108,13 +111,13 @@ export function bodyWithinLimit(maxBytes: number, onTooLarge: (c: Context) => Re
     }
     const body = await readWithin(incoming, maxBytes);
     if (body === undefined) return onTooLarge(c);
-    texts.set(c, utf8.decode(body));
+    (c as unknown as TextVars).set(BODY_TEXT, utf8.decode(body));
     await next();
   };
 }
 
 /** The body as text: what {@link bodyWithinLimit} read, else `c.req.text()`. */
 export function requestBodyText(c: Context): Promise<string> {
-  const text = texts.get(c);
-  return text === undefined ? c.req.text() : Promise.resolve(text);
+  const text = (c as unknown as TextVars).get(BODY_TEXT);
+  return typeof text === "string" ? Promise.resolve(text) : c.req.text();
 }
