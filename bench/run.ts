@@ -375,11 +375,16 @@ async function main(): Promise<void> {
       log(`memory: RSS ${mb(rssFirst)} after ${num(first.ok)} requests (${num(listed)} services listed)`);
       const rest = await runLoad({ ...form, amount: P.memTotal - P.memFirst });
       const { rss: rssTotal, peak } = await rssOf(mem.child.pid);
+      const usage = await mem.child.call<Record<string, number>>("memoryUsage");
+      log(
+        `memory: V8 heap ${mb(usage.heapUsed ?? 0)} used of ${mb(usage.heapTotal ?? 0)}, external ${mb(usage.external ?? 0)}, array buffers ${mb(usage.arrayBuffers ?? 0)}`,
+      );
       log(`memory: RSS ${mb(rssTotal)} after ${num(first.ok + rest.ok)} requests, peak ${mb(peak)}`);
       await mem.child.stop();
       raw.memory = {
         services: listed,
         peak,
+        usage,
         first: { requests: first.ok, rss: rssFirst, rps: first.rps },
         total: { requests: first.ok + rest.ok, rss: rssTotal, rps: rest.rps },
       };

@@ -88,6 +88,8 @@ async function main(): Promise<void> {
         writeFileSync(file, JSON.stringify(profile));
         return file;
       },
+      /** `process.memoryUsage()`: where the RSS goes (V8 heap, external buffers). */
+      memoryUsage: () => process.memoryUsage(),
       customer: ({ balance }: { balance: string }) => {
         const { customer, apiKey } = createCustomer(ctx.db, {
           name: "bench",
