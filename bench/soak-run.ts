@@ -2,10 +2,13 @@
  * `npm run soak` (issue #8): the chaos soak. 3 simulated providers (jap, morethanpanel in EUR,
  * panel) inject a random fault into ~20 % of calls (hang, reset, 5xx/HTML, truncated JSON,
  * errors, 429, lost answers) while their orders move on their own (Partial and Canceled
- * included); 20 customers place, refill, cancel and poll over HTTP; upstream prices change
+ * included); a 4th provider, `chain`, is another smm-proxy (`panel` dialect, `idempotencyKeys`)
+ * in front of its own faulty simulated jap panel (issue #11: held orders, Idempotency-Key
+ * re-asks); 20 customers place, refill, cancel and poll over HTTP; upstream prices change
  * every 30 s; one provider is killed and restarted midway; the operator tops up through the
  * CLI. At the end, after a final sync through the CLI, the verdict is computed from the ledger
- * and the simulators' logs, printed, and written to `bench/soak.json`. Exit 0 on PASS, 1 on FAIL.
+ * and the simulators' logs (and, for the chain, from both stores), printed, and written to
+ * `bench/soak.json`. Exit 0 on PASS, 1 on FAIL.
  *
  *   npm run soak [-- --duration 5m] [--seed 1]     (SOAK_DURATION / SOAK_SEED work too)
  *
@@ -24,9 +27,10 @@ import { loadEnv } from "../src/config/env.js";
 import { loadProvidersFile } from "../src/config/providers-file.js";
 import { createCustomer } from "../src/customers/customers.js";
 import { createLogger } from "../src/observability/logger.js";
-import { start } from "../src/runtime/start.js";
+import { type Runtime, start } from "../src/runtime/start.js";
 import { mulberry32 } from "../src/simulator/random.js";
 import type { SimService } from "../src/simulator/types.js";
+import { runStatusSyncTick } from "../src/sync/order-status.js";
 import { ChaosSim } from "./soak-chaos-sim.js";
 import { type CustomerStats, runCustomer, type SoakService } from "./soak-customers.js";
 import { computeVerdict } from "./soak-verdict.js";
@@ -123,6 +127,71 @@ process.on("uncaughtException", (error) => {
   say(`uncaught exception: ${error.stack ?? error.message}`);
 });
 
+/** The chained smm-proxy (provider `chain`): its own store, its faulty jap panel, A's key at it. */
+interface Chain {
+  runtime: Runtime;
+  sim: ChaosSim;
+  dbPath: string;
+  apiKey: string;
+}
+
+/** Starts proxy B in front of a faulty jap simulator; A reaches it as provider `chain`. */
+async function startChain(dir: string): Promise<Chain> {
+  const sim = await ChaosSim.start({
+    id: "chain-jap",
+    dialect: "jap",
+    apiKey: "chain-jap-key",
+    currency: "USD",
+    catalogue: CATALOGUE.map((c) => ({ ...c })),
+    seed: seed * 10 + 9,
+    faultRate: FAULT_RATE,
+    tickMs: 700,
+    random,
+  });
+  const dbPath = join(dir, "chain.db");
+  const providersPath = join(dir, "chain-providers.json");
+  writeFileSync(
+    providersPath,
+    JSON.stringify({
+      currency: "USD",
+      markup: { percent: 10 },
+      providers: [
+        {
+          id: "chain-jap",
+          dialect: "jap",
+          url: sim.url,
+          key: "chain-jap-key",
+          rateLimit: { requests: 100, intervalMs: 1000 },
+          concurrency: 8,
+          timeoutMs: TIMEOUT_MS,
+        },
+      ],
+      services: CATALOGUE.map((c) => ({ id: c.service, provider: "chain-jap", upstreamService: c.service })),
+    }),
+  );
+  const logger = createLogger("warn", {
+    destination: pino.destination({ dest: join(dir, "chain.log"), sync: true }),
+  });
+  const runtime = await start(
+    loadEnv({
+      DATABASE_PATH: dbPath,
+      PROVIDERS_FILE: providersPath,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      STATUS_SYNC_INTERVAL_MS: "2000",
+      PRICE_SYNC_INTERVAL_MS: String(PRICE_CHANGE_MS),
+      RATE_LIMIT_IP_PER_MIN: "0",
+    }),
+    { config: loadProvidersFile(providersPath, {}), logger },
+  );
+  const { apiKey } = createCustomer(runtime.ctx.db, {
+    name: "proxy A",
+    balance: parseAmount("1000000"),
+    currency: "USD",
+  });
+  return { runtime, sim, dbPath, apiKey };
+}
+
 async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "smm-soak-"));
   const dbPath = join(dir, "store.db");
@@ -150,8 +219,10 @@ async function main(): Promise<number> {
       }),
     ),
   );
+  const chain = await startChain(dir);
+  say(`chained smm-proxy on ${chain.runtime.url}`);
   const services: SoakService[] = [];
-  const serviceConfig = specs.flatMap((s, i) =>
+  const serviceConfig = [...specs, { id: "chain" }].flatMap((s, i) =>
     CATALOGUE.map((c) => {
       const id = i * 10 + c.service;
       services.push({ id, type: c.type as SoakService["type"], min: c.min, max: c.max });
@@ -164,16 +235,34 @@ async function main(): Promise<number> {
       currency: "USD",
       markup: { percent: 30 },
       exchangeRates: { EUR: "1.08" },
-      providers: specs.map((s, i) => ({
-        id: s.id,
-        dialect: s.dialect,
-        url: sims[i]?.url,
-        key: `${s.id}-key`,
-        currency: s.currency,
-        rateLimit: { requests: 100, intervalMs: 1000 },
-        concurrency: 8,
-        timeoutMs: TIMEOUT_MS,
-      })),
+      providers: specs
+        .map(
+          (s, i): Record<string, unknown> => ({
+            id: s.id,
+            dialect: s.dialect,
+            url: sims[i]?.url,
+            key: `${s.id}-key`,
+            currency: s.currency,
+            rateLimit: { requests: 100, intervalMs: 1000 },
+            concurrency: 8,
+            timeoutMs: TIMEOUT_MS,
+          }),
+        )
+        .concat([
+          {
+            id: "chain",
+            dialect: "panel",
+            url: `${chain.runtime.url}/api/v2`,
+            key: chain.apiKey,
+            currency: "USD",
+            rateLimit: { requests: 100, intervalMs: 1000 },
+            concurrency: 8,
+            // B's own add may take its budget (timeoutMs × 1.5) and more: A sometimes gives up
+            // first and holds the order, which the re-ask with the same key then links.
+            timeoutMs: TIMEOUT_MS,
+            idempotencyKeys: true,
+          },
+        ]),
       services: serviceConfig,
     }),
   );
@@ -238,7 +327,7 @@ async function main(): Promise<number> {
     }, 7_000),
   ];
 
-  for (const sim of sims) sim.startFaults();
+  for (const sim of [...sims, chain.sim]) sim.startFaults();
   let stopped = false;
   const loops = customers.map((c, index) =>
     runCustomer({
@@ -266,11 +355,13 @@ async function main(): Promise<number> {
   await Promise.all(loops);
   for (const t of timers) clearInterval(t);
   sample();
-  for (const sim of sims) sim.stopFaults();
+  for (const sim of [...sims, chain.sim]) sim.stopFaults();
   await runtime.close(10_000);
 
-  // Let every upstream order reach a final state, then the final sync, as the operator would.
-  for (const sim of sims) sim.current.advance(300);
+  // Let every upstream order reach a final state, then the final sync, as the operator would
+  // (the chained proxy syncs its own panel first, then A's CLI sync re-asks and syncs it).
+  for (const sim of [...sims, chain.sim]) sim.current.advance(300);
+  for (let round = 0; round < 3; round++) await runStatusSyncTick(chain.runtime.ctx);
   for (let round = 0; round < 3; round++) {
     const out = await cli(["sync", "status", "--json"]);
     await cli(["sync", "refills", "--json"]);
@@ -279,11 +370,23 @@ async function main(): Promise<number> {
       `final sync ${round + 1}: ${r.synced ?? 0} synced, ${r.refunded?.count ?? 0} refunds (${r.refunded?.total ?? "0"})`,
     );
   }
-  const open = new Database(dbPath, { readonly: true })
+  // Orders the chained proxy itself holds for its operator stay Pending for us: open by design.
+  const heldAtChain = new Set(
+    (
+      new Database(chain.dbPath, { readonly: true })
+        .prepare("SELECT id FROM orders WHERE submission = 'unknown'")
+        .all() as Array<{ id: number }>
+    ).map((r) => String(r.id)),
+  );
+  const openRows = new Database(dbPath, { readonly: true })
     .prepare(
-      "SELECT count(*) AS n FROM orders WHERE submission = 'submitted' AND upstream_order_id IS NOT NULL AND status NOT IN ('Completed','Partial','Canceled','Failed')",
+      "SELECT provider_id, upstream_order_id FROM orders WHERE submission = 'submitted' AND upstream_order_id IS NOT NULL AND status NOT IN ('Completed','Partial','Canceled','Failed')",
     )
-    .get() as { n: number };
+    .all() as Array<{ provider_id: string; upstream_order_id: string }>;
+  const open = {
+    n: openRows.filter((r) => !(r.provider_id === "chain" && heldAtChain.has(r.upstream_order_id))).length,
+  };
+  const openHeldAtChain = openRows.length - open.n;
 
   const half = rss.filter((s) => s.atMs >= durationMs / 4);
   const firstQuarter = half.slice(0, Math.max(1, Math.floor(half.length / 3)));
@@ -293,9 +396,24 @@ async function main(): Promise<number> {
   const rssLate = median(lastQuarter.map((s) => s.mb));
   const rssStable = rssLate <= rssEarly * 1.5 + 32;
 
-  const verdict = computeVerdict(
-    { dbPath, sims, timeoutMs: TIMEOUT_MS },
+  const chainOpen = new Database(chain.dbPath, { readonly: true })
+    .prepare(
+      "SELECT count(*) AS n FROM orders WHERE submission = 'submitted' AND upstream_order_id IS NOT NULL AND status NOT IN ('Completed','Partial','Canceled','Failed')",
+    )
+    .get() as { n: number };
+  await chain.runtime.close(10_000);
+  const chainVerdict = computeVerdict(
+    { dbPath: chain.dbPath, sims: [chain.sim], timeoutMs: TIMEOUT_MS },
     {
+      "final sync settled every open order": chainOpen.n === 0 ? [] : [`${chainOpen.n} submitted orders still open`],
+    },
+  );
+  const verdict = computeVerdict(
+    { dbPath, sims: [...sims, chain.sim], timeoutMs: TIMEOUT_MS, chains: [{ id: "chain", dbPath: chain.dbPath }] },
+    {
+      ...Object.fromEntries(
+        Object.entries(chainVerdict.checks).map(([name, c]) => [`chained proxy: ${name}`, c.violations]),
+      ),
       "no unhandled rejection": unhandled === 0 ? [] : [`${unhandled} unhandled rejections/exceptions`],
       "no 500": stats.internalErrors,
       "proxy always answered": stats.transportErrors === 0 ? [] : [`${stats.transportErrors} requests got no answer`],
@@ -304,7 +422,7 @@ async function main(): Promise<number> {
       "RSS stable": rssStable ? [] : [`RSS grew from ${rssEarly} MB to ${rssLate} MB`],
     },
   );
-  await Promise.all(sims.map((s) => s.close()));
+  await Promise.all([...sims, chain.sim].map((s) => s.close()));
 
   // Error-level lines the server logged (unexpected errors answering requests, failed jobs).
   const serverErrors = readFileSync(logPath, "utf8")
@@ -319,7 +437,13 @@ async function main(): Promise<number> {
     customers: CUSTOMERS,
     faultRate: FAULT_RATE,
     checks: verdict.checks,
-    counts: { ...verdict.counts, serverErrors, answers, rssMb: { early: rssEarly, late: rssLate, samples: rss } },
+    counts: {
+      ...verdict.counts,
+      chainedProxy: { ...chainVerdict.counts, ordersHeldThereOpenHere: openHeldAtChain },
+      serverErrors,
+      answers,
+      rssMb: { early: rssEarly, late: rssLate, samples: rss },
+    },
     serverLog: logPath,
   };
   for (const [name, c] of Object.entries(verdict.checks)) {

@@ -27,6 +27,12 @@ export interface VerdictInput {
   sims: readonly ChaosSim[];
   /** Provider timeout, ms: a call sent this long before an outage may have been lost in it. */
   timeoutMs: number;
+  /**
+   * Providers that are another smm-proxy (`idempotencyKeys`), with that proxy's store: their
+   * order ids are its local ids, and a held order of ours must have been linked by the re-ask
+   * whenever that proxy holds a live order for it.
+   */
+  chains?: ReadonlyArray<{ id: string; dbPath: string }>;
 }
 
 export interface Verdict {
@@ -124,6 +130,23 @@ export function computeVerdict(input: VerdictInput, extra: Record<string, string
       simOrderLink.set(`${sim.id}/${o.id}`, link);
     }
   }
+  // A chained proxy's orders: its local id → link, and the links it holds a live order for.
+  const chainLive = new Map<string, Set<string>>();
+  for (const chain of input.chains ?? []) {
+    const chainDb = new Database(chain.dbPath, { readonly: true });
+    const rows = chainDb.prepare("SELECT id, params, submission FROM orders").all() as Array<{
+      id: number;
+      params: string;
+      submission: string;
+    }>;
+    chainDb.close();
+    const live = new Set<string>();
+    for (const row of rows) {
+      simOrderLink.set(`${chain.id}/${row.id}`, linkOf(row.params));
+      if (row.submission !== "failed") live.add(linkOf(row.params));
+    }
+    chainLive.set(chain.id, live);
+  }
   const mapViolations: string[] = [];
   const seenUpstream = new Set<string>();
   for (const order of orders) {
@@ -151,6 +174,14 @@ export function computeVerdict(input: VerdictInput, extra: Record<string, string
     }
   }
   for (const order of orders.filter((o) => o.submission === "unknown")) {
+    const live = chainLive.get(order.provider_id);
+    if (live !== undefined) {
+      // Re-asked with its key by every sync: held only while the chained proxy has no live order for it.
+      if (live.has(linkOf(order.params))) {
+        unknownViolations.push(`order ${order.id}: held, but the chained proxy holds a live order for it`);
+      }
+      continue;
+    }
     const calls = addsByLink.get(linkOf(order.params)) ?? [];
     const lost = calls.some(
       (c) =>

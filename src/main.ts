@@ -6,6 +6,7 @@
 import { EnvError, loadEnv } from "./config/env.js";
 import { ConfigError } from "./config/providers-file.js";
 import { exitOnFatalErrors } from "./observability/logger.js";
+import { StartRefusedError } from "./runtime/instance-lock.js";
 import { start } from "./runtime/start.js";
 
 async function main(): Promise<void> {
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof EnvError || error instanceof ConfigError) {
+  if (error instanceof EnvError || error instanceof ConfigError || error instanceof StartRefusedError) {
     process.stderr.write(`smm-proxy: ${error.message}\n`);
   } else {
     process.stderr.write(`smm-proxy: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -27,8 +27,11 @@ export interface ApiOptions {
   rateLimitIpPerMin: number;
   /** Requests per minute per API key; 0 = off. */
   rateLimitKeyPerMin: number;
-  /** Read the client IP from X-Forwarded-For (only behind a trusted reverse proxy). */
-  trustProxy: boolean;
+  /**
+   * Trusted reverse proxies in front of the server (`TRUST_PROXY`): the client IP is the N-th
+   * `X-Forwarded-For` address from the right; 0 or false = the socket's address. true = 1.
+   */
+  trustProxy: number | boolean;
   /** Largest accepted body, bytes (default 1 MB). */
   maxBodyBytes?: number;
   /** This app's metrics (shared with the provider registry's listener); default: a fresh per-app set. */
@@ -37,6 +40,10 @@ export interface ApiOptions {
   metricsToken?: string;
   /** Queue and circuit figures per provider (the registry's `stats`), for `/readyz` and `/metrics`. */
   providerStats?: () => Record<string, ProviderStats>;
+  /** Server-wide default for HTTP error codes (`HTTP_ERRORS`, default true); a customer's own setting wins. */
+  httpErrors?: boolean;
+  /** False while the server is still starting (recovery, first catalogue sync): API answers 503. Default: ready. */
+  ready?: () => boolean;
 }
 
 type Vars = { fields: Fields; customer: KeyHolder; requestId: string };
@@ -44,9 +51,19 @@ type HonoEnv = { Variables: Vars };
 
 const MB = 1024 * 1024;
 
-function clientIp(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = requestHeader(c, "x-forwarded-for")?.split(",")[0]?.trim();
+/**
+ * The client's address. Behind N trusted proxies it is the N-th `X-Forwarded-For` entry from
+ * the right: each trusted proxy appended the address it saw, while everything left of those is
+ * written by the client and never trusted (the leftmost when the header has fewer entries).
+ */
+export function clientIp(c: Context, trustProxy: number | boolean): string {
+  const hops = trustProxy === true ? 1 : trustProxy === false ? 0 : trustProxy;
+  if (hops > 0) {
+    const entries = (requestHeader(c, "x-forwarded-for") ?? "")
+      .split(",")
+      .map((e) => e.trim())
+      .filter((e) => e !== "");
+    const forwarded = entries[Math.max(0, entries.length - hops)];
     if (forwarded) return forwarded;
   }
   try {
@@ -109,6 +126,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
   // strict: false → `/api/v2` and `/api/v2/` are the same route (never a redirect).
   const app = new Hono<HonoEnv>({ strict: false });
   const maxBytes = options.maxBodyBytes ?? MB;
+  const serverHttpErrors = options.httpErrors ?? true;
 
   const metrics = options.metrics ?? createMetrics({ db: ctx.db, providerStats: options.providerStats, now: ctx.now });
 
@@ -120,8 +138,11 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
   });
   app.get("/readyz", (c) => {
     c.header("Cache-Control", "no-store");
-    const state = readiness(ctx.db, ctx.config, options.providerStats);
-    return c.json({ status: state.ready ? "ready" : "not ready", checks: state.checks }, state.ready ? 200 : 503);
+    const state = readiness(ctx.db, ctx.config, options.providerStats, options.ready?.() ?? true);
+    return c.json(
+      { status: state.ready ? "ready" : "not ready", checks: state.checks, providers: state.providers },
+      state.ready ? 200 : 503,
+    );
   });
   app.get("/metrics", async (c) => {
     const token = options.metricsToken;
@@ -140,6 +161,11 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
   const accessLog = ctx.logger.child({}, { redact: { paths: ["key", "apiKey"], censor: "[redacted]" } });
 
   const api = new Hono<HonoEnv>({ strict: false });
+  // Only `/api/v2` and `/api/v2/` are the API; any longer path is a JSON 404 (never a key check).
+  api.use(async (c, next) => {
+    if (!/^\/api\/v2\/?$/.test(c.req.path)) return c.json({ error: "Not found" }, 404);
+    await next();
+  });
   // One log line and one metrics observation per request, after the answer (errors included).
   api.use(async (c, next) => {
     const started = performance.now();
@@ -163,6 +189,13 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
       );
     }
   });
+  if (options.ready !== undefined) {
+    const isReady = options.ready;
+    api.use(async (_c, next) => {
+      if (!isReady()) throw new DomainError("upstream_unavailable", "Service is starting, try again later", {}, 1);
+      await next();
+    });
+  }
   api.use(
     bodyWithinLimit(maxBytes, () => {
       throw new DomainError("payload_too_large", `Request body too large (limit ${maxBytes} bytes)`);
@@ -196,7 +229,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
     });
     if (answer instanceof PrecompressedJson) return precompressedAnswer(c, answer);
     if (answer instanceof PresetAnswer) {
-      return c.json(answer.body as object, statusFor(c.get("customer"), answer.statusCode));
+      return c.json(answer.body as object, statusFor(c.get("customer"), answer.statusCode, serverHttpErrors));
     }
     return c.json(answer as object);
   };
@@ -211,7 +244,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
       ctx.logger.error({ err: error, requestId: c.get("requestId") }, "unexpected error answering a request");
     }
     if (answer.retryAfter !== undefined) c.header("Retry-After", String(answer.retryAfter));
-    return c.json(answer.body, statusFor(c.get("customer") as KeyHolder | undefined, answer.status));
+    return c.json(answer.body, statusFor(c.get("customer") as KeyHolder | undefined, answer.status, serverHttpErrors));
   });
   return app;
 }

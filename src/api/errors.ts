@@ -20,7 +20,6 @@ const STATUS_BY_CODE: Readonly<Record<DomainErrorCode, ContentfulStatusCode>> = 
   payload_too_large: 413,
   rate_limited: 429,
   upstream_failed: 502,
-  upstream_ambiguous: 502,
   upstream_unavailable: 503,
 };
 
@@ -50,10 +49,16 @@ export function toErrorAnswer(error: unknown): ErrorAnswer {
 }
 
 /**
- * The HTTP status a customer gets for an answer: errors keep their code, except for a customer
- * whose `httpErrors` flag is off (clients that throw on any non-2xx), who gets 200 with the
- * same body (issue #4).
+ * The HTTP status a customer gets for an answer: errors keep their code, unless HTTP error
+ * codes are off for it (clients that throw on any non-2xx): then 200 with the same body
+ * (issue #4). The customer's own setting (`httpErrorsSet`) wins; otherwise, and for a request
+ * with no known customer (an unknown key), the server's `HTTP_ERRORS` (`serverDefault`, issue #11).
  */
-export function statusFor(customer: { httpErrors: boolean } | undefined, status: number): ContentfulStatusCode {
-  return (customer && !customer.httpErrors && status >= 400 ? 200 : status) as ContentfulStatusCode;
+export function statusFor(
+  customer: { httpErrors: boolean; httpErrorsSet: boolean } | undefined,
+  status: number,
+  serverDefault = true,
+): ContentfulStatusCode {
+  const httpErrors = customer?.httpErrorsSet ? customer.httpErrors : serverDefault;
+  return (!httpErrors && status >= 400 ? 200 : status) as ContentfulStatusCode;
 }

@@ -11,6 +11,13 @@
  */
 import { Decimal } from "decimal.js";
 
+/**
+ * decimal.js for money (issue #11): 200 significant digits (the default 20 rounds products such
+ * as 0.9 × 1.111111111111111111112 to 1), and `toString` never in exponent notation ("1e-8").
+ * Every money computation uses it.
+ */
+export const MoneyDecimal = Decimal.clone({ precision: 200, toExpNeg: -9e15, toExpPos: 9e15 });
+
 /** Integer count of 1/100000 currency units. Always a safe integer. */
 export type Minor = number;
 
@@ -39,7 +46,7 @@ export function parseAmount(text: string): Minor {
   if (!STRICT_AMOUNT.test(trimmed)) {
     throw new InvalidAmountError(text, "expected a decimal number with at most 5 decimals");
   }
-  return toMinorExact(new Decimal(trimmed));
+  return toMinorExact(new MoneyDecimal(trimmed));
 }
 
 /** Minor units of an exact decimal (no rounding). */
@@ -57,7 +64,7 @@ function toMinorExact(value: Decimal): Minor {
  */
 export function formatAmount(minor: Minor): string {
   assertMinor(minor);
-  return new Decimal(minor).dividedBy(MINOR_PER_UNIT).toFixed(SCALE);
+  return new MoneyDecimal(minor).dividedBy(MINOR_PER_UNIT).toFixed(SCALE);
 }
 
 /**
@@ -66,7 +73,7 @@ export function formatAmount(minor: Minor): string {
  */
 export function formatRate(minor: Minor): string {
   assertMinor(minor);
-  const text = new Decimal(minor).dividedBy(MINOR_PER_UNIT).toFixed(SCALE).replace(/0+$/, "");
+  const text = new MoneyDecimal(minor).dividedBy(MINOR_PER_UNIT).toFixed(SCALE).replace(/0+$/, "");
   const [whole = "0", frac = ""] = text.split(".");
   return `${whole}.${frac.padEnd(2, "0")}`;
 }
@@ -80,7 +87,7 @@ export function formatRate(minor: Minor): string {
 export function parseUpstreamDecimal(value: unknown): Decimal | undefined {
   const text = typeof value === "number" ? String(value) : typeof value === "string" ? value.trim() : undefined;
   if (text === undefined || !/^-?\d+(\.\d+)?$/.test(text)) return undefined;
-  return new Decimal(text);
+  return new MoneyDecimal(text);
 }
 
 /** Rounds a decimal amount UP (toward +∞) to minor units. */
@@ -105,7 +112,7 @@ export function ceilRateToMinor(rate: Decimal): Minor {
 
 /** Minor units as a Decimal in currency units (exact). */
 export function minorToDecimal(minor: Minor): Decimal {
-  return new Decimal(minor).dividedBy(MINOR_PER_UNIT);
+  return new MoneyDecimal(minor).dividedBy(MINOR_PER_UNIT);
 }
 
 /**

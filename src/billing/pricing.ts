@@ -4,9 +4,8 @@
  * (a `fixed` amount is in our currency), then round UP once to 4 decimals.
  * Rates are per 1000 units (a Package service: per package).
  */
-import { Decimal } from "decimal.js";
 import type { Markup } from "../config/providers-file.js";
-import { ceilRateToMinor, type Minor, minorToDecimal, parseAmount } from "./money.js";
+import { ceilRateToMinor, type Minor, MoneyDecimal, minorToDecimal, parseAmount } from "./money.js";
 
 export interface PricedRate {
   /** Our sell rate, minor units per 1000. */
@@ -25,16 +24,16 @@ export function priceService(
   exchangeRate: string,
   rule: { markup: Markup } | { rate: string },
 ): PricedRate {
-  const cost = new Decimal(upstreamRate).times(new Decimal(exchangeRate));
-  if ("rate" in rule) return { rate: parseAmount(rule.rate), cost: cost.toString() };
+  const cost = new MoneyDecimal(upstreamRate).times(new MoneyDecimal(exchangeRate));
+  if ("rate" in rule) return { rate: parseAmount(rule.rate), cost: cost.toFixed() };
   const marked =
     "percent" in rule.markup
-      ? cost.times(new Decimal(rule.markup.percent).dividedBy(100).plus(1))
+      ? cost.times(new MoneyDecimal(rule.markup.percent).dividedBy(100).plus(1))
       : cost.plus(minorToDecimal(parseAmount(rule.markup.fixed)));
-  return { rate: ceilRateToMinor(marked), cost: cost.toString() };
+  return { rate: ceilRateToMinor(marked), cost: cost.toFixed() };
 }
 
 /** True when the upstream cost (decimal per 1000, our currency) is at or above the sell rate: selling would lose money. */
 export function isBelowCost(rate: Minor, cost: string): boolean {
-  return new Decimal(cost).greaterThanOrEqualTo(minorToDecimal(rate));
+  return new MoneyDecimal(cost).greaterThanOrEqualTo(minorToDecimal(rate));
 }

@@ -17,14 +17,32 @@ const intFrom = (fallback: number, min = 0) =>
       return n;
     });
 
-const flag = z
+const flagFrom = (fallback: "0" | "1") =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const s = v.trim().toLowerCase();
+      if (["1", "true", "yes", "on"].includes(s)) return true;
+      if (["0", "false", "no", "off", ""].includes(s)) return false;
+      ctx.addIssue({ code: "custom", message: `expected 1/0 or true/false, got "${v}"` });
+      return z.NEVER;
+    });
+const flag = flagFrom("0");
+
+/** Trusted proxy hops: an integer N >= 0, or a flag (true = 1, false = 0). */
+const hops = z
   .string()
   .default("0")
   .transform((v, ctx) => {
     const s = v.trim().toLowerCase();
-    if (["1", "true", "yes", "on"].includes(s)) return true;
-    if (["0", "false", "no", "off", ""].includes(s)) return false;
-    ctx.addIssue({ code: "custom", message: `expected 1/0 or true/false, got "${v}"` });
+    if (/^\d{1,3}$/.test(s)) return Number(s);
+    if (["true", "yes", "on"].includes(s)) return 1;
+    if (["false", "no", "off", ""].includes(s)) return 0;
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a number of trusted proxies (0, 1, 2, ...) or true/false, got "${v}"`,
+    });
     return z.NEVER;
   });
 
@@ -46,8 +64,16 @@ export const envSchema = z.object({
   RATE_LIMIT_KEY_PER_MIN: intFrom(0),
   /** Allow webhooks to loopback/private addresses (tests, demo). */
   WEBHOOK_ALLOW_PRIVATE: flag,
-  /** Trust X-Forwarded-For for the client IP (behind a reverse proxy). */
-  TRUST_PROXY: flag,
+  /**
+   * Reverse proxies in front of the server whose `X-Forwarded-For` entries are trusted: the
+   * client IP is the N-th address from the right (the one the outermost trusted proxy appended).
+   */
+  TRUST_PROXY: hops,
+  /**
+   * Server-wide default for HTTP error codes (seed 003: on). Off: every error, an unknown key
+   * included, is answered HTTP 200 with the same body. A customer's own setting overrides it.
+   */
+  HTTP_ERRORS: flagFrom("1"),
   /** Bearer token for GET /metrics; unset = metrics off. */
   METRICS_TOKEN: z.string().min(1).optional(),
 });

@@ -62,6 +62,11 @@ const providerSchema = z.strictObject({
   timeoutMs: positiveInt("a positive integer").default(30_000),
   /** Log a warning when the provider's balance falls below this (provider currency). */
   balanceWarning: decimalString("amount").optional(),
+  /**
+   * The upstream honours `Idempotency-Key` (another smm-proxy does): every `add` carries one
+   * derived from our order id, and held orders are re-asked with it by status sync (issue #11).
+   */
+  idempotencyKeys: z.boolean().default(false),
 });
 
 const upstreamServiceId = z

@@ -11,7 +11,15 @@ import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import { applyBalanceChange } from "../billing/ledger.js";
 import type { Minor } from "../billing/money.js";
 import { type Db, inTransaction } from "../db/client.js";
-import { apiKeys, type Customer, customers, type LedgerEntry, ledgerEntries } from "../db/schema.js";
+import {
+  API_STYLES,
+  type ApiStyle,
+  apiKeys,
+  type Customer,
+  customers,
+  type LedgerEntry,
+  ledgerEntries,
+} from "../db/schema.js";
 import { type ApiKeyView, insertApiKey, listApiKeys } from "./api-keys.js";
 import { InvalidCustomerInputError, UnknownCustomerError } from "./errors.js";
 import { validateWebhookUrl, type WebhookUrlOptions } from "./webhook-url.js";
@@ -26,7 +34,10 @@ export interface CustomerView {
   name: string;
   currency: string;
   balance: Minor;
-  httpErrors: boolean;
+  /** The customer's own HTTP error codes setting; null = the server's `HTTP_ERRORS`. */
+  httpErrors: boolean | null;
+  /** Answer style of `cancel`: `panel` (seed 003) or `perfectpanel` (seed 000). */
+  apiStyle: ApiStyle;
   webhookUrl: string | null;
   createdAt: number;
   updatedAt: number;
@@ -49,8 +60,10 @@ export interface CreateCustomerInput {
   name: string;
   /** Opening balance in minor units (>= 0); a positive one is written as a `topup` ledger row. */
   balance?: Minor;
-  /** Answer API errors with HTTP error codes (default true); false = always HTTP 200. */
+  /** Answer API errors with HTTP error codes; false = always HTTP 200. Default: the server's `HTTP_ERRORS`. */
   httpErrors?: boolean;
+  /** Answer style of `cancel` (default `panel`). */
+  apiStyle?: ApiStyle;
   /** 3-letter code, normally the config file's `currency`. */
   currency: string;
 }
@@ -88,7 +101,8 @@ export function toCustomerView(row: Customer): CustomerView {
     name: row.name,
     currency: row.currency,
     balance: row.balance,
-    httpErrors: row.httpErrors,
+    httpErrors: row.httpErrorsSet ? row.httpErrors : null,
+    apiStyle: row.apiStyle,
     webhookUrl: row.webhookUrl,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
@@ -117,6 +131,8 @@ export function createCustomer(db: Db, input: CreateCustomerInput): { customer: 
         currency: input.currency,
         balance: 0,
         httpErrors: input.httpErrors ?? true,
+        httpErrorsSet: input.httpErrors !== undefined,
+        apiStyle: checkApiStyle(input.apiStyle ?? "panel"),
         createdAt: at,
         updatedAt: at,
       })
@@ -212,6 +228,43 @@ export function setWebhook(
       .where(eq(customers.id, customerId))
       .run();
     return { customer: toCustomerView(requireCustomer(db, customerId)), webhookSecret };
+  });
+}
+
+function checkApiStyle(style: string): ApiStyle {
+  if (!(API_STYLES as readonly string[]).includes(style)) {
+    throw new InvalidCustomerInputError("apiStyle", `expected one of ${API_STYLES.join(", ")}, got "${style}"`);
+  }
+  return style as ApiStyle;
+}
+
+/**
+ * Sets the customer's answer style (`panel` or `perfectpanel`, see {@link CustomerView.apiStyle}).
+ * @throws InvalidCustomerInputError for another style
+ * @throws UnknownCustomerError
+ */
+export function setApiStyle(db: Db, customerId: number, style: string): CustomerView {
+  const apiStyle = checkApiStyle(style);
+  return inTransaction(db, () => {
+    requireCustomer(db, customerId);
+    db.update(customers).set({ apiStyle, updatedAt: Date.now() }).where(eq(customers.id, customerId)).run();
+    return toCustomerView(requireCustomer(db, customerId));
+  });
+}
+
+/**
+ * Sets the customer's own HTTP error codes setting: true (error codes), false (always HTTP
+ * 200), or null (the server's `HTTP_ERRORS`).
+ * @throws UnknownCustomerError
+ */
+export function setHttpErrors(db: Db, customerId: number, value: boolean | null): CustomerView {
+  return inTransaction(db, () => {
+    requireCustomer(db, customerId);
+    db.update(customers)
+      .set({ httpErrors: value ?? true, httpErrorsSet: value !== null, updatedAt: Date.now() })
+      .where(eq(customers.id, customerId))
+      .run();
+    return toCustomerView(requireCustomer(db, customerId));
   });
 }
 

@@ -12,6 +12,8 @@ export {
   listCustomers,
   type RotatedKey,
   rotateKey,
+  setApiStyle,
+  setHttpErrors,
   setWebhook,
   type TopUpResult,
   toCustomerView,

@@ -14,14 +14,28 @@ const timestamps = {
   updatedAt: integer("updated_at").notNull(),
 };
 
+/** Answer styles a customer can be given (`customers.api_style`). */
+export const API_STYLES = ["panel", "perfectpanel"] as const;
+export type ApiStyle = (typeof API_STYLES)[number];
+
 /** A reseller's customer: balance in minor units of `currency`. */
 export const customers = sqliteTable("customers", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   name: text("name").notNull(),
   currency: text("currency").notNull(),
   balance: integer("balance").notNull().default(0),
-  /** When false, API errors are answered with HTTP 200 (clients that throw on non-2xx). */
+  /** When false, API errors are answered with HTTP 200 (clients that throw on non-2xx). Applies only when `httpErrorsSet`. */
   httpErrors: integer("http_errors", { mode: "boolean" }).notNull().default(true),
+  /**
+   * True when the customer's own `httpErrors` applies; false: the server's `HTTP_ERRORS`
+   * default (issue #11). Migration 0003 sets it for customers created with HTTP errors off.
+   */
+  httpErrorsSet: integer("http_errors_set", { mode: "boolean" }).notNull().default(false),
+  /**
+   * Answer style of the one answer that differs between the panels: `cancel`. `panel` (seed
+   * 003, the default) or `perfectpanel` (seed 000: `{"order": 2, "cancel": 1}`).
+   */
+  apiStyle: text("api_style").$type<ApiStyle>().notNull().default("panel"),
   webhookUrl: text("webhook_url"),
   /** HMAC secret for webhook signatures (seed 003 webhooks; issue #5). */
   webhookSecret: text("webhook_secret"),
@@ -146,6 +160,11 @@ export const orders = sqliteTable(
     submission: text("submission").$type<SubmissionState>().notNull(),
     /** Set, durably, just before the upstream `add` is sent (crash recovery, issue #8). */
     submitStartedAt: integer("submit_started_at"),
+    /**
+     * The `Idempotency-Key` the upstream `add` was sent with (providers with `idempotencyKeys`,
+     * issue #11): a held order is re-asked with it by status sync. Null when sent without one.
+     */
+    upstreamIdempotencyKey: text("upstream_idempotency_key"),
     lastError: text("last_error"),
     /** Consecutive sync answers of "Incorrect order ID" for this order. */
     missCount: integer("miss_count").notNull().default(0),
@@ -220,10 +239,30 @@ export const idempotencyKeys = sqliteTable(
     requestHash: text("request_hash").notNull(),
     statusCode: integer("status_code"),
     body: text("body"),
+    /**
+     * The order this key placed, written in the transaction of the order's charge (issue #11):
+     * once set, the key answers with that order whatever fails afterwards.
+     */
+    orderId: integer("order_id"),
     createdAt: integer("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.customerId, t.key] })],
 );
+
+/**
+ * The server's exclusive hold on the database (issue #11): one row while a server runs, its
+ * heartbeat refreshed periodically. A second server refuses to start while the row is fresh.
+ */
+export const instanceLock = sqliteTable("instance_lock", {
+  /** Always 1: one row at most. */
+  id: integer("id").primaryKey(),
+  /** Random id of the holding process. */
+  owner: text("owner").notNull(),
+  pid: integer("pid").notNull(),
+  hostname: text("hostname").notNull(),
+  startedAt: integer("started_at").notNull(),
+  heartbeatAt: integer("heartbeat_at").notNull(),
+});
 
 /** Webhook outbox: written in the same transaction as the order change (seed 003 webhooks). */
 export const webhookDeliveries = sqliteTable(
@@ -259,7 +298,7 @@ export const priceChanges = sqliteTable(
 );
 
 /**
- * Generation counters of in-memory caches, bumped by triggers (migration 0002) whatever
+ * Generation counters of in-memory caches, bumped by triggers (migration 0004) whatever
  * process or connection writes: `customers` moves when an API key is added, revoked or
  * deleted, or a customer row changes in anything but its balance (the API key cache,
  * `customers/key-cache.ts`, starts over when it moved).

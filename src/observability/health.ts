@@ -1,6 +1,7 @@
 /**
  * Liveness and readiness checks (issue #7): `GET /healthz` (process up, store writable) and
- * `GET /readyz` (config loaded, migrations applied, at least one provider circuit closed).
+ * `GET /readyz` (start finished, config loaded, migrations applied, at least one provider
+ * circuit closed), with each provider's circuit, queue depth and calls in flight (issue #11).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -63,22 +64,32 @@ export function migrationsApplied(db: Db): boolean {
 
 export interface Readiness {
   ready: boolean;
-  checks: { config: boolean; migrations: boolean; providers: boolean };
+  checks: { started: boolean; config: boolean; migrations: boolean; providers: boolean };
+  /** Per provider: circuit (closed/open/half_open), calls waiting in its queue, calls in flight. */
+  providers: Record<string, ProviderStats>;
 }
 
 /**
  * Readiness of an app. `stats` absent (tests without a registry) counts as providers ready.
  * A half-open or open circuit does not count as closed.
+ * @param started false while the server is still starting.
  */
 export function readiness(
   db: Db,
   config: ProvidersConfig | undefined,
   stats: (() => Record<string, ProviderStats>) | undefined,
+  started = true,
 ): Readiness {
+  const providers = stats === undefined ? {} : stats();
   const checks = {
+    started,
     config: config !== undefined && config.providers.length > 0,
     migrations: migrationsApplied(db),
-    providers: stats === undefined ? true : Object.values(stats()).some((s) => s.circuit === "closed"),
+    providers: stats === undefined ? true : Object.values(providers).some((s) => s.circuit === "closed"),
   };
-  return { ready: checks.config && checks.migrations && checks.providers, checks };
+  return {
+    ready: checks.started && checks.config && checks.migrations && checks.providers,
+    checks,
+    providers,
+  };
 }

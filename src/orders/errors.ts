@@ -13,7 +13,6 @@ export type DomainErrorCode =
   | "unknown_refill"
   | "upstream_failed"
   | "upstream_unavailable"
-  | "upstream_ambiguous"
   | "rate_limited"
   | "conflict"
   | "payload_too_large";
@@ -49,9 +48,3 @@ export const upstreamUnavailable = (retryAfterSeconds: number) =>
     {},
     Math.max(1, Math.ceil(retryAfterSeconds)),
   );
-
-/** The upstream may have the order: the charge is held and the operator resolves it. */
-export const upstreamAmbiguous = (orderId: number) =>
-  new DomainError("upstream_ambiguous", "Upstream provider did not confirm the order; it is under review", {
-    order: orderId,
-  });

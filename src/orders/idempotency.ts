@@ -3,11 +3,15 @@
  * 24 h returns the first answer without a second order; the same key with different
  * parameters is refused. Keys are claimed in a transaction before the order is placed, so
  * two concurrent repeats cannot both place it.
+ *
+ * Once an order exists the key is bound to it (`order_id`, written in the transaction of the
+ * order's charge, issue #11) and answers `{"order": N}` whatever fails afterwards; only a key
+ * whose order was never placed (`failed`, refunded) or that placed nothing is released.
  */
 import { createHash } from "node:crypto";
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNull, or, sql } from "drizzle-orm";
 import { inTransaction } from "../db/client.js";
-import { idempotencyKeys } from "../db/schema.js";
+import { idempotencyKeys, orders } from "../db/schema.js";
 import type { AppContext } from "../runtime/context.js";
 import { DomainError } from "./errors.js";
 
@@ -46,10 +50,24 @@ export function claimIdempotencyKey(
       if (row.requestHash !== requestHash) {
         throw new DomainError("bad_request", "Idempotency-Key was already used with different parameters");
       }
-      if (row.statusCode === null || row.body === null) {
+      if (row.orderId !== null) {
+        const order = ctx.db
+          .select({ submission: orders.submission })
+          .from(orders)
+          .where(eq(orders.id, row.orderId))
+          .get();
+        if (order?.submission === "queued") {
+          throw new DomainError("conflict", "A request with this Idempotency-Key is still being processed");
+        }
+        if (order !== undefined && order.submission !== "failed") {
+          return { kind: "replay", statusCode: 200, body: JSON.stringify({ order: row.orderId }) };
+        }
+        // Its order was never placed (refunded): the key is free again.
+      } else if (row.statusCode === null || row.body === null) {
         throw new DomainError("conflict", "A request with this Idempotency-Key is still being processed");
+      } else {
+        return { kind: "replay", statusCode: row.statusCode, body: row.body };
       }
-      return { kind: "replay", statusCode: row.statusCode, body: row.body };
     }
     if (row) ctx.db.delete(idempotencyKeys).where(where).run();
     ctx.db.insert(idempotencyKeys).values({ customerId, key, requestHash, createdAt: now }).run();
@@ -73,12 +91,34 @@ export function recordIdempotentAnswer(
 }
 
 /**
+ * Binds a claimed key to the order it placed. Call inside the transaction of the order's
+ * charge, so an order never exists without its key knowing it.
+ */
+export function bindIdempotencyKey(ctx: AppContext, customerId: number, key: string, orderId: number): void {
+  ctx.db
+    .update(idempotencyKeys)
+    .set({ orderId })
+    .where(and(eq(idempotencyKeys.customerId, customerId), eq(idempotencyKeys.key, key)))
+    .run();
+}
+
+/**
  * Releases a claimed key whose request placed nothing (refused, refunded, or failed
- * unexpectedly), so the client's retry with the same key can place the order.
+ * unexpectedly), so the client's retry with the same key can place the order. A key bound to
+ * an order that was placed or is held is never released.
  */
 export function releaseIdempotencyKey(ctx: AppContext, customerId: number, key: string): void {
   ctx.db
     .delete(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.customerId, customerId), eq(idempotencyKeys.key, key)))
+    .where(
+      and(
+        eq(idempotencyKeys.customerId, customerId),
+        eq(idempotencyKeys.key, key),
+        or(
+          isNull(idempotencyKeys.orderId),
+          sql`EXISTS (SELECT 1 FROM orders WHERE orders.id = ${idempotencyKeys.orderId} AND orders.submission = 'failed')`,
+        ),
+      ),
+    )
     .run();
 }

@@ -1,40 +1,94 @@
 /**
- * Crash recovery at start (issue #8): an order left `queued` by a crash was charged but its
- * upstream outcome was never recorded.
+ * Recovery of orders left `queued` (issue #8, issue #11): an order was charged but its
+ * upstream outcome was never recorded (a crash, or a store write that failed at run time).
  * - If its upstream call never started (`submit_started_at` is null), it provably was not
  *   sent: fail it and refund the charge.
  * - If the call had started, the upstream may have it: mark it `unknown` and flag it for the
  *   operator. It is never resent.
+ *
+ * Only orders no live process can still be placing are settled: by default those older than
+ * the longest possible call of their provider (its `add` budget plus {@link RECOVERY_MARGIN_MS});
+ * the server, holding the instance lock (so no other server is live), passes its start time.
+ * Every change is conditional on the order still being `queued`.
  */
-import { and, eq, isNotNull, isNull } from "drizzle-orm";
+import { and, eq, lt } from "drizzle-orm";
 import { orders } from "../db/schema.js";
 import type { AppContext } from "../runtime/context.js";
 import { failAndRefund } from "./place-order.js";
+
+/** Added to a provider's `add` budget before a `queued` order counts as stuck, ms. */
+export const RECOVERY_MARGIN_MS = 30_000;
+
+/** The default `timeoutMs` of a provider (providers file). */
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/**
+ * The longest an `add` to `providerId` can take from its charge to its answer, ms: the
+ * client's default budget for creating calls (timeoutMs + ceil(timeoutMs / 2), see
+ * `upstream/client.ts`) plus {@link RECOVERY_MARGIN_MS}.
+ */
+export function longestPlacementMs(ctx: AppContext, providerId: string): number {
+  const timeoutMs = ctx.config.providers.find((p) => p.id === providerId)?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return timeoutMs + Math.ceil(timeoutMs / 2) + RECOVERY_MARGIN_MS;
+}
+
+/** Whether a `queued` order is old enough that no live process can still be placing it. */
+export function isStuckQueued(
+  ctx: AppContext,
+  order: { providerId: string; createdAt: number },
+  now = ctx.now(),
+): boolean {
+  return now - order.createdAt > longestPlacementMs(ctx, order.providerId);
+}
 
 export interface RecoveryResult {
   refunded: number;
   markedUnknown: number;
 }
 
-/** Settles every `queued` order. Call once at start, before serving requests. */
-export function recoverQueuedOrders(ctx: AppContext): RecoveryResult {
-  const neverSent = ctx.db
-    .select({ id: orders.id })
+export interface RecoveryOptions {
+  /**
+   * Settle every `queued` order created before this time (epoch ms). Only for the holder of the
+   * instance lock at its start: orders from before it belong to no live server. Default: only
+   * orders older than their provider's longest possible placement ({@link isStuckQueued}).
+   */
+  createdBefore?: number;
+}
+
+/** Settles the `queued` orders no live process can still be placing (see the module doc). */
+export function recoverQueuedOrders(ctx: AppContext, options: RecoveryOptions = {}): RecoveryResult {
+  const now = ctx.now();
+  const candidates = ctx.db
+    .select({
+      id: orders.id,
+      providerId: orders.providerId,
+      createdAt: orders.createdAt,
+      submitStartedAt: orders.submitStartedAt,
+    })
     .from(orders)
-    .where(and(eq(orders.submission, "queued"), isNull(orders.submitStartedAt)))
-    .all();
-  for (const { id } of neverSent) failAndRefund(ctx, id, "not sent before a restart", "Canceled");
-  const started = ctx.db
-    .update(orders)
-    .set({ submission: "unknown", flag: "upstream call was in flight during a restart", updatedAt: ctx.now() })
-    .where(and(eq(orders.submission, "queued"), isNotNull(orders.submitStartedAt)))
-    .returning({ id: orders.id })
-    .all();
-  if (neverSent.length + started.length > 0) {
-    ctx.logger.warn(
-      { refunded: neverSent.map((o) => o.id), unknown: started.map((o) => o.id) },
-      "recovered orders left queued by a restart",
-    );
+    .where(
+      options.createdBefore === undefined
+        ? eq(orders.submission, "queued")
+        : and(eq(orders.submission, "queued"), lt(orders.createdAt, options.createdBefore)),
+    )
+    .all()
+    .filter((o) => options.createdBefore !== undefined || isStuckQueued(ctx, o, now));
+  const refunded: number[] = [];
+  const unknown: number[] = [];
+  for (const order of candidates) {
+    if (order.submitStartedAt === null) {
+      if (failAndRefund(ctx, order.id, "not sent before a restart", "Canceled")) refunded.push(order.id);
+      continue;
+    }
+    const held = ctx.db
+      .update(orders)
+      .set({ submission: "unknown", flag: "upstream call was in flight during a restart", updatedAt: now })
+      .where(and(eq(orders.id, order.id), eq(orders.submission, "queued")))
+      .run();
+    if (held.changes > 0) unknown.push(order.id);
   }
-  return { refunded: neverSent.length, markedUnknown: started.length };
+  if (refunded.length + unknown.length > 0) {
+    ctx.logger.warn({ refunded, unknown }, "recovered orders left queued");
+  }
+  return { refunded: refunded.length, markedUnknown: unknown.length };
 }

@@ -13,6 +13,17 @@ import {
 } from "../panel/service-types.js";
 import { badRequest, DomainError } from "./errors.js";
 
+/**
+ * A drip-feed field (`runs`, `interval`) as given, or undefined when it means "no drip-feed":
+ * absent, empty, `undefined`, `null` or 0, as published clients send them (issue #11); such
+ * values are dropped, never forwarded upstream.
+ */
+function dripFeedField(raw: string | undefined): string | undefined {
+  const value = raw?.trim();
+  if (value === undefined || value === "" || /^(undefined|null|0+)$/i.test(value)) return undefined;
+  return value;
+}
+
 /** Largest quantity (and runs × quantity) accepted, to keep every charge a safe integer. */
 export const MAX_QUANTITY = 1_000_000_000;
 const MAX_FIELD_LENGTH = 65_536;
@@ -85,8 +96,8 @@ export function validateAdd(
   if (params.answer_number !== undefined)
     params.answer_number = String(positiveInt(params.answer_number, "answer_number"));
 
-  const runsRaw = input.runs?.trim() || undefined;
-  const intervalRaw = input.interval?.trim() || undefined;
+  const runsRaw = dripFeedField(input.runs);
+  const intervalRaw = dripFeedField(input.interval);
   const dripfeed = runsRaw !== undefined || intervalRaw !== undefined;
   if (dripfeed && !(spec.dripfeed && service.dripfeed)) {
     throw badRequest("Drip-feed is not available for this service");

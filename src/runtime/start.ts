@@ -1,10 +1,13 @@
 /**
- * Starts smm-proxy: store (migrations applied), config, provider clients, crash recovery,
- * a first catalogue sync, the HTTP server, and the schedulers. `main.ts` and the demo call
- * it; tests call it with their own env.
+ * Starts smm-proxy, in this order (issue #11, issue #15): store (migrations applied), the
+ * instance lock, the port (requests answer 503 until the start is done), crash recovery, a
+ * first catalogue sync, then the schedulers. A held lock or a busy port ends the start with a
+ * {@link StartRefusedError} before anything else is written. `main.ts` and the demo call it;
+ * tests call it with their own env.
  */
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
+import { createAdaptorServer } from "@hono/node-server";
 import { createApp } from "../api/app.js";
 import type { Env } from "../config/env.js";
 import { loadProvidersFile, type ProvidersConfig, zeroMarkupServices } from "../config/providers-file.js";
@@ -20,6 +23,7 @@ import type { ProviderClientOptions } from "../upstream/client.js";
 import type { ProviderRegistry } from "../upstream/registry.js";
 import { createWebhookWorker } from "../webhooks/worker.js";
 import type { AppContext } from "./context.js";
+import { acquireInstanceLock, StartRefusedError } from "./instance-lock.js";
 
 export interface Runtime {
   ctx: AppContext;
@@ -43,13 +47,43 @@ export interface StartOptions {
   initialSyncTimeoutMs?: number;
 }
 
+/** Listens on `port`/`host`; a busy port rejects with a one-line {@link StartRefusedError}. */
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      server.off("listening", onListening);
+      if (error.code === "EADDRINUSE") reject(new StartRefusedError(`port ${port} on ${host} is already in use`));
+      else if (error.code === "EACCES") reject(new StartRefusedError(`no permission to listen on port ${port}`));
+      else reject(error);
+    };
+    const onListening = () => {
+      server.off("error", onError);
+      resolve();
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen(port, host);
+  });
+}
+
 /**
- * @throws ConfigError for an invalid providers file; the driver's error when the store cannot open.
+ * @throws ConfigError for an invalid providers file; StartRefusedError when another server holds
+ *   the database or the port is busy; the driver's error when the store cannot open.
  */
 export async function start(env: Env, options: StartOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
   const config = options.config ?? loadProvidersFile(env.PROVIDERS_FILE);
   const db = openDb(env.DATABASE_PATH);
+  let lock: ReturnType<typeof acquireInstanceLock>;
+  try {
+    lock = acquireInstanceLock(db, {
+      onProblem: (message, error) => logger.error({ err: error }, message),
+    });
+  } catch (error) {
+    db.$client.close();
+    throw error;
+  }
+  const lockedAt = Date.now();
   const providerStats = () => registry.stats();
   const metrics = createMetrics({ db, providerStats });
   const registry = createReloadableRegistry(config.providers, {
@@ -58,36 +92,57 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
   });
   const ctx: AppContext = { db, config, providers: registry, logger, now: () => Date.now(), catalogueVersion: 0 };
 
-  recoverQueuedOrders(ctx);
-  const atCost = zeroMarkupServices(config);
-  if (atCost.length > 0) {
-    logger.warn(
-      { services: atCost },
-      "services with a zero markup sell at cost: margin protection refuses their orders (set a markup)",
-    );
-  }
-  recomputeServices(ctx);
-  const initialSync = syncAllCatalogues(ctx).then((results) => {
-    for (const r of results) {
-      if (r.ok) logger.info({ providerId: r.providerId, services: r.upstreamServices }, "catalogue synced");
-    }
-  });
-  await Promise.race([
-    initialSync,
-    new Promise((resolve) => setTimeout(resolve, options.initialSyncTimeoutMs ?? 15_000).unref()),
-  ]);
-
+  let ready = false;
   const app = createApp(ctx, {
     rateLimitIpPerMin: env.RATE_LIMIT_IP_PER_MIN,
     rateLimitKeyPerMin: env.RATE_LIMIT_KEY_PER_MIN,
     trustProxy: env.TRUST_PROXY,
+    httpErrors: env.HTTP_ERRORS,
     metrics,
     metricsToken: env.METRICS_TOKEN,
     providerStats,
+    ready: () => ready,
   });
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, () => resolve(s));
-  });
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  try {
+    await listen(server, env.PORT, env.HOST);
+  } catch (error) {
+    lock.release();
+    await registry.close(1000);
+    db.$client.close();
+    throw error;
+  }
+
+  try {
+    // Holding the lock, no other server is live: every order queued before it is settled now.
+    recoverQueuedOrders(ctx, { createdBefore: lockedAt });
+    const atCost = zeroMarkupServices(config);
+    if (atCost.length > 0) {
+      logger.warn(
+        { services: atCost },
+        "services with a zero markup sell at cost: margin protection refuses their orders (set a markup)",
+      );
+    }
+    recomputeServices(ctx);
+    const initialSync = syncAllCatalogues(ctx).then((results) => {
+      for (const r of results) {
+        if (r.ok) logger.info({ providerId: r.providerId, services: r.upstreamServices }, "catalogue synced");
+      }
+    });
+    await Promise.race([
+      initialSync,
+      new Promise((resolve) => setTimeout(resolve, options.initialSyncTimeoutMs ?? 15_000).unref()),
+    ]);
+  } catch (error) {
+    // A start that fails after the port gives everything back: port, lock, clients, store.
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    lock.release();
+    await registry.close(1000);
+    db.$client.close();
+    throw error;
+  }
+
+  ready = true;
   const address = server.address() as AddressInfo;
   const host = env.HOST === "0.0.0.0" || env.HOST === "::" ? "127.0.0.1" : env.HOST;
   const url = `http://${host}:${address.port}`;
@@ -121,6 +176,7 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
       // Flush: wait for the webhook sends in flight (each bounded by its own timeout).
       await Promise.race([webhooks.stop(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
       await registry.close(timeoutMs);
+      lock.release();
       db.$client.close();
       logger.info("smm-proxy stopped");
       flushLogs(logger);

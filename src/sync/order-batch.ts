@@ -15,7 +15,9 @@
  *   sees it, NO automatic refund, flagged for the operator (`packagePartialFlag`);
  * - an unknown status spelling: kept raw in `raw_status`, the order flagged, status unchanged;
  * - `{"error": ...}` or absent from the answer: a miss (`miss_count` + 1, `last_error`); after
- *   `flagAfterMisses` consecutive misses the order is flagged for the operator, never refunded.
+ *   `flagAfterMisses` consecutive misses the order is flagged for the operator, never refunded;
+ * - a held (`unknown`) order with an upstream id given a canonical status: the upstream has it,
+ *   so it becomes `submitted` (its hold flag cleared) and settles like any order (issue #11).
  */
 import type Sqlite from "better-sqlite3";
 import type { Minor } from "../billing/money.js";
@@ -90,7 +92,10 @@ type UpdateParams = [
   flag: string | null,
   syncedAt: number,
   updatedAt: number,
+  submission: SubmissionState,
   id: number,
+  /** The submission read (the update is conditional on it). */
+  expected: SubmissionState,
 ];
 
 interface BatchStatements {
@@ -114,7 +119,8 @@ function statements(db: Sqlite.Database): BatchStatements {
       rows: new Map(),
       update: db.prepare(
         `UPDATE orders SET status = ?, start_count = ?, remains = ?, cost = COALESCE(?, cost), raw_status = ?,
-                miss_count = ?, last_error = ?, flag = ?, synced_at = ?, updated_at = ? WHERE id = ?`,
+                miss_count = ?, last_error = ?, flag = ?, synced_at = ?, updated_at = ?, submission = ?
+         WHERE id = ? AND submission = ?`,
       ),
       webhookUrl: db.prepare("SELECT webhook_url FROM customers WHERE id = ?"),
       transaction: db.transaction((body: () => void) => body()),
@@ -189,7 +195,7 @@ export function applyOrderBatch(
       const [, , , , , , , , oldStartCount, oldRemains, oldRawStatus, missCount, oldFlag, submission, serviceType] =
         row;
       if (
-        submission !== "submitted" ||
+        (submission !== "submitted" && submission !== "unknown") ||
         upstreamOrderId === null ||
         FINAL_ORDER_STATUSES.has(oldStatus as OrderStatus)
       ) {
@@ -204,7 +210,8 @@ export function applyOrderBatch(
           stats.flagged++;
         }
         const error = item === undefined ? "absent from the upstream status answer" : item.error;
-        s.update.run(oldStatus, oldStartCount, oldRemains, null, oldRawStatus, misses, error, flag, now, now, id);
+        const args = [oldStatus, oldStartCount, oldRemains, null, oldRawStatus, misses, error, flag, now, now] as const;
+        s.update.run(...args, submission, id, submission);
         stats.errors++;
         continue;
       }
@@ -221,7 +228,21 @@ export function applyOrderBatch(
           flag = wanted;
           stats.flagged++;
         }
-        s.update.run(oldStatus, oldStartCount, oldRemains, cost, item.rawStatus, 0, null, flag, now, now, id);
+        s.update.run(
+          oldStatus,
+          oldStartCount,
+          oldRemains,
+          cost,
+          item.rawStatus,
+          0,
+          null,
+          flag,
+          now,
+          now,
+          submission,
+          id,
+          submission,
+        );
         continue;
       }
       const status = item.status;
@@ -233,13 +254,28 @@ export function applyOrderBatch(
           stats.flagged++;
         }
         const error = "upstream answered Partial without remains";
-        s.update.run(oldStatus, oldStartCount, oldRemains, cost, null, 0, error, flag, now, now, id);
+        s.update.run(
+          oldStatus,
+          oldStartCount,
+          oldRemains,
+          cost,
+          null,
+          0,
+          error,
+          flag,
+          now,
+          now,
+          submission,
+          id,
+          submission,
+        );
         stats.partialWithoutRemains.push(id);
         continue;
       }
       const startCount = item.startCount ?? oldStartCount;
       const remains = item.remains === null ? oldRemains : clamp(item.remains, 0, quantity);
-      let flag = isSyncFlag(oldFlag) ? null : oldFlag;
+      // A held order the upstream reports on is confirmed: no longer held, its hold flag cleared.
+      let flag = isSyncFlag(oldFlag) || submission === "unknown" ? null : oldFlag;
       const packagePartial = status === "Partial" && item.remains !== null && isPackageOrder(quantity, serviceType);
       if (packagePartial) {
         const note = packagePartialFlag(item.remains ?? 0);
@@ -247,7 +283,7 @@ export function applyOrderBatch(
         stats.flagged++;
         stats.packagePartials.push(id);
       }
-      s.update.run(status, startCount, remains, cost, null, 0, null, flag, now, now, id);
+      s.update.run(status, startCount, remains, cost, null, 0, null, flag, now, now, "submitted", id, submission);
       stats.synced++;
       let refunded = refundedBefore;
       if (FINAL_ORDER_STATUSES.has(status) && !packagePartial) {
@@ -266,7 +302,17 @@ export function applyOrderBatch(
       if (!visibleChange) continue;
       const url = webhookUrlOf(customerId);
       if (url === null) continue;
-      const order = { id, customerId, status, submission, remains, startCount, quantity, charge, refunded };
+      const order = {
+        id,
+        customerId,
+        status,
+        submission: "submitted" as const,
+        remains,
+        startCount,
+        quantity,
+        charge,
+        refunded,
+      };
       if (enqueueOrderWebhook(ctx, order, now, url) !== null) stats.webhooks++;
     }
   });

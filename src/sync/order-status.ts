@@ -1,10 +1,16 @@
 /**
  * Order status sync (issue #5): one tick asks every provider for the state of its open
- * orders (`submitted`, status not final) and applies the answers with exactly-once refunds.
+ * orders (`submitted`, status not final; and held `unknown` orders whose upstream answer carried
+ * an order id, issue #11) and applies the answers with exactly-once refunds. Before that, held
+ * orders of a provider with `idempotencyKeys` are re-asked once (`held-orders.ts`).
  *
  * Per provider, oldest-synced first (synced_at NULLS FIRST, then id), in batches of up to 100:
  * one upstream multi-status call per batch at `sync` priority (the client picks the dialect's
  * form: `status&orders=` or `multiStatus`), so N open orders cost exactly ceil(N/100) calls.
+ * Each entry of an answer is read on its own: an unreadable entry is a miss on its own order
+ * only (issue #11). A batch whose call reached the upstream and failed has its orders'
+ * `synced_at` moved to now, so the next tick asks the others first (those our own queue never
+ * sent included) and regroups the batches: a failing batch starves no one.
  * Each answer is applied atomically (`applyOrderBatch`); answers that arrive in the same turn of
  * the event loop share one transaction, one savepoint per batch (`apply-queue.ts`). A failed call (any outcome
  * but `ok`) changes nothing: those orders are asked again next tick. Providers run in
@@ -18,6 +24,7 @@ import type { AppContext } from "../runtime/context.js";
 import { chunk } from "../upstream/client.js";
 import type { ItemError, UpstreamOrderState } from "../upstream/types.js";
 import { createApplyQueue } from "./apply-queue.js";
+import { reaskHeldOrders } from "./held-orders.js";
 import type { BatchStats } from "./order-batch.js";
 import { forEachBounded } from "./pool.js";
 import { providerConcurrency, syncClientOf, syncProviderIds } from "./providers.js";
@@ -46,6 +53,12 @@ export interface StatusSyncResult {
   failedBatches: number;
   /** Webhook outbox rows written. */
   webhooks: number;
+  /** Held orders re-asked with their idempotency key (providers with `idempotencyKeys`). */
+  heldReasked: number;
+  /** Held orders linked to the upstream's order id by a re-ask. */
+  heldLinked: number;
+  /** Held orders the upstream refused when re-asked: canceled and refunded. */
+  heldRefunded: number;
 }
 
 /** Upstream ids the client accepts in an id list (no whitespace, no comma). */
@@ -63,13 +76,29 @@ function openOrdersStatement(db: Sqlite.Database): Sqlite.Statement<[string], Op
   if (s === undefined) {
     s = db.prepare(
       `SELECT id, upstream_order_id FROM orders
-       WHERE provider_id = ? AND submission = 'submitted' AND upstream_order_id IS NOT NULL
+       WHERE provider_id = ? AND submission IN ('submitted', 'unknown') AND upstream_order_id IS NOT NULL
          AND status NOT IN ('Completed', 'Partial', 'Canceled', 'Failed')
        ORDER BY synced_at ASC NULLS FIRST, id ASC`,
     );
     openStatements.set(db, s);
   }
   return s;
+}
+
+const touchStatements = new WeakMap<Sqlite.Database, Sqlite.Statement<[number, string]>>();
+
+/**
+ * Moves the `synced_at` of a failed batch's orders to `now` (nothing else changes): rotation,
+ * so the next tick asks the others first and groups these with other orders.
+ */
+function touchFailedBatch(ctx: AppContext, orderIds: readonly number[]): void {
+  const db = ctx.db.$client;
+  let s = touchStatements.get(db);
+  if (s === undefined) {
+    s = db.prepare("UPDATE orders SET synced_at = ? WHERE id IN (SELECT value FROM json_each(?))");
+    touchStatements.set(db, s);
+  }
+  s.run(ctx.now(), JSON.stringify(orderIds));
 }
 
 /** The provider's open orders, oldest-synced first. */
@@ -89,6 +118,9 @@ function emptyResult(): StatusSyncResult {
     flagged: 0,
     failedBatches: 0,
     webhooks: 0,
+    heldReasked: 0,
+    heldLinked: 0,
+    heldRefunded: 0,
   };
 }
 
@@ -110,6 +142,10 @@ async function syncProvider(
   const client = syncClientOf(ctx, providerId, "status-sync");
   if (client === undefined) return;
   const log = ctx.logger.child({ providerId, job: "status-sync" });
+  const held = await reaskHeldOrders(ctx, providerId, client);
+  result.heldReasked += held.asked;
+  result.heldLinked += held.linked;
+  result.heldRefunded += held.refunded;
   const batches = chunk(openOrdersOf(ctx, providerId));
   const applier = createApplyQueue(ctx, ctx.config.flagAfterMisses);
   await forEachBounded(batches, concurrency ?? providerConcurrency(ctx, providerId), async (batch) => {
@@ -121,9 +157,14 @@ async function syncProvider(
         const outcome = await client.multiStatus(upstreamIds, { priority: "sync" });
         if (outcome.kind !== "ok") {
           result.failedBatches++;
+          if (outcome.kind !== "not_sent")
+            touchFailedBatch(
+              ctx,
+              batch.map((o) => o.id),
+            );
           log.warn(
             { outcome: outcome.kind, failure: outcome.failure, orders: batch.length },
-            "status batch failed; nothing changed, retried next tick",
+            "status batch failed; nothing changed but synced_at, retried next tick after the others",
           );
           return;
         }
@@ -151,6 +192,14 @@ async function syncProvider(
       }
     } catch (error) {
       result.failedBatches++;
+      try {
+        touchFailedBatch(
+          ctx,
+          batch.map((o) => o.id),
+        );
+      } catch {
+        // the store refuses writes: the batch keeps its place
+      }
       log.error({ err: error, orders: batch.length }, "status batch could not be applied; retried next tick");
     }
   });

@@ -7,11 +7,13 @@
  *   refunded exactly once (`settleRefund`). It stays visible to its customer (as `Canceled`),
  *   so its submission becomes `submitted` with no upstream id (sync and cancel skip it).
  * Both clear the order's flag; both happen in one transaction, with a webhook outbox row when
- * the customer-visible state changed.
+ * the customer-visible state changed. A `queued` order stuck at run time (older than its
+ * provider's longest possible placement, `isStuckQueued`) can be resolved the same way.
  */
 import { and, eq } from "drizzle-orm";
 import { inTransaction } from "../db/client.js";
 import { type Order, orders } from "../db/schema.js";
+import { isStuckQueued } from "../orders/recover.js";
 import type { AppContext } from "../runtime/context.js";
 import { enqueueOrderWebhook } from "../webhooks/outbox.js";
 import { settleRefund } from "./refunds.js";
@@ -27,7 +29,8 @@ export class ResolveOrderError extends Error {
   }
 }
 
-export type ResolveAction = { upstreamOrder: string } | { refund: true };
+/** Link the order to the upstream's id, or cancel and refund it (`reason` kept in `last_error`). */
+export type ResolveAction = { upstreamOrder: string } | { refund: true; reason?: string };
 
 const UPSTREAM_ID = /^[^\s,]{1,64}$/;
 
@@ -45,7 +48,13 @@ export function resolveUnknownOrder(ctx: AppContext, orderId: number, action: Re
   return inTransaction(ctx.db, () => {
     const order = ctx.db.select().from(orders).where(eq(orders.id, orderId)).get();
     if (!order) throw new ResolveOrderError("unknown_order", `order ${orderId} not found`);
-    if (order.submission !== "unknown") {
+    if (order.submission === "queued" && !isStuckQueued(ctx, order)) {
+      throw new ResolveOrderError(
+        "not_unknown",
+        `order ${orderId} is queued and its upstream call may still be running: nothing to resolve yet`,
+      );
+    }
+    if (order.submission !== "unknown" && order.submission !== "queued") {
       throw new ResolveOrderError(
         "not_unknown",
         `order ${orderId} is ${order.submission}, not unknown: nothing to resolve`,
@@ -59,7 +68,7 @@ export function resolveUnknownOrder(ctx: AppContext, orderId: number, action: Re
         .from(orders)
         .where(and(eq(orders.providerId, order.providerId), eq(orders.upstreamOrderId, upstreamOrderId)))
         .get();
-      if (taken) {
+      if (taken && taken.id !== orderId) {
         throw new ResolveOrderError(
           "duplicate_upstream_id",
           `upstream order ${upstreamOrderId} of provider ${order.providerId} is already order ${taken.id}`,
@@ -75,14 +84,21 @@ export function resolveUnknownOrder(ctx: AppContext, orderId: number, action: Re
           syncedAt: null,
           updatedAt: now,
         })
-        .where(eq(orders.id, orderId))
+        .where(and(eq(orders.id, orderId), eq(orders.submission, order.submission)))
         .returning()
         .get();
     }
     ctx.db
       .update(orders)
-      .set({ submission: "submitted", status: "Canceled", remains: order.quantity, flag: null, updatedAt: now })
-      .where(eq(orders.id, orderId))
+      .set({
+        submission: "submitted",
+        status: "Canceled",
+        remains: order.quantity,
+        flag: null,
+        ...(action.reason === undefined ? {} : { lastError: action.reason }),
+        updatedAt: now,
+      })
+      .where(and(eq(orders.id, orderId), eq(orders.submission, order.submission)))
       .run();
     settleRefund(ctx, order, "Canceled", order.quantity, now);
     const after = ctx.db.select().from(orders).where(eq(orders.id, orderId)).get() ?? order;

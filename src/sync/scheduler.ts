@@ -6,6 +6,7 @@
  * the timers and waits for running ticks.
  */
 import type { Logger } from "../observability/logger.js";
+import { recoverQueuedOrders } from "../orders/recover.js";
 import type { AppContext } from "../runtime/context.js";
 import { refreshProviderBalances } from "./balances.js";
 import { syncAllCatalogues } from "./catalogue.js";
@@ -100,6 +101,12 @@ export interface SchedulerOptions {
 export function startSchedulers(ctx: AppContext, options: SchedulerOptions): Schedule {
   // The two parts of each job are independent: one failing does not skip the other.
   const status = scheduleJob(ctx.logger, "status-sync", options.statusIntervalMs, async () => {
+    // Orders left queued at run time (a store write failed) once no call can still be running.
+    try {
+      recoverQueuedOrders(ctx);
+    } catch (error) {
+      ctx.logger.error({ err: error }, "recovery of queued orders failed; tried again next tick");
+    }
     const [orders, refills] = await Promise.allSettled([runStatusSyncTick(ctx), runRefillSyncTick(ctx)]);
     return settledOrThrow({ orders, refills });
   });

@@ -199,6 +199,7 @@ export function createProviderClient(
     minSend: number,
     admission: Admission,
     beforeSend: () => void,
+    idempotencyKey: string | undefined,
     slot: RateSlot,
   ): Promise<{ outcome: CallOutcome<T>; httpStatus?: number }> {
     if (!circuit.stillAllows(admission)) {
@@ -221,6 +222,7 @@ export function createProviderClient(
       form,
       dispatcher,
       timeoutMs,
+      ...(idempotencyKey === undefined ? {} : { headers: { "idempotency-key": idempotencyKey } }),
       ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
     });
     if (result.headersAt !== undefined) slot.answered(result.sentAt, result.headersAt);
@@ -236,13 +238,14 @@ export function createProviderClient(
             httpStatus: failure.httpStatus,
           };
     }
-    const outcome = classifyAnswer(
-      result.answer,
-      (body) => spec.parse(body),
-      secrets,
-      Date.now(),
-      dialect.definedErrorStatuses,
-    );
+    const outcome = classifyAnswer(result.answer, (body) => spec.parse(body), secrets, Date.now(), {
+      definedErrorStatuses: dialect.definedErrorStatuses,
+      linksOrder: spec === dialect.add,
+    });
+    if (idempotencyKey !== undefined && outcome.kind === "rejected" && result.answer.status === 409) {
+      // The upstream still processes the first request with this key: it may place the order.
+      return { outcome: { kind: "ambiguous", failure: outcome.failure }, httpStatus: 409 };
+    }
     return { outcome, httpStatus: result.answer.status };
   }
 
@@ -253,15 +256,19 @@ export function createProviderClient(
     deadline: number,
     minSend: number,
     beforeSend: () => void,
+    idempotencyKey: string | undefined,
   ): Promise<Attempt<T>> {
     const admission: Admission = circuit.admit();
     if (!admission.allowed) {
       return { outcome: notSent("circuit_open", REFUSAL_MESSAGES.circuit_open, admission.retryAfterMs), queuedMs: 0 };
     }
-    const queued = await queue.run((slot) => send(spec, form, deadline, minSend, admission, beforeSend, slot), {
-      priority,
-      startBy: deadline - minSend,
-    });
+    const queued = await queue.run(
+      (slot) => send(spec, form, deadline, minSend, admission, beforeSend, idempotencyKey, slot),
+      {
+        priority,
+        startBy: deadline - minSend,
+      },
+    );
     if (!queued.ran) {
       circuit.record(admission, "neutral");
       const reason: NotSentReason = queued.reason === "closed" ? "queue_full" : queued.reason;
@@ -298,7 +305,15 @@ export function createProviderClient(
     };
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
-      const { outcome, httpStatus, queuedMs } = await attemptOnce(spec, form, priority, deadline, minSend, beforeSend);
+      const { outcome, httpStatus, queuedMs } = await attemptOnce(
+        spec,
+        form,
+        priority,
+        deadline,
+        minSend,
+        beforeSend,
+        callOptions.idempotencyKey,
+      );
       let delay = 0;
       let willRetry = false;
       if (isRetryable(outcome) && attempt < maxAttempts) {

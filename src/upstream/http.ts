@@ -24,6 +24,8 @@ export interface FormPost {
   /** Whole-request deadline (connect, send, headers, body), ms. */
   timeoutMs: number;
   maxBodyBytes?: number;
+  /** Extra request headers (`idempotency-key`). */
+  headers?: Record<string, string>;
 }
 
 /** Answer headers, read by name (case-insensitive); a web `Headers` is one. */
@@ -270,7 +272,7 @@ async function postWithFetch(request: FormPost): Promise<PostResult> {
     const init: Omit<RequestInit, "dispatcher"> & { dispatcher?: unknown } = {
       method: "POST",
       body: new URLSearchParams(request.form),
-      headers: { accept: "application/json", "user-agent": "smm-proxy" },
+      headers: { accept: "application/json", "user-agent": "smm-proxy", ...request.headers },
       redirect: "manual",
       signal,
       dispatcher: request.dispatcher,

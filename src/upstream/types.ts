@@ -25,6 +25,11 @@ export interface UpstreamFailure {
   bodyExcerpt?: string;
   /** The upstream's own `{"error": "..."}` text, when it sent one. */
   upstreamError?: string;
+  /**
+   * An order id the upstream put in an unconfirmed `add` answer (issue #11): the upstream may
+   * hold that order, so the held order keeps the id and status sync follows it.
+   */
+  upstreamOrderId?: string;
 }
 
 /** Why a call never reached the upstream. The first four are our own back-pressure (503 downstream). */
@@ -50,6 +55,11 @@ export interface CallOptions {
   budgetMs?: number;
   /** Called once, right before the request leaves for the upstream (after queue wait). Used by `add` to record durably that the call started. */
   onSend?: () => void;
+  /**
+   * Sent as the `Idempotency-Key` header (providers with `idempotencyKeys`, issue #11). An `add`
+   * sent with one and answered 409 (its first request still in process upstream) is `ambiguous`.
+   */
+  idempotencyKey?: string;
 }
 
 /** One entry of an upstream `services` catalogue, normalised. */

@@ -65,16 +65,13 @@ describe("add", () => {
     expect(status.status).toBe(404);
   });
 
-  it("holds the charge and answers 502 with the order id when the upstream answer is ambiguous", async () => {
+  it("holds the charge and answers 200 with the order id, like an accepted order, when the upstream answer is ambiguous", async () => {
     const { ctx, post, provider } = harness();
     const customer = addCustomer(ctx, "5.00000");
     provider.will("add", { kind: "ambiguous", failure: { message: "socket hang up" } });
     const res = await post({ key: customer.apiKey, action: "add", service: 1, link: "https://x.com/a", quantity: 100 });
-    expect(res.status).toBe(502);
-    expect(await json(res)).toEqual({
-      error: "Upstream provider did not confirm the order; it is under review",
-      order: 1,
-    });
+    expect(res.status).toBe(200);
+    expect(await json(res)).toEqual({ order: 1 });
     expect(balanceOf(ctx, customer.id)).toEqual({ balance: 487_500, ledger: 487_500 });
     expect(provider.calls.filter((c) => c.method === "add")).toHaveLength(1);
     const status = await post({ key: customer.apiKey, action: "status", order: 1 });
@@ -244,11 +241,10 @@ describe("add", () => {
     provider.will("add", { kind: "ambiguous", failure: { message: "reset" } });
     const first = await post(fields, { "Idempotency-Key": "k-3" });
     const second = await post(fields, { "Idempotency-Key": "k-3" });
-    const held = { error: "Upstream provider did not confirm the order; it is under review", order: 1 };
-    expect(first.status).toBe(502);
-    expect(await json(first)).toEqual(held);
-    expect(second.status).toBe(502);
-    expect(await json(second)).toEqual(held);
+    expect(first.status).toBe(200);
+    expect(await json(first)).toEqual({ order: 1 });
+    expect(second.status).toBe(200);
+    expect(await json(second)).toEqual({ order: 1 });
     expect(provider.calls.filter((c) => c.method === "add")).toHaveLength(1);
     expect(balanceOf(ctx, customer.id).balance).toBe(1_000_000 - 12_500);
   });

@@ -111,16 +111,20 @@ describe("API key cache against the CLI", () => {
       const unknownOrder = () => post({ key: added.apiKey, action: "status", order: "999999" });
       expect((await unknownOrder()).status).toBe(404);
       const before = generation();
-      const other = new Database(fx.env.DATABASE_PATH ?? "");
-      other.prepare("UPDATE customers SET http_errors = 0 WHERE id = ?").run(added.id);
-      other.close();
+      await fx.json(["customers", "set-http-errors", String(added.id), "off"]);
       expect(generation()).toBe(before + 1);
       const answered = await unknownOrder();
       expect(answered.status).toBe(200); // http_errors off: errors answered with 200
       expect(await answered.json()).toEqual({ error: "Incorrect order ID" });
+      // a raw UPDATE by another connection (no verb at all) is seen as well
+      const other = new Database(fx.env.DATABASE_PATH ?? "");
+      other.prepare("UPDATE customers SET http_errors = 1 WHERE id = ?").run(added.id);
+      other.close();
+      expect(generation()).toBe(before + 2);
+      expect((await unknownOrder()).status).toBe(404);
       // the CLI's set-webhook (a customer update without a balance change) moves the counter too
       await fx.json(["customers", "set-webhook", String(added.id), "--none"]);
-      expect(generation()).toBe(before + 2);
+      expect(generation()).toBe(before + 3);
     });
   });
 });

@@ -14,7 +14,8 @@ interface AddJson {
   name: string;
   currency: string;
   balance: string;
-  httpErrors: boolean;
+  httpErrors: boolean | null;
+  apiStyle: string;
   apiKey: string;
 }
 
@@ -49,8 +50,23 @@ describe("migrate", () => {
 describe("customers add", () => {
   it("prints id, name, balance and a working API key as JSON", async () => {
     const added = await json<AddJson>(["customers", "add", "--name", "Alice", "--balance", "10.00"]);
-    expect(Object.keys(added).sort()).toEqual(["apiKey", "balance", "currency", "httpErrors", "id", "name"]);
-    expect(added).toMatchObject({ name: "Alice", currency: "USD", balance: "10.00000", httpErrors: true });
+    expect(Object.keys(added).sort()).toEqual([
+      "apiKey",
+      "apiStyle",
+      "balance",
+      "currency",
+      "httpErrors",
+      "id",
+      "name",
+    ]);
+    // httpErrors null: the server's HTTP_ERRORS applies.
+    expect(added).toMatchObject({
+      name: "Alice",
+      currency: "USD",
+      balance: "10.00000",
+      httpErrors: null,
+      apiStyle: "panel",
+    });
     expect(added.apiKey).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(customerIdForKey(added.apiKey)).toBe(added.id);
   });
@@ -234,12 +250,53 @@ describe("customers set-webhook", () => {
   });
 });
 
+describe("customers answer style and HTTP errors", () => {
+  it("add --api-style perfectpanel --http-errors, then set-api-style back to panel", async () => {
+    const added = await json<AddJson>([
+      "customers",
+      "add",
+      "--name",
+      "Jap client",
+      "--api-style",
+      "perfectpanel",
+      "--http-errors",
+    ]);
+    expect(added).toMatchObject({ apiStyle: "perfectpanel", httpErrors: true });
+    expect(await json(["customers", "set-api-style", String(added.id), "panel"])).toMatchObject({
+      id: added.id,
+      apiStyle: "panel",
+      httpErrors: true,
+    });
+    const text = await run(["customers", "set-api-style", String(added.id), "perfectpanel"]);
+    expect(text.stdout).toBe(`customer ${added.id}: api style perfectpanel\n`);
+    expectOneLineError(
+      await run(["customers", "set-api-style", String(added.id), "smm"]),
+      1,
+      'apiStyle: expected one of panel, perfectpanel, got "smm"',
+    );
+  });
+
+  it("set-http-errors on|off|default", async () => {
+    const added = await json<AddJson>(["customers", "add", "--name", "Axios client"]);
+    expect(added.httpErrors).toBeNull();
+    expect(await json(["customers", "set-http-errors", String(added.id), "off"])).toMatchObject({ httpErrors: false });
+    expect(await json(["customers", "set-http-errors", String(added.id), "on"])).toMatchObject({ httpErrors: true });
+    expect(await json(["customers", "set-http-errors", String(added.id), "default"])).toMatchObject({
+      httpErrors: null,
+    });
+    const bad = await run(["customers", "set-http-errors", String(added.id), "maybe"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toBe('error: expected on, off or default, got "maybe"\n');
+  });
+});
+
 describe("customers list / show", () => {
   it("lists every customer as JSON and as a table", async () => {
     const list = await json<Record<string, unknown>[]>(["customers", "list"]);
     expect(list.length).toBeGreaterThan(3);
     expect(Object.keys(list[0] ?? {}).sort()).toEqual([
       "activeKeys",
+      "apiStyle",
       "balance",
       "createdAt",
       "currency",
@@ -252,7 +309,7 @@ describe("customers list / show", () => {
     expect(list[0]).toMatchObject({ name: "Alice", balance: "10.00000", activeKeys: 1 });
     const table = await run(["customers", "list"]);
     const lines = table.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^ID +NAME +BALANCE +CUR +HTTP ERRORS +KEYS +WEBHOOK$/);
+    expect(lines[0]).toMatch(/^ID +NAME +BALANCE +CUR +HTTP ERRORS +STYLE +KEYS +WEBHOOK$/);
     expect(lines[1]).toMatch(/^[- ]+$/);
     expect(lines).toHaveLength(list.length + 2);
     expect(table.stdout).not.toMatch(/apiKey|key_hash|webhookSecret/);

@@ -177,6 +177,9 @@ describe("sync status / orders show", () => {
       flagged: 0,
       failedBatches: 0,
       webhooks: 0,
+      heldReasked: 0,
+      heldLinked: 0,
+      heldRefunded: 0,
     });
     const text = await fx.run(["sync", "status"]);
     expect(text.code).toBe(0);

@@ -24,7 +24,8 @@ describe("loadEnv", () => {
       RATE_LIMIT_IP_PER_MIN: 1000,
       RATE_LIMIT_KEY_PER_MIN: 0,
       WEBHOOK_ALLOW_PRIVATE: false,
-      TRUST_PROXY: false,
+      TRUST_PROXY: 0,
+      HTTP_ERRORS: true,
     });
   });
 
@@ -49,7 +50,8 @@ describe("loadEnv", () => {
         RATE_LIMIT_IP_PER_MIN: "0",
         RATE_LIMIT_KEY_PER_MIN: "120",
         WEBHOOK_ALLOW_PRIVATE: "true",
-        TRUST_PROXY: "1",
+        TRUST_PROXY: "2",
+        HTTP_ERRORS: "0",
         METRICS_TOKEN: "t0k",
       }),
     ).toEqual({
@@ -63,7 +65,8 @@ describe("loadEnv", () => {
       RATE_LIMIT_IP_PER_MIN: 0,
       RATE_LIMIT_KEY_PER_MIN: 120,
       WEBHOOK_ALLOW_PRIVATE: true,
-      TRUST_PROXY: true,
+      TRUST_PROXY: 2,
+      HTTP_ERRORS: false,
       METRICS_TOKEN: "t0k",
     });
   });
@@ -76,6 +79,17 @@ describe("loadEnv", () => {
     ["off", false],
     ["0", false],
   ])("reads the flag value %s", (value, expected) => {
+    expect(loadEnv({ WEBHOOK_ALLOW_PRIVATE: value }).WEBHOOK_ALLOW_PRIVATE).toBe(expected);
+  });
+
+  it.each([
+    ["1", 1],
+    ["3", 3],
+    ["true", 1],
+    ["yes", 1],
+    ["false", 0],
+    ["0", 0],
+  ])("reads TRUST_PROXY=%s as %d trusted hops", (value, expected) => {
     expect(loadEnv({ TRUST_PROXY: value }).TRUST_PROXY).toBe(expected);
   });
 
@@ -93,7 +107,8 @@ describe("loadEnv", () => {
     [{ RATE_LIMIT_IP_PER_MIN: "x" }, 'RATE_LIMIT_IP_PER_MIN: expected an integer >= 0, got "x"'],
     [{ RATE_LIMIT_KEY_PER_MIN: "-5" }, 'RATE_LIMIT_KEY_PER_MIN: expected an integer >= 0, got "-5"'],
     [{ WEBHOOK_ALLOW_PRIVATE: "maybe" }, 'WEBHOOK_ALLOW_PRIVATE: expected 1/0 or true/false, got "maybe"'],
-    [{ TRUST_PROXY: "2" }, 'TRUST_PROXY: expected 1/0 or true/false, got "2"'],
+    [{ TRUST_PROXY: "-1" }, 'TRUST_PROXY: expected a number of trusted proxies (0, 1, 2, ...) or true/false, got "-1"'],
+    [{ HTTP_ERRORS: "2" }, 'HTTP_ERRORS: expected 1/0 or true/false, got "2"'],
     [
       { LOG_LEVEL: "loud" },
       'LOG_LEVEL: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"',

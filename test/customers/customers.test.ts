@@ -46,7 +46,14 @@ function balanceAndSum(customerId: number): [number, number] {
 describe("createCustomer", () => {
   it("creates a customer with a URL-safe key of 192 bits, stored only as its SHA-256", () => {
     const { customer, apiKey } = createCustomer(db, { name: "  Alice  ", currency: "USD" });
-    expect(customer).toMatchObject({ name: "Alice", currency: "USD", balance: 0, httpErrors: true, webhookUrl: null });
+    expect(customer).toMatchObject({
+      name: "Alice",
+      currency: "USD",
+      balance: 0,
+      httpErrors: null,
+      apiStyle: "panel",
+      webhookUrl: null,
+    });
     expect(customer).not.toHaveProperty("webhookSecret");
     expect(apiKey).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(Buffer.from(apiKey, "base64url")).toHaveLength(24);

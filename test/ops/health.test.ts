@@ -58,8 +58,44 @@ describe("GET /readyz", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       status: "ready",
-      checks: { config: true, migrations: true, providers: true },
+      checks: { started: true, config: true, migrations: true, providers: true },
+      providers: {
+        p1: { queued: 0, inFlight: 0, circuit: "open" },
+        p2: { queued: 0, inFlight: 0, circuit: "closed" },
+      },
     });
+  });
+
+  it("names each provider's circuit, queue depth and calls in flight", async () => {
+    const { ctx } = harness();
+    const providerStats = () => ({
+      jap: { queued: 3, inFlight: 2, circuit: "closed" as const },
+      panel: { queued: 0, inFlight: 0, circuit: "half_open" as const },
+    });
+    const app = createApp(ctx, { ...OPTIONS, providerStats });
+    const body = (await (await app.request("/readyz")).json()) as { providers: unknown };
+    expect(body.providers).toEqual({
+      jap: { queued: 3, inFlight: 2, circuit: "closed" },
+      panel: { queued: 0, inFlight: 0, circuit: "half_open" },
+    });
+  });
+
+  it("is not ready, and the API answers 503, while the server is still starting", async () => {
+    const { ctx } = harness();
+    let started = false;
+    const app = createApp(ctx, { ...OPTIONS, providerStats: stats("closed"), ready: () => started });
+    const res = await app.request("/readyz");
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ status: "not ready", checks: { started: false } });
+    const api = await app.request("/api/v2", {
+      method: "POST",
+      body: new URLSearchParams({ key: "k", action: "balance" }),
+    });
+    expect(api.status).toBe(503);
+    expect(api.headers.get("retry-after")).toBe("1");
+    expect(await api.json()).toEqual({ error: "Service is starting, try again later" });
+    started = true;
+    expect((await app.request("/readyz")).status).toBe(200);
   });
 
   it("is not ready when no circuit is closed", async () => {
@@ -69,7 +105,11 @@ describe("GET /readyz", () => {
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({
       status: "not ready",
-      checks: { config: true, migrations: true, providers: false },
+      checks: { started: true, config: true, migrations: true, providers: false },
+      providers: {
+        p1: { queued: 0, inFlight: 0, circuit: "open" },
+        p2: { queued: 0, inFlight: 0, circuit: "half_open" },
+      },
     });
   });
 
@@ -80,7 +120,8 @@ describe("GET /readyz", () => {
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({
       status: "not ready",
-      checks: { config: true, migrations: false, providers: true },
+      checks: { started: true, config: true, migrations: false, providers: true },
+      providers: {},
     });
   });
 });

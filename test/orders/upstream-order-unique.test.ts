@@ -65,11 +65,22 @@ describe("orders (provider_id, upstream_order_id)", () => {
       copyFileSync(join(MIGRATIONS_FOLDER, "0000_init.sql"), join(first, "0000_init.sql"));
       const db = openDb(join(dir, "store.db"), { migrate: false });
       migrate(db, { migrationsFolder: first });
-      const ctx = { ...makeContext(config, []), db };
-      const { id } = addCustomer(ctx, "1.00000");
-      db.insert(orders)
-        .values([order(id, "p1", "77"), order(id, "p1", "77"), order(id, "p2", "77"), order(id, "p1", "77")])
+      // Rows written with the columns of 0000 only (later migrations add columns).
+      db.$client
+        .prepare(
+          "INSERT INTO customers (name, currency, balance, http_errors, created_at, updated_at) VALUES ('c', 'USD', 100000, 1, 1, 1)",
+        )
         .run();
+      const insertOld = db.$client.prepare(
+        `INSERT INTO orders (customer_id, service_id, provider_id, upstream_service, upstream_order_id, params, quantity,
+           rate, exchange_rate, charge, status, submission, created_at, updated_at)
+         VALUES (@customerId, @serviceId, @providerId, @upstreamService, @upstreamOrderId, @params, @quantity,
+           @rate, @exchangeRate, @charge, @status, @submission, @createdAt, @updatedAt)`,
+      );
+      const id = 1;
+      for (const row of [order(id, "p1", "77"), order(id, "p1", "77"), order(id, "p2", "77"), order(id, "p1", "77")]) {
+        insertOld.run(row);
+      }
 
       migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
 

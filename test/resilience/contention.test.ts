@@ -117,7 +117,8 @@ describe("CLI writes while the API is under load", () => {
         link: `held${i}`,
         quantity: 100,
       });
-      expect(answer.status).toBe(502);
+      // Held (the answer was lost): answered like an accepted order, the charge kept.
+      expect(answer.status).toBe(200);
       held.push((answer.body as { order: number }).order);
     }
 

@@ -109,6 +109,9 @@ describe("Partial on a package order", () => {
       flagged: 3,
       failedBatches: 0,
       webhooks: 4,
+      heldReasked: 0,
+      heldLinked: 0,
+      heldRefunded: 0,
     });
     expect(orderRow(h.ctx, pkg)).toMatchObject({
       status: "Partial",

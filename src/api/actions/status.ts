@@ -6,11 +6,15 @@ import type { ActionHandler } from "./types.js";
 /**
  * `status` with `order` → one status object (404 "Incorrect order ID" when unknown or not
  * the customer's); with `orders` (and `multiStatus`) → an object keyed by id, with
- * `{"error": "Incorrect order ID"}` entries (seed `000_*`, seed `003_*` multiStatus).
+ * `{"error": "Incorrect order ID"}` entries (seed `000_*`, seed `003_*` multiStatus). An
+ * `order` holding a list (`order=1,2,3`, as a published client asks) answers like `orders`.
  */
 export const status: ActionHandler = ({ ctx, customer, fields }) => {
   if (fields.orders !== undefined) return multiStatus({ ctx, customer, fields, header: () => undefined });
   if (fields.order === undefined) throw badRequest();
+  if (fields.order.includes(",")) {
+    return multiStatus({ ctx, customer, fields: { ...fields, orders: fields.order }, header: () => undefined });
+  }
   const id = parseId(fields.order);
   const order = id === undefined ? undefined : findCustomerOrders(ctx, customer.id, [id]).get(id);
   if (!order) throw unknownOrder();

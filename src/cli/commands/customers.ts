@@ -11,9 +11,12 @@ import {
   getCustomer,
   listCustomers,
   rotateKey,
+  setApiStyle,
+  setHttpErrors,
   setWebhook,
   topUp,
 } from "../../customers/index.js";
+import type { ApiStyle } from "../../db/schema.js";
 import type { CliContext } from "../context.js";
 import { CliUsageError } from "../errors.js";
 import { isoTime, ledgerJson } from "../output.js";
@@ -28,7 +31,9 @@ export interface CustomerJson {
   currency: string;
   /** Decimal string with 5 decimals. */
   balance: string;
-  httpErrors: boolean;
+  /** null: the server's HTTP_ERRORS applies. */
+  httpErrors: boolean | null;
+  apiStyle: ApiStyle;
   webhookUrl: string | null;
   createdAt: string | null;
   updatedAt: string | null;
@@ -41,28 +46,64 @@ function customerJson(c: CustomerView): CustomerJson {
     currency: c.currency,
     balance: formatAmount(c.balance),
     httpErrors: c.httpErrors,
+    apiStyle: c.apiStyle,
     webhookUrl: c.webhookUrl,
     createdAt: isoTime(c.createdAt),
     updatedAt: isoTime(c.updatedAt),
   };
 }
 
+/** A customer's HTTP errors setting as shown: its own (yes/no), or the server's. */
+function httpErrorsText(value: boolean | null): boolean | string {
+  return value ?? "default (HTTP_ERRORS)";
+}
+
 export function registerCustomerCommands(program: Command, ctx: CliContext): void {
   const group = program.command("customers").description("manage customers, their balances, API keys and webhooks");
+
+  group
+    .command("set-http-errors")
+    .description("answer API errors with HTTP codes (on), always HTTP 200 (off), or as HTTP_ERRORS says (default)")
+    .argument("<id>", "customer id", parseId)
+    .argument("<value>", "on | off | default")
+    .option(...JSON_FLAG)
+    .action((id: number, value: string, opts: { json?: boolean }) => {
+      const settings: Record<string, boolean | null> = { on: true, off: false, default: null };
+      const setting = Object.hasOwn(settings, value) ? settings[value] : undefined;
+      if (setting === undefined) throw new CliUsageError(`expected on, off or default, got "${value}"`);
+      const customer = setHttpErrors(ctx.db(), id, setting);
+      if (opts.json) ctx.out.json(customerJson(customer));
+      else ctx.out.line(`customer ${id}: http errors ${value}`);
+    });
+
+  group
+    .command("set-api-style")
+    .description("set the answer style of cancel: panel (seed 003) or perfectpanel (seed 000, JAP)")
+    .argument("<id>", "customer id", parseId)
+    .argument("<style>", "panel | perfectpanel")
+    .option(...JSON_FLAG)
+    .action((id: number, style: string, opts: { json?: boolean }) => {
+      const customer = setApiStyle(ctx.db(), id, style);
+      if (opts.json) ctx.out.json(customerJson(customer));
+      else ctx.out.line(`customer ${id}: api style ${customer.apiStyle}`);
+    });
 
   group
     .command("add")
     .description("create a customer and print its API key (shown only once)")
     .requiredOption("--name <name>", "customer name")
     .option("--balance <amount>", "opening balance, e.g. 10.00", parseNonNegativeAmount)
+    .option("--http-errors", "answer API errors with HTTP error codes (default: the server's HTTP_ERRORS)")
     .option("--no-http-errors", "answer API errors with HTTP 200 (for clients that throw on non-2xx)")
+    .option("--api-style <style>", "answer style of cancel: panel (seed 003, default) or perfectpanel (seed 000)")
     .option(...JSON_FLAG)
-    .action((opts: { name: string; balance?: number; httpErrors: boolean; json?: boolean }) => {
+    .action((opts: { name: string; balance?: number; httpErrors?: boolean; apiStyle?: string; json?: boolean }) => {
       const currency = ctx.defaultCurrency();
       const { customer, apiKey } = createCustomer(ctx.db(), {
         name: opts.name,
         balance: opts.balance ?? 0,
-        httpErrors: opts.httpErrors,
+        ...(opts.httpErrors === undefined ? {} : { httpErrors: opts.httpErrors }),
+        ...(opts.apiStyle === undefined ? {} : { apiStyle: opts.apiStyle as ApiStyle }),
         currency,
       });
       if (opts.json) {
@@ -72,6 +113,7 @@ export function registerCustomerCommands(program: Command, ctx: CliContext): voi
           currency: customer.currency,
           balance: formatAmount(customer.balance),
           httpErrors: customer.httpErrors,
+          apiStyle: customer.apiStyle,
           apiKey,
         });
         return;
@@ -80,7 +122,8 @@ export function registerCustomerCommands(program: Command, ctx: CliContext): voi
         ["id", customer.id],
         ["name", customer.name],
         ["balance", `${formatAmount(customer.balance)} ${customer.currency}`],
-        ["http errors", customer.httpErrors],
+        ["http errors", httpErrorsText(customer.httpErrors)],
+        ["api style", customer.apiStyle],
         ["api key", apiKey],
       ]);
       ctx.out.line("The API key is shown only once: store it now.");
@@ -101,7 +144,8 @@ export function registerCustomerCommands(program: Command, ctx: CliContext): voi
         { header: "NAME", value: (c) => c.name },
         { header: "BALANCE", value: (c) => formatAmount(c.balance), align: "right" },
         { header: "CUR", value: (c) => c.currency },
-        { header: "HTTP ERRORS", value: (c) => c.httpErrors },
+        { header: "HTTP ERRORS", value: (c) => httpErrorsText(c.httpErrors) },
+        { header: "STYLE", value: (c) => c.apiStyle },
         { header: "KEYS", value: (c) => c.activeKeys, align: "right" },
         { header: "WEBHOOK", value: (c) => c.webhookUrl },
       ]);
@@ -132,7 +176,8 @@ export function registerCustomerCommands(program: Command, ctx: CliContext): voi
         ["id", customer.id],
         ["name", customer.name],
         ["balance", `${formatAmount(customer.balance)} ${customer.currency}`],
-        ["http errors", customer.httpErrors],
+        ["http errors", httpErrorsText(customer.httpErrors)],
+        ["api style", customer.apiStyle],
         ["webhook", customer.webhookUrl],
         ["created", isoTime(customer.createdAt)],
       ]);

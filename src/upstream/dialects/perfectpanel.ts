@@ -69,9 +69,28 @@ export const serviceEntry = z
 const servicesSchema = z.array(serviceEntry);
 const addSchema = z.object({ order: idString }).transform((v) => ({ order: v.order }));
 
-/** Multi-status (seed `000_*` "Multiple orders status"): id → state or `{"error": ..}`. */
+/** Why one multi-status entry could not be read: its first problem, as one line. */
+function unreadableEntry(input: unknown): ItemError {
+  const result = orderState.safeParse(input);
+  const issue = result.success ? undefined : result.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
+  const value =
+    issue && issue.path.length === 1 && typeof input === "object" && input !== null
+      ? ` ${JSON.stringify((input as Record<string, unknown>)[String(issue.path[0])])?.slice(0, 40)}`
+      : "";
+  return { error: `unreadable status entry (${where}${issue?.message ?? "not an order state"}${value})` };
+}
+
+/**
+ * One multi-status entry: a state, `{"error": ..}`, or, when it cannot be read (`remains:
+ * "12.5"`, `start_count: 1e20`, `charge: "0,52"`), an item error of its own (issue #11): one bad
+ * entry is a miss on its own order, never the whole batch's failure.
+ */
+const multiStatusEntry = z.union([itemError, orderState]).catch((ctx): ItemError => unreadableEntry(ctx.value));
+
+/** Multi-status (seed `000_*` "Multiple orders status"): id → state or `{"error": ..}`, read entry by entry. */
 export const multiStatusSchema = z
-  .union([z.record(z.string(), z.union([itemError, orderState])), emptyArrayAsObject])
+  .union([z.record(z.string(), multiStatusEntry), emptyArrayAsObject])
   .transform((v) => new Map(Array.isArray(v) ? [] : Object.entries(v)));
 
 /**
