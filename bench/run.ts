@@ -4,7 +4,8 @@
  * --import tsx`, baseline and proxy alike); load comes from this process (autocannon) over
  * loopback, bounded in time. Prints the table and writes the raw figures to bench/results.json.
  *
- * Flags: `--quick` (short phases, scaled-down counts), `--only=status,services,add,memory,sync,queue`,
+ * Flags: `--quick` (short phases, scaled-down counts),
+ * `--only=status,services,add,failover,memory,sync,sync3,queue`,
  * `--profile` (V8 CPU profile of the proxy during each proxy load phase, in bench/profiles/<phase>.cpuprofile;
  * read them with `npx tsx bench/profile-summary.ts <file>` or Chrome DevTools).
  */
@@ -17,6 +18,7 @@ import { type LoadOptions, type LoadResult, type LoadRun, mergeRuns, rawPost, ru
 import { markdownTable, mb, ms, num, type Row } from "./lib/report.js";
 import type { BareSyncAnswer } from "./servers/bare-sync.js";
 import type { BacklogAnswer, ProxyServerOptions, SyncTickAnswer } from "./servers/proxy.js";
+import type { RoutingProbeAnswer } from "./servers/routing-probe.js";
 import type { LogSummary } from "./servers/simulator.js";
 
 const argv = process.argv.slice(2);
@@ -29,13 +31,33 @@ const ONLY = argv
 const runs = (phase: string) => ONLY === undefined || ONLY.includes(phase);
 
 const P = QUICK
-  ? { warmS: 1, loadS: 3, rounds: 3, syncN: [10, 250, 10_000], queueS: 10, memFirst: 10_000, memTotal: 100_000 }
-  : { warmS: 2, loadS: 10, rounds: 5, syncN: [10, 250, 100_000], queueS: 60, memFirst: 100_000, memTotal: 1_000_000 };
+  ? {
+      warmS: 1,
+      loadS: 3,
+      rounds: 3,
+      syncN: [10, 250, 10_000],
+      sync3N: [5_001, 2_999, 2_000],
+      queueS: 10,
+      memFirst: 10_000,
+      memTotal: 100_000,
+    }
+  : {
+      warmS: 2,
+      loadS: 10,
+      rounds: 5,
+      syncN: [10, 250, 100_000],
+      sync3N: [50_001, 29_999, 20_000],
+      queueS: 60,
+      memFirst: 100_000,
+      memTotal: 1_000_000,
+    };
 
 /** Services of the proxy under test (`services` figures). */
 const CATALOGUE_SIZE = 10_000;
 /** Services of the proxy started for the memory figure. */
 const MEMORY_CATALOGUE_SIZE = 20_000;
+/** Local id of the bench's three-route service (issue #12): two refusing routes, then `main`. */
+const FAILOVER_SERVICE = CATALOGUE_SIZE + 2;
 const LIMITED = { requests: 20, intervalMs: 1000 };
 const SIM_KEY = "sim-key";
 
@@ -121,21 +143,38 @@ async function main(): Promise<void> {
 
   try {
     const simOptions = { dialect: "jap", apiKey: SIM_KEY, progress: false, balance: "100000000.00000" };
-    const [simMain, simLimited, simSync, simFast, baseline] = await Promise.all([
-      child<{ url: string }>("bench/servers/simulator.ts", [
-        JSON.stringify({ ...simOptions, latencyMs: 50, catalogueSize: MEMORY_CATALOGUE_SIZE }),
-      ]),
-      child<{ url: string }>("bench/servers/simulator.ts", [
-        JSON.stringify({ ...simOptions, latencyMs: 50, rateLimit: LIMITED }),
-      ]),
-      child<{ url: string }>("bench/servers/simulator.ts", [JSON.stringify({ ...simOptions, latencyMs: 0 })]),
-      // add figure: one route to a simulator answering at once.
-      child<{ url: string }>("bench/servers/simulator.ts", [JSON.stringify({ ...simOptions, latencyMs: 0 })]),
-      child<{ url: string }>("bench/servers/baseline.ts"),
-    ]);
+    // Routing (issue #12): two panels that refuse every add (no funds: a definite `rejected`),
+    // listing the same service 1 as `main` (generated catalogues agree entry by entry); and two
+    // more sync panels for the three-provider cycle.
+    const refusing = { ...simOptions, balance: "0.00000", latencyMs: 5, catalogueSize: 10 };
+    const [simMain, simLimited, simSync, simFast, baseline, simRefuse1, simRefuse2, simSync2, simSync3] =
+      await Promise.all([
+        child<{ url: string }>("bench/servers/simulator.ts", [
+          JSON.stringify({ ...simOptions, latencyMs: 50, catalogueSize: MEMORY_CATALOGUE_SIZE }),
+        ]),
+        child<{ url: string }>("bench/servers/simulator.ts", [
+          JSON.stringify({ ...simOptions, latencyMs: 50, rateLimit: LIMITED }),
+        ]),
+        child<{ url: string }>("bench/servers/simulator.ts", [JSON.stringify({ ...simOptions, latencyMs: 0 })]),
+        // add figure: one route to a simulator answering at once.
+        child<{ url: string }>("bench/servers/simulator.ts", [JSON.stringify({ ...simOptions, latencyMs: 0 })]),
+        child<{ url: string }>("bench/servers/baseline.ts"),
+        child<{ url: string }>("bench/servers/simulator.ts", [JSON.stringify(refusing)]),
+        child<{ url: string }>("bench/servers/simulator.ts", [JSON.stringify(refusing)]),
+        child<{ url: string }>("bench/servers/simulator.ts", [JSON.stringify({ ...simOptions, latencyMs: 0 })]),
+        child<{ url: string }>("bench/servers/simulator.ts", [JSON.stringify({ ...simOptions, latencyMs: 0 })]),
+      ]);
+    const syncSims = [
+      { id: "sync", sim: simSync },
+      { id: "sync2", sim: simSync2 },
+      { id: "sync3", sim: simSync3 },
+    ];
     const unlimited = { requests: 100_000, intervalMs: 1000 };
-    /** Services 1..size on `main`; service size + 1 is the `add` route (upstream service 1 on `fast`). */
-    const proxyOptions = (file: string, size: number): ProxyServerOptions => ({
+    /**
+     * Services 1..size on `main`; service size + 1 is the `add` route (upstream service 1 on
+     * `fast`); with `routing`, service size + 2 has three routes, the first two refusing.
+     */
+    const proxyOptions = (file: string, size: number, routing: boolean): ProxyServerOptions => ({
       databasePath: join(dir, file),
       logLevel: "info",
       providersFile: {
@@ -147,20 +186,68 @@ async function main(): Promise<void> {
           { id: "sync", dialect: "jap", url: simSync.ready.url, key: SIM_KEY, rateLimit: unlimited, concurrency: 8 },
           // add figure: queue never the limit.
           { id: "fast", dialect: "jap", url: simFast.ready.url, key: SIM_KEY, rateLimit: unlimited, concurrency: 500 },
+          ...(routing
+            ? [
+                {
+                  id: "sync2",
+                  dialect: "jap",
+                  url: simSync2.ready.url,
+                  key: SIM_KEY,
+                  rateLimit: unlimited,
+                  concurrency: 8,
+                },
+                {
+                  id: "sync3",
+                  dialect: "jap",
+                  url: simSync3.ready.url,
+                  key: SIM_KEY,
+                  rateLimit: unlimited,
+                  concurrency: 8,
+                },
+                {
+                  id: "refuse1",
+                  dialect: "jap",
+                  url: simRefuse1.ready.url,
+                  key: SIM_KEY,
+                  rateLimit: unlimited,
+                  concurrency: 500,
+                },
+                {
+                  id: "refuse2",
+                  dialect: "jap",
+                  url: simRefuse2.ready.url,
+                  key: SIM_KEY,
+                  rateLimit: unlimited,
+                  concurrency: 500,
+                },
+              ]
+            : []),
         ],
         services: [
           ...Array.from({ length: size }, (_, i) => ({ id: i + 1, provider: "main", upstreamService: i + 1 })),
           { id: size + 1, provider: "fast", upstreamService: 1 },
+          ...(routing
+            ? [
+                {
+                  id: size + 2,
+                  routes: [
+                    { provider: "refuse1", upstreamService: 1 },
+                    { provider: "refuse2", upstreamService: 1 },
+                    { provider: "main", upstreamService: 1 },
+                  ],
+                },
+              ]
+            : []),
         ],
       },
     });
     /** Starts a proxy process; its options go through a file (too long for a command line). */
-    const startProxy = (name: string, size: number) => {
+    const startProxy = (name: string, size: number, routing: boolean) => {
       const file = join(dir, `${name}.json`);
-      writeFileSync(file, JSON.stringify(proxyOptions(`${name}.db`, size)));
+      writeFileSync(file, JSON.stringify(proxyOptions(`${name}.db`, size, routing)));
       return child<{ url: string }>("bench/servers/proxy.ts", [`@${file}`]);
     };
-    const proxy = await startProxy("proxy", CATALOGUE_SIZE);
+    const proxy = await startProxy("proxy", CATALOGUE_SIZE, true);
     /** Runs `during` with the proxy's CPU profiled when `--profile` is given. */
     const profiled = async <T>(phase: string, during: () => Promise<T>): Promise<T> => {
       if (!PROFILE) return during();
@@ -347,9 +434,70 @@ async function main(): Promise<void> {
       });
     }
 
+    // failover (issue #12): proxy CPU per `add` with one route vs three routes where the first two refuse.
+    if (runs("failover")) {
+      const catalogue = JSON.parse((await rawPost(proxyUrl, servicesForm)).body.toString("utf8")) as Array<{
+        service: number;
+        min: string;
+      }>;
+      const quantity = catalogue.find((s) => s.service === 1)?.min ?? "100";
+      const form = (service: number) => ({
+        key: customer.apiKey,
+        action: "add",
+        service,
+        link: "https://instagram.com/p/bench",
+        quantity,
+      });
+      const [one, three] = (await compare(
+        [
+          {
+            name: "proxy_add_1_route",
+            options: { url: proxyUrl, form: form(1), connections: 50 },
+            pid: proxy.child.pid,
+          },
+          {
+            name: "proxy_add_3_routes_2_refusing",
+            options: { url: proxyUrl, form: form(FAILOVER_SERVICE), connections: 50 },
+            pid: proxy.child.pid,
+          },
+        ],
+        raw,
+        (run) => profiled("failover", run),
+      )) as [Measured, Measured];
+      const perExtra = (three.serverCpuMsPerAnswer - one.serverCpuMsPerAnswer) / 2;
+      // The same placements in process, with upstreams answering at once without HTTP: the
+      // proxy's own work per attempt, beyond what an upstream call costs.
+      const probe = await child<Record<string, never>>("bench/servers/routing-probe.ts");
+      const own = await probe.child.call<RoutingProbeAnswer>("run", {
+        databasePath: join(dir, "routing-probe.db"),
+        orders: QUICK ? 2_000 : 10_000,
+      });
+      await probe.child.stop();
+      raw.failover = { perExtraAttemptCpuMs: perExtra, probe: own };
+      log(
+        `routing probe: ${ms(own.oneRouteCpuMs, 3)} vs ${ms(own.threeRoutesCpuMs, 3)} CPU/order over ${num(own.orders)} orders`,
+      );
+      rows.push({
+        figure: "`add` proxy CPU per order over HTTP: 3 routes, first two refusing, vs 1 route",
+        baseline: `1 route: ${ms(one.serverCpuMsPerAnswer, 3)} CPU/order`,
+        measured: `3 routes: ${ms(three.serverCpuMsPerAnswer, 3)} CPU/order`,
+        ratio: `+${ms(perExtra, 3)} per extra attempt (its upstream call included)`,
+        goal: "(information)",
+        pass: null,
+      });
+      rows.push({
+        figure: "`add` routing CPU per extra attempt, beyond the upstream call (in process, instant upstreams)",
+        baseline: `1 route: ${ms(own.oneRouteCpuMs, 3)} CPU/order`,
+        measured: `3 routes: ${ms(own.threeRoutesCpuMs, 3)} CPU/order`,
+        ratio: `+${ms(own.perExtraAttemptCpuMs, 3)} per extra attempt`,
+        goal: "≤ +0.3 ms per extra attempt",
+        pass: own.perExtraAttemptCpuMs <= 0.3 && one.non2xx === 0 && three.non2xx === 0 && three.ok > 0,
+      });
+    }
+
     // memory: a proxy with 20,000 services; RSS after N and after 10 N `status` requests, peak RSS.
     if (runs("memory")) {
-      const mem = await startProxy("memory", MEMORY_CATALOGUE_SIZE);
+      const mem = await startProxy("memory", MEMORY_CATALOGUE_SIZE, false);
       const memCustomer = await mem.child.call<{ id: number; apiKey: string }>("customer", { balance: "10.00000" });
       const memOrder = await mem.child.call<{ first: number }>("seedOrders", {
         customerId: memCustomer.id,
@@ -473,6 +621,50 @@ async function main(): Promise<void> {
           pass: r.writes / b.writes <= 2,
         });
       }
+    }
+
+    // status sync across 3 providers (issue #12): one cycle over Σ Nᵢ open orders, calls exactly Σ ceil(Nᵢ/100).
+    if (runs("sync3")) {
+      const patch = { status: "In progress", start_count: 100, remains: 400, charge: "0.50000", quantity: 500 };
+      const firstUpstreamId = 50_000_000;
+      for (const [i, { id, sim }] of syncSims.entries()) {
+        const count = P.sync3N[i] ?? 0;
+        await sim.child.call("setOrders", { firstId: firstUpstreamId, count, patch });
+        await proxy.child.call("seedOrders", {
+          customerId: customer.id,
+          providerId: id,
+          serviceId: 1,
+          count,
+          firstUpstreamId,
+          quantity: 500,
+        });
+      }
+      const since = Date.now();
+      const tick = await profiled("sync3", () =>
+        proxy.child.call<SyncTickAnswer>("syncTick", { providerIds: syncSims.map((s) => s.id) }),
+      );
+      let calls = 0;
+      let ids = 0;
+      for (const { sim } of syncSims) {
+        const statusCalls = (await sim.child.call<LogSummary>("log", { since })).entries.filter(
+          (e) => e.action === "status",
+        );
+        calls += statusCalls.length;
+        ids += statusCalls.reduce((a, e) => a + e.ids, 0);
+      }
+      for (const { id } of syncSims) await proxy.child.call("closeOrders", { providerId: id });
+      const total = P.sync3N.reduce((a, n) => a + n, 0);
+      const expected = P.sync3N.reduce((a, n) => a + Math.ceil(n / 100), 0);
+      raw.sync3 = { counts: P.sync3N, calls, ids, expected, tick };
+      log(`sync across 3 providers, N=${P.sync3N.join("+")}: ${calls} calls (${ids} ids), ${ms(tick.ms, 0)}`);
+      rows.push({
+        figure: `one sync cycle over ${num(total)} open orders across 3 providers (${P.sync3N.map((n) => num(n)).join(" + ")})`,
+        baseline: `Σ ceil(Nᵢ/100) = ${num(expected)} calls`,
+        measured: `${num(calls)} calls, ${ms(tick.ms, 0)}`,
+        ratio: ratio(calls, expected),
+        goal: "exactly 1.00",
+        pass: calls === expected && ids === total && tick.result.synced === total,
+      });
     }
 
     // queue under backlog: provider limited to 20/s, a backlog of calls for the whole phase.

@@ -4,7 +4,9 @@
  * errors, 429, lost answers) while their orders move on their own (Partial and Canceled
  * included); a 4th provider, `chain`, is another smm-proxy (`panel` dialect, `idempotencyKeys`)
  * in front of its own faulty simulated jap panel (issue #11: held orders, Idempotency-Key
- * re-asks); 20 customers place, refill, cancel and poll over HTTP; upstream prices change
+ * re-asks); besides one service per provider and upstream service, service 100 has three
+ * routes across the three faulty simulated providers (issue #12: failover on definite failures
+ * only, never a doubled order); 20 customers place, refill, cancel and poll over HTTP; upstream prices change
  * every 30 s; one provider is killed and restarted midway; the operator tops up through the
  * CLI. At the end, after a final sync through the CLI, the verdict is computed from the ledger
  * and the simulators' logs (and, for the chain, from both stores), printed, and written to
@@ -229,6 +231,16 @@ async function main(): Promise<number> {
       return { id, provider: s.id, upstreamService: c.service };
     }),
   );
+  // Issue #12: one service routed across the three faulty providers.
+  const routed = CATALOGUE[0];
+  if (routed !== undefined) {
+    services.push({ id: 100, type: routed.type as SoakService["type"], min: routed.min, max: routed.max });
+  }
+  const routedService = {
+    id: 100,
+    name: "Followers (three routes)",
+    routes: specs.map((s) => ({ provider: s.id, upstreamService: routed?.service ?? 1 })),
+  };
   writeFileSync(
     providersPath,
     JSON.stringify({
@@ -263,7 +275,7 @@ async function main(): Promise<number> {
             idempotencyKeys: true,
           },
         ]),
-      services: serviceConfig,
+      services: [...serviceConfig, routedService],
     }),
   );
 

@@ -129,6 +129,8 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
   const serverHttpErrors = options.httpErrors ?? true;
 
   const metrics = options.metrics ?? createMetrics({ db: ctx.db, providerStats: options.providerStats, now: ctx.now });
+  // Placement reports routing figures to these metrics unless the context already reports elsewhere.
+  ctx.routing ??= metrics.routing;
 
   app.use(requestIdMiddleware());
   app.get("/healthz", (c) => {

@@ -52,7 +52,7 @@ export function readBalance(db: Db, customerId: number): Minor | undefined {
  * Applies one balance change and its ledger row. MUST be called inside a transaction
  * (`inTransaction`), so the change and the row commit together. Its UPDATE sets the balance
  * and `updated_at` only: the store's trigger then leaves the API key cache alone (migration
- * 0004); a verb changing other customer columns does so in its own UPDATE.
+ * 0005); a verb changing other customer columns does so in its own UPDATE.
  * @returns the new balance (minor units).
  * @throws InsufficientFundsError when the balance would go below zero.
  * @throws UnknownCustomerError when the customer does not exist.

@@ -8,6 +8,16 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { parseAmount } from "../billing/money.js";
+import {
+  checkImportRules,
+  checkServiceRoutes,
+  importRuleSchema,
+  type RouteConfig,
+  type RoutingPolicy,
+  routeSchema,
+  routingPolicySchema,
+  upstreamServiceId,
+} from "../routing/config.js";
 
 export const DIALECTS = ["jap", "morethanpanel", "justprovider", "panel"] as const;
 export type Dialect = (typeof DIALECTS)[number];
@@ -69,17 +79,15 @@ const providerSchema = z.strictObject({
   idempotencyKeys: z.boolean().default(false),
 });
 
-const upstreamServiceId = z
-  .union([z.number().int().nonnegative(), z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)], {
-    error: "expected the upstream service id (number or string)",
-  })
-  .transform((v) => String(v));
-
 const serviceSchema = z
   .strictObject({
     id: positiveInt("a positive integer service id"),
-    provider: z.string(),
-    upstreamService: upstreamServiceId,
+    /** Shorthand for one route: `provider` + `upstreamService`. */
+    provider: z.string().optional(),
+    upstreamService: upstreamServiceId.optional(),
+    /** The upstreams that can serve this service; the first is the pricing reference (issue #12). */
+    routes: z.array(routeSchema).min(1, "list at least one route").optional(),
+    routing: routingPolicySchema.default("priority"),
     name: z.string().min(1).optional(),
     category: z.string().min(1).optional(),
     markup: markupSchema.optional(),
@@ -110,6 +118,8 @@ export const providersFileSchema = z
     flagAfterMisses: positiveInt("a positive integer").default(5),
     providers: z.array(providerSchema).min(1, "declare at least one provider"),
     services: z.array(serviceSchema).default([]),
+    /** Import rules: services generated from a provider's catalogue at every price sync (issue #12). */
+    imports: z.array(importRuleSchema(markupSchema)).default([]),
   })
   .superRefine((file, ctx) => {
     const providerIds = new Set<string>();
@@ -133,14 +143,13 @@ export const providersFileSchema = z
         ctx.addIssue({ code: "custom", path: ["services", i, "id"], message: `duplicate service id ${s.id}` });
       }
       serviceIds.add(s.id);
-      if (!providerIds.has(s.provider)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["services", i, "provider"],
-          message: `unknown provider "${s.provider}"`,
-        });
+      for (const problem of checkServiceRoutes(s, providerIds)) {
+        ctx.addIssue({ code: "custom", path: ["services", i, ...problem.path], message: problem.message });
       }
     });
+    for (const problem of checkImportRules(file.imports, providerIds)) {
+      ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+    }
   });
 
 type ParsedFile = z.infer<typeof providersFileSchema>;
@@ -150,8 +159,30 @@ export type ProviderConfig = Omit<ParsedFile["providers"][number], "currency" | 
   /** Value of one unit of the provider's currency in ours (decimal string; "1" when equal). */
   exchangeRate: string;
 };
-export type ServiceConfig = ParsedFile["services"][number];
-export type ProvidersConfig = Omit<ParsedFile, "providers"> & { providers: ProviderConfig[] };
+type FileService = ParsedFile["services"][number];
+/**
+ * A local service as configured, its routes normalised: `routes` always lists at least one
+ * route, and `provider`/`upstreamService` name the first (the pricing reference).
+ */
+export type ServiceConfig = Omit<FileService, "provider" | "upstreamService" | "routes"> & {
+  provider: string;
+  upstreamService: string;
+  routes: RouteConfig[];
+  routing: RoutingPolicy;
+};
+export type ImportRule = ParsedFile["imports"][number];
+export type ProvidersConfig = Omit<ParsedFile, "providers" | "services"> & {
+  providers: ProviderConfig[];
+  services: ServiceConfig[];
+};
+
+/** The service with its shorthand turned into `routes` (the schema checked one of them is given). */
+function normaliseService(s: FileService): ServiceConfig {
+  const routes = s.routes ?? [{ provider: s.provider ?? "", upstreamService: s.upstreamService ?? "" }];
+  const { routes: _r, provider: _p, upstreamService: _u, ...rest } = s;
+  const reference = routes[0] ?? { provider: "", upstreamService: "" };
+  return { ...rest, provider: reference.provider, upstreamService: reference.upstreamService, routes };
+}
 
 /** A config file that cannot be used; `message` is one line per problem, each naming its path. */
 export class ConfigError extends Error {
@@ -206,7 +237,7 @@ export function parseProvidersConfig(
     };
   });
   if (problems.length > 0) throw new ConfigError(problems);
-  return { ...file, providers };
+  return { ...file, providers, services: file.services.map(normaliseService) };
 }
 
 /**

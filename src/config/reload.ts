@@ -12,6 +12,7 @@
  */
 import { inTransaction } from "../db/client.js";
 import { logEvent } from "../observability/logger.js";
+import { catalogueProblems, loadCachedCatalogues } from "../routing/catalogue-check.js";
 import type { AppContext } from "../runtime/context.js";
 import { recomputeServices, syncProviderCatalogue } from "../sync/catalogue.js";
 import { createProviderClient, type ProviderClientOptions, type UpstreamProviderConfig } from "../upstream/client.js";
@@ -150,6 +151,18 @@ export async function reloadConfig(
       "error",
     );
     return { ok: false, problems };
+  }
+  // Issue #12: route types and import ids, checked against the catalogues cached so far.
+  const { problems: catalogueIssues } = catalogueProblems(next, loadCachedCatalogues(ctx.db));
+  if (catalogueIssues.length > 0) {
+    logEvent(
+      ctx.logger,
+      "config_reload_failed",
+      { path, problems: catalogueIssues },
+      "providers file invalid; old config kept",
+      "error",
+    );
+    return { ok: false, problems: catalogueIssues };
   }
   const previous = ctx.config;
   const { added, changed } = registry.apply(next.providers);

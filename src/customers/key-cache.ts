@@ -3,7 +3,7 @@
  * (SHA-256 hex) to the customer's row without its balance. Each lookup reads one counter,
  * `cache_generations.customers`, which the store's triggers bump whenever any process or
  * connection adds, revokes or deletes a key, or changes a customer in anything but its balance
- * (migration 0004); when it moved, the map starts over. So a key revoked or rotated by the CLI
+ * (migration 0005); when it moved, the map starts over. So a key revoked or rotated by the CLI
  * is refused on the very next request. Unknown keys are never cached (no growth from guesses).
  *
  * Balances are not here: they change with every order, and readers take them from the store

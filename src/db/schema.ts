@@ -116,10 +116,48 @@ export const services = sqliteTable(
     enabled: integer("enabled", { mode: "boolean" }).notNull(),
     /** Why a service is disabled (upstream gone, below cost, removed from config). */
     disabledReason: text("disabled_reason"),
+    /** Order in which its routes are tried (`priority` | `cheapest`, issue #12). */
+    routing: text("routing").$type<"priority" | "cheapest">().notNull().default("priority"),
+    /** Index of the import rule that generated it; null for a service listed in the file. */
+    importRule: integer("import_rule"),
     ...timestamps,
   },
   (t) => [index("services_provider_idx").on(t.providerId, t.upstreamService)],
 );
+
+/**
+ * The routes of each local service (issue #12), as last recomputed from the config and the
+ * cached catalogues: route 0 is the pricing reference. `usable` is what the catalogue says
+ * (listed upstream, same type as the reference, a cost that leaves a margin); placement adds
+ * what only the moment knows (circuit, quantity).
+ */
+export const serviceRoutes = sqliteTable(
+  "service_routes",
+  {
+    serviceId: integer("service_id").notNull(),
+    /** Position in the service's `routes` (0 = reference). */
+    routeIndex: integer("route_index").notNull(),
+    providerId: text("provider_id").notNull(),
+    upstreamService: text("upstream_service").notNull(),
+    /** Upstream rate in our currency per 1000, exact decimal string; null when not listed upstream. */
+    cost: text("cost"),
+    type: text("type"),
+    min: integer("min"),
+    max: integer("max"),
+    refill: integer("refill", { mode: "boolean" }).notNull().default(false),
+    cancel: integer("cancel", { mode: "boolean" }).notNull().default(false),
+    dripfeed: integer("dripfeed", { mode: "boolean" }).notNull().default(false),
+    usable: integer("usable", { mode: "boolean" }).notNull(),
+    /** Why the catalogue makes it unusable (not listed, other type, no margin). */
+    unusableReason: text("unusable_reason"),
+    ...timestamps,
+  },
+  (t) => [primaryKey({ columns: [t.serviceId, t.routeIndex] })],
+);
+
+/** Outcome class of an upstream `add` attempt; `sending` while it is in flight (or was, at a crash). */
+export const ATTEMPT_OUTCOMES = ["sending", "ok", "rejected", "not_sent", "rate_limited", "ambiguous"] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 /**
  * Submission state of an order towards its upstream:
@@ -182,6 +220,30 @@ export const orders = sqliteTable(
       .on(t.providerId, t.upstreamOrderId)
       .where(sql`${t.upstreamOrderId} IS NOT NULL`),
   ],
+);
+
+/**
+ * Every upstream `add` attempt of an order (issue #12): written durably right before the
+ * request leaves (`sending`), settled with its outcome class. At most one attempt of an order
+ * is ever `ok` or `ambiguous`: failover follows only a definite failure.
+ */
+export const orderAttempts = sqliteTable(
+  "order_attempts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    orderId: integer("order_id")
+      .notNull()
+      .references(() => orders.id),
+    routeIndex: integer("route_index").notNull(),
+    providerId: text("provider_id").notNull(),
+    upstreamService: text("upstream_service").notNull(),
+    outcome: text("outcome").$type<AttemptOutcome>().notNull(),
+    /** Up to 200 characters: the failure's message (keys redacted), or the upstream order id when ok. */
+    error: text("error"),
+    sentAt: integer("sent_at").notNull(),
+    finishedAt: integer("finished_at"),
+  },
+  (t) => [index("order_attempts_order_idx").on(t.orderId, t.id)],
 );
 
 /** A refill request on an order. */
@@ -298,7 +360,7 @@ export const priceChanges = sqliteTable(
 );
 
 /**
- * Generation counters of in-memory caches, bumped by triggers (migration 0004) whatever
+ * Generation counters of in-memory caches, bumped by triggers (migration 0005) whatever
  * process or connection writes: `customers` moves when an API key is added, revoked or
  * deleted, or a customer row changes in anything but its balance (the API key cache,
  * `customers/key-cache.ts`, starts over when it moved).
@@ -319,3 +381,5 @@ export type Refill = typeof refills.$inferSelect;
 export type LedgerEntry = typeof ledgerEntries.$inferSelect;
 export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
 export type PriceChange = typeof priceChanges.$inferSelect;
+export type ServiceRoute = typeof serviceRoutes.$inferSelect;
+export type OrderAttempt = typeof orderAttempts.$inferSelect;

@@ -2,9 +2,12 @@
  * `npm run demo`: smm-proxy in front of simulated upstream panels, with no keys needed.
  * Starts one simulated panel per dialect on loopback, a proxy whose providers file maps
  * services of each, a demo customer with a balance and a webhook receiver, prints the key and
- * ready-to-paste curl lines, then follows one order from `add` to a refunded `Partial`.
+ * ready-to-paste curl lines, then follows one order from `add` to a refunded `Partial`, and
+ * shows a failover: service 9 has two routes (justprovider, then panel); justprovider dies
+ * midway and orders keep flowing through the second route (issue #12).
  *
- * Flags: `--exit-when-done` stops after the followed order's refund and webhook (used by tests).
+ * Flags: `--exit-when-done` stops after the followed order's refund and webhook and the
+ * failover (used by tests).
  * Environment: `PORT` (default 8080; 0 = any free port).
  */
 import { mkdtempSync } from "node:fs";
@@ -15,7 +18,9 @@ import { formatAmount, parseAmount } from "../billing/money.js";
 import { loadEnv } from "../config/env.js";
 import { type Dialect, parseProvidersConfig } from "../config/providers-file.js";
 import { createCustomer, setWebhook } from "../customers/customers.js";
+import type { Db } from "../db/client.js";
 import { createLogger } from "../observability/logger.js";
+import { getOrderDetail } from "../orders/operator-orders.js";
 import { start } from "../runtime/start.js";
 import { type Simulator, startSimulator } from "../simulator/index.js";
 import { startWebhookReceiver } from "./webhook-receiver.js";
@@ -75,6 +80,14 @@ async function main(): Promise<void> {
         { id: 6, provider: "justprovider", upstreamService: 19, name: "TikTok Views" },
         { id: 7, provider: "panel", upstreamService: "4", name: "YouTube 1000 Views Package" },
         { id: 8, provider: "panel", upstreamService: "14", name: "Twitter Poll Votes" },
+        {
+          id: 9,
+          name: "Instagram Followers (two routes)",
+          routes: [
+            { provider: "justprovider", upstreamService: "1" },
+            { provider: "panel", upstreamService: "1" },
+          ],
+        },
       ],
     },
     {},
@@ -119,15 +132,23 @@ async function main(): Promise<void> {
   out(`  curl -s ${api} -d key=${apiKey} -d action=balance`);
   out();
 
+  const stopped = new Set<Simulator>();
   const stop = async (code: number) => {
     await runtime.close(3000);
-    await Promise.all([...sims.map((s) => s.close()), receiver.close()]);
+    await Promise.all([...sims.filter((s) => !stopped.has(s)).map((s) => s.close()), receiver.close()]);
     process.exit(code);
   };
   process.on("SIGINT", () => void stop(0));
   process.on("SIGTERM", () => void stop(0));
 
   await followOneOrder(api, apiKey, sims[0], receiver);
+  const justprovider = sims[2];
+  if (justprovider) {
+    await showFailover(api, apiKey, runtime.ctx.db, async () => {
+      stopped.add(justprovider);
+      await justprovider.close();
+    });
+  }
   if (exitWhenDone) await stop(0);
   else out("\nThe proxy keeps running; press Ctrl-C to stop.");
 }
@@ -189,6 +210,38 @@ async function followOneOrder(
   // The webhook worker sends the Partial notification right after the sync that saw it.
   const partialArrived = () => receiver.received.some((body) => body.includes('"status":"Partial"'));
   for (let i = 0; i < 40 && !partialArrived(); i++) await new Promise((resolve) => setTimeout(resolve, 250));
+}
+
+/** Places orders of service 9 while its first route's provider dies, printing which route took each. */
+async function showFailover(api: string, apiKey: string, db: Db, kill: () => Promise<void>): Promise<void> {
+  const post = async (fields: Record<string, string>) => {
+    const res = await fetch(api, { method: "POST", body: new URLSearchParams({ key: apiKey, ...fields }) });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const placeOne = async (n: number) => {
+    const res = await post({
+      action: "add",
+      service: "9",
+      link: `https://instagram.com/failover${n}`,
+      quantity: "500",
+    });
+    const id = Number(res.body.order);
+    if (!Number.isInteger(id)) {
+      out(`  add service=9 → HTTP ${res.status} ${JSON.stringify(res.body)}`);
+      return;
+    }
+    const { order, attempts } = getOrderDetail(db, id);
+    const tried = attempts.map((a) => `${a.providerId} ${a.outcome}`).join(", ");
+    out(
+      `  add service=9 → HTTP ${res.status} ${JSON.stringify(res.body)}   taken by ${order.providerId} (attempts: ${tried})`,
+    );
+  };
+  out();
+  out("Failover: service 9 is routed to justprovider first, then panel.");
+  await placeOne(1);
+  out("  justprovider goes down (its simulator stops)");
+  await kill();
+  for (let n = 2; n <= 4; n++) await placeOne(n);
 }
 
 main().catch((error: unknown) => {

@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Db } from "../db/client.js";
+import type { RoutingObserver } from "../routing/observer.js";
 import type { UpstreamEvent } from "../upstream/events.js";
 import type { ProviderStats } from "../upstream/types.js";
 import { readStoreFigures } from "./store-figures.js";
@@ -30,6 +31,8 @@ export interface Metrics {
   observeRequest(action: string, code: number, durationMs: number): void;
   /** Counts one upstream attempt (call events); circuit events are read from stats at scrape. */
   observeUpstream(event: UpstreamEvent): void;
+  /** Routing figures from placement (issue #12): attempts, failovers, orders by route. */
+  readonly routing: RoutingObserver;
   /** The exposition text and its content type. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -66,6 +69,31 @@ export function createMetrics(sources: MetricsSources): Metrics {
     buckets: LATENCY_BUCKETS,
     registers,
   });
+
+  const addAttempts = new Counter({
+    name: "smm_add_attempts_total",
+    help: "Order placement attempts (one per route tried), by provider and outcome class",
+    labelNames: ["provider", "outcome"],
+    registers,
+  });
+  const failovers = new Counter({
+    name: "smm_failovers_total",
+    help: "Orders moved on to their next route after a definite failure, by local service",
+    labelNames: ["service"],
+    registers,
+  });
+  const ordersByRoute = new Counter({
+    name: "smm_orders_placed_total",
+    help: "Orders taken upstream, by local service, route index (0 = reference) and provider",
+    labelNames: ["service", "route", "provider"],
+    registers,
+  });
+  const routing: RoutingObserver = {
+    attempt: (provider, outcome) => addAttempts.inc({ provider, outcome }),
+    failover: (service) => failovers.inc({ service: String(service) }),
+    placed: (service, route, provider) =>
+      ordersByRoute.inc({ service: String(service), route: String(route), provider }),
+  };
 
   const stats = () => sources.providerStats?.() ?? {};
   new Gauge({
@@ -202,6 +230,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
 
   return {
     registry,
+    routing,
     observeRequest(action, code, durationMs) {
       const key = `${action}\u0000${code}`;
       let counter = requestChildren.get(key);

@@ -1,12 +1,6 @@
-/**
- * The `cancel` verb (seed `003_*` cancel: `[{"order": 9, "cancel": {"status": "success"}},
- * {"order": 2, "error": "Incorrect order ID"}]`). Forwarded upstream, grouped per provider.
- * A successful cancel request refunds nothing by itself: the refund follows when sync sees
- * the order Canceled or Partial.
- */
-import { eq } from "drizzle-orm";
-import { type Order, services } from "../db/schema.js";
+import type { Order } from "../db/schema.js";
 import { FINAL_ORDER_STATUSES, type OrderStatus } from "../panel/statuses.js";
+import { orderRouteFlags } from "../routing/order-route.js";
 import type { AppContext } from "../runtime/context.js";
 import { groupByProvider } from "./group-by-provider.js";
 import { findCustomerOrders } from "./order-status.js";
@@ -20,12 +14,7 @@ export type CancelResult =
 function cancellable(ctx: AppContext, order: Order): boolean {
   if (order.submission !== "submitted" || order.upstreamOrderId === null) return false;
   if (FINAL_ORDER_STATUSES.has(order.status as OrderStatus)) return false;
-  const service = ctx.db
-    .select({ cancel: services.cancel })
-    .from(services)
-    .where(eq(services.id, order.serviceId))
-    .get();
-  return service?.cancel === true;
+  return orderRouteFlags(ctx.db, order).cancel;
 }
 
 /**

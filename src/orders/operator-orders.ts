@@ -8,6 +8,8 @@ import {
   type LedgerEntry,
   ledgerEntries,
   type Order,
+  type OrderAttempt,
+  orderAttempts,
   orders,
   type Refill,
   refills,
@@ -48,6 +50,8 @@ export interface OrderDetail {
   ledger: LedgerEntry[];
   /** Refill requests on the order, oldest first. */
   refills: Refill[];
+  /** Upstream `add` attempts, one per route tried, oldest first (issue #12). */
+  attempts: OrderAttempt[];
 }
 
 /**
@@ -66,5 +70,11 @@ export function getOrderDetail(db: Db, orderId: number): OrderDetail {
       .orderBy(asc(ledgerEntries.id))
       .all(),
     refills: db.select().from(refills).where(eq(refills.orderId, orderId)).orderBy(asc(refills.id)).all(),
+    attempts: db
+      .select()
+      .from(orderAttempts)
+      .where(eq(orderAttempts.orderId, orderId))
+      .orderBy(asc(orderAttempts.id))
+      .all(),
   };
 }

@@ -4,7 +4,8 @@
  * - If its upstream call never started (`submit_started_at` is null), it provably was not
  *   sent: fail it and refund the charge.
  * - If the call had started, the upstream may have it: mark it `unknown` and flag it for the
- *   operator. It is never resent.
+ *   operator, and its attempt still `sending` becomes `ambiguous` (issue #12: the order points
+ *   at the route of that attempt). It is never resent, to that route or any other.
  *
  * Only orders no live process can still be placing are settled: by default those older than
  * the longest possible call of their provider (its `add` budget plus {@link RECOVERY_MARGIN_MS});
@@ -12,7 +13,8 @@
  * Every change is conditional on the order still being `queued`.
  */
 import { and, eq, lt } from "drizzle-orm";
-import { orders } from "../db/schema.js";
+import { inTransaction } from "../db/client.js";
+import { orderAttempts, orders } from "../db/schema.js";
 import type { AppContext } from "../runtime/context.js";
 import { failAndRefund } from "./place-order.js";
 
@@ -25,10 +27,13 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 /**
  * The longest an `add` to `providerId` can take from its charge to its answer, ms: the
  * client's default budget for creating calls (timeoutMs + ceil(timeoutMs / 2), see
- * `upstream/client.ts`) plus {@link RECOVERY_MARGIN_MS}.
+ * `upstream/client.ts`) plus {@link RECOVERY_MARGIN_MS}. A failover (issue #12) may move an
+ * order to another route within the longest budget among its routes, so the longest budget of
+ * any configured provider counts, not only that of the provider the order points at now.
  */
 export function longestPlacementMs(ctx: AppContext, providerId: string): number {
-  const timeoutMs = ctx.config.providers.find((p) => p.id === providerId)?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  let timeoutMs = ctx.config.providers.find((p) => p.id === providerId)?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  for (const p of ctx.config.providers) timeoutMs = Math.max(timeoutMs, p.timeoutMs);
   return timeoutMs + Math.ceil(timeoutMs / 2) + RECOVERY_MARGIN_MS;
 }
 
@@ -80,12 +85,22 @@ export function recoverQueuedOrders(ctx: AppContext, options: RecoveryOptions = 
       if (failAndRefund(ctx, order.id, "not sent before a restart", "Canceled")) refunded.push(order.id);
       continue;
     }
-    const held = ctx.db
-      .update(orders)
-      .set({ submission: "unknown", flag: "upstream call was in flight during a restart", updatedAt: now })
-      .where(and(eq(orders.id, order.id), eq(orders.submission, "queued")))
-      .run();
-    if (held.changes > 0) unknown.push(order.id);
+    const held = inTransaction(ctx.db, () => {
+      const changed = ctx.db
+        .update(orders)
+        .set({ submission: "unknown", flag: "upstream call was in flight during a restart", updatedAt: now })
+        .where(and(eq(orders.id, order.id), eq(orders.submission, "queued")))
+        .run().changes;
+      if (changed > 0) {
+        ctx.db
+          .update(orderAttempts)
+          .set({ outcome: "ambiguous", error: "in flight during a restart", finishedAt: now })
+          .where(and(eq(orderAttempts.orderId, order.id), eq(orderAttempts.outcome, "sending")))
+          .run();
+      }
+      return changed;
+    });
+    if (held > 0) unknown.push(order.id);
   }
   if (refunded.length + unknown.length > 0) {
     ctx.logger.warn({ refunded, unknown }, "recovered orders left queued");

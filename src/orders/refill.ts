@@ -7,8 +7,9 @@
 import { and, eq, inArray, notInArray } from "drizzle-orm";
 import { type Db, inTransaction } from "../db/client.js";
 import { preparedFor } from "../db/prepared.js";
-import { type Order, refills, services } from "../db/schema.js";
+import { type Order, refills } from "../db/schema.js";
 import { FINAL_REFILL_STATUSES } from "../panel/statuses.js";
+import { orderRouteFlags } from "../routing/order-route.js";
 import type { AppContext } from "../runtime/context.js";
 import { groupByProvider } from "./group-by-provider.js";
 import { findCustomerOrders } from "./order-status.js";
@@ -48,12 +49,7 @@ function ordersWithOpenRefill(ctx: AppContext, customerId: number, orderIds: rea
 
 function refillable(ctx: AppContext, order: Order): boolean {
   if (order.submission !== "submitted" || order.upstreamOrderId === null || order.status !== "Completed") return false;
-  const service = ctx.db
-    .select({ refill: services.refill })
-    .from(services)
-    .where(eq(services.id, order.serviceId))
-    .get();
-  return service?.refill === true;
+  return orderRouteFlags(ctx.db, order).refill;
 }
 
 /**

@@ -5,6 +5,7 @@
 import type { ProvidersConfig } from "../config/providers-file.js";
 import type { Db } from "../db/client.js";
 import type { Logger } from "../observability/logger.js";
+import type { RoutingObserver } from "../routing/observer.js";
 import type { ProviderClient } from "../upstream/types.js";
 
 /** Looks up the client of a configured provider. */
@@ -22,4 +23,6 @@ export interface AppContext {
   now: () => number;
   /** Bumped whenever the local catalogue changes, so cached `services` answers are rebuilt. */
   catalogueVersion: number;
+  /** Told of every `add` attempt, failover and placement (metrics); optional. */
+  routing?: RoutingObserver;
 }

@@ -6,9 +6,11 @@
  *
  * Points:
  * - `after_upstream_answer`: `placeOrder`, after the upstream answered the `add` and before
- *   the store recorded the outcome.
+ *   the store recorded the outcome (at every attempt of a failover).
+ * - `before_next_attempt`: `placeOrder`, after a route's definite failure was recorded and
+ *   before the next route is sent anything (issue #12).
  */
-export const FAILPOINTS = ["after_upstream_answer"] as const;
+export const FAILPOINTS = ["after_upstream_answer", "before_next_attempt"] as const;
 export type Failpoint = (typeof FAILPOINTS)[number];
 
 /** Read once, when the module is first loaded (process start). */

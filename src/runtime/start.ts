@@ -90,7 +90,15 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
     ...options.upstream,
     onEvent: createUpstreamListener(logger, metrics),
   });
-  const ctx: AppContext = { db, config, providers: registry, logger, now: () => Date.now(), catalogueVersion: 0 };
+  const ctx: AppContext = {
+    db,
+    config,
+    providers: registry,
+    logger,
+    now: () => Date.now(),
+    catalogueVersion: 0,
+    routing: metrics.routing,
+  };
 
   let ready = false;
   const app = createApp(ctx, {

@@ -6,12 +6,21 @@
  * until it returns; a fixed-rate service whose cost reaches its rate is disabled until the
  * cost falls. Every rate or cost change is a `price_changes` row. A failed fetch changes nothing.
  */
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { formatRate } from "../billing/money.js";
-import { isBelowCost, priceService } from "../billing/pricing.js";
 import type { ServiceConfig } from "../config/providers-file.js";
 import { inTransaction } from "../db/client.js";
-import { priceChanges, providers, type Service, services, upstreamServices } from "../db/schema.js";
+import {
+  priceChanges,
+  providers,
+  type Service,
+  type ServiceRoute,
+  serviceRoutes,
+  services,
+  upstreamServices,
+} from "../db/schema.js";
+import { type CatalogueEntry, type ExpandedImports, expandImports } from "../routing/imports.js";
+import { type CachedUpstream, computeService, NOT_LISTED, type RouteState } from "../routing/service-state.js";
 import type { AppContext } from "../runtime/context.js";
 import type { UpstreamService } from "../upstream/types.js";
 
@@ -115,78 +124,144 @@ export function applyCatalogue(ctx: AppContext, providerId: string, list: readon
 
 type Recomputed = Omit<Service, "createdAt" | "updatedAt">;
 
-function recompute(ctx: AppContext, config: ServiceConfig): Recomputed | { disabledReason: string } {
-  const provider = ctx.config.providers.find((p) => p.id === config.provider);
-  if (!provider) return { disabledReason: "provider removed from config" };
-  const upstream = ctx.db
+/** The cached catalogues, read once per recompute: by `provider\0upstream id`, and listed per provider. */
+function loadUpstreamCache(ctx: AppContext): {
+  byKey: Map<string, CachedUpstream>;
+  byProvider: Map<string, CatalogueEntry[]>;
+} {
+  const byKey = new Map<string, CachedUpstream>();
+  const byProvider = new Map<string, CatalogueEntry[]>();
+  for (const row of ctx.db.select().from(upstreamServices).all()) {
+    byKey.set(`${row.providerId}\u0000${row.upstreamService}`, row);
+    let list = byProvider.get(row.providerId);
+    if (list === undefined) {
+      list = [];
+      byProvider.set(row.providerId, list);
+    }
+    list.push({ service: row.upstreamService, category: row.category, type: row.type });
+  }
+  return { byKey, byProvider };
+}
+
+/** The route rows of every service, by service id, in route order. */
+function loadRoutes(ctx: AppContext): Map<number, ServiceRoute[]> {
+  const out = new Map<number, ServiceRoute[]>();
+  for (const row of ctx.db
     .select()
-    .from(upstreamServices)
-    .where(
-      and(eq(upstreamServices.providerId, provider.id), eq(upstreamServices.upstreamService, config.upstreamService)),
-    )
-    .get();
-  if (!upstream?.present) return { disabledReason: "upstream service not listed by the provider" };
-  const markup = config.markup ?? ctx.config.markup;
-  const { rate, cost } = priceService(
-    upstream.rate,
-    provider.exchangeRate,
-    config.rate !== undefined ? { rate: config.rate } : { markup },
-  );
-  const min = Math.max(upstream.min, config.min ?? upstream.min);
-  const max = Math.min(upstream.max, config.max ?? upstream.max);
-  let disabledReason: string | null = null;
-  if (!config.enabled) disabledReason = "disabled in config";
-  else if (min > max) disabledReason = "configured min/max outside the upstream range";
-  // A fixed sell rate that the cost has reached is withdrawn until the cost falls (issue #5);
-  // a markup service follows its cost, and `add` refuses it (502) in the rare case it sells at a loss.
-  else if (config.rate !== undefined && isBelowCost(rate, cost))
-    disabledReason = "upstream cost at or above the sell rate";
-  return {
-    id: config.id,
-    providerId: provider.id,
-    upstreamService: config.upstreamService,
-    name: config.name ?? upstream.name,
-    type: upstream.type,
-    category: config.category ?? upstream.category,
-    rate,
-    cost,
-    min,
-    max,
-    refill: upstream.refill,
-    cancel: upstream.cancel,
-    dripfeed: upstream.dripfeed,
-    enabled: disabledReason === null,
-    disabledReason,
-  };
+    .from(serviceRoutes)
+    .orderBy(serviceRoutes.serviceId, serviceRoutes.routeIndex)
+    .all()) {
+    let list = out.get(row.serviceId);
+    if (list === undefined) {
+      list = [];
+      out.set(row.serviceId, list);
+    }
+    list.push(row);
+  }
+  return out;
+}
+
+const ROUTE_FIELDS = [
+  "providerId",
+  "upstreamService",
+  "cost",
+  "type",
+  "min",
+  "max",
+  "refill",
+  "cancel",
+  "dripfeed",
+  "usable",
+  "unusableReason",
+] as const;
+
+/** Replaces the stored routes of `serviceId` when they differ from `next`. @returns whether they changed. */
+function writeRoutes(
+  ctx: AppContext,
+  serviceId: number,
+  existing: readonly ServiceRoute[] | undefined,
+  next: readonly RouteState[],
+  now: number,
+): boolean {
+  const same =
+    existing !== undefined &&
+    existing.length === next.length &&
+    existing.every((row, i) => {
+      const route = next[i];
+      return route !== undefined && ROUTE_FIELDS.every((k) => row[k] === route[k]);
+    });
+  if (same) return false;
+  ctx.db.delete(serviceRoutes).where(eq(serviceRoutes.serviceId, serviceId)).run();
+  if (next.length > 0) {
+    ctx.db
+      .insert(serviceRoutes)
+      .values(next.map((r) => ({ ...r, serviceId, createdAt: now, updatedAt: now })))
+      .run();
+  }
+  return true;
 }
 
 /**
- * Recomputes the local services mapped to `providerId` (or all, when omitted) from the cached
- * upstream catalogue and the current config. Call inside a transaction, or alone.
+ * The services the config declares now: those listed in the file, then those its import
+ * rules produce from the cached catalogues (see `routing/imports.ts`).
+ */
+export function effectiveServices(
+  ctx: Pick<AppContext, "config">,
+  catalogueOf: (providerId: string) => readonly CatalogueEntry[],
+): ExpandedImports & { all: ServiceConfig[] } {
+  const explicitIds = new Set(ctx.config.services.map((s) => s.id));
+  const expanded = expandImports(ctx.config.imports, catalogueOf, explicitIds);
+  return { ...expanded, all: [...ctx.config.services, ...expanded.services] };
+}
+
+/**
+ * Recomputes every local service and its routes from the cached upstream catalogues and the
+ * current config (services listed in the file and those its import rules produce). Call
+ * inside a transaction, or alone. `providerId` is accepted for callers that synced one
+ * provider: a service may route through several providers, so all are recomputed.
  * @returns how many local services changed.
  */
-export function recomputeServices(ctx: AppContext, providerId?: string): number {
+export function recomputeServices(ctx: AppContext, _providerId?: string): number {
   const now = ctx.now();
   let changed = 0;
+  const cache = loadUpstreamCache(ctx);
+  const exchangeRates = new Map(ctx.config.providers.map((p) => [p.id, p.exchangeRate]));
+  const existingRows = new Map(
+    ctx.db
+      .select()
+      .from(services)
+      .all()
+      .map((row) => [row.id, row]),
+  );
+  const existingRoutes = loadRoutes(ctx);
+  const effective = effectiveServices(ctx, (p) => cache.byProvider.get(p) ?? []);
+  for (const conflict of effective.conflicts) {
+    ctx.logger.error({ serviceId: conflict.id, rules: conflict.rules }, conflict.message);
+  }
   const configured = new Set<number>();
-  for (const config of ctx.config.services) {
+  for (const config of effective.all) {
     configured.add(config.id);
-    if (providerId !== undefined && config.provider !== providerId) {
-      const existing = ctx.db.select({ p: services.providerId }).from(services).where(eq(services.id, config.id)).get();
-      if (existing === undefined || existing.p !== providerId) continue;
-    }
-    const existing = ctx.db.select().from(services).where(eq(services.id, config.id)).get();
-    const next = recompute(ctx, config);
-    if (!("id" in next)) {
-      if (existing && (existing.enabled || existing.disabledReason !== next.disabledReason)) {
+    const existing = existingRows.get(config.id);
+    const result = computeService(config, {
+      markup: ctx.config.markup,
+      exchangeRateOf: (p) => exchangeRates.get(p),
+      upstreamOf: (p, u) => cache.byKey.get(`${p}\u0000${u}`),
+      previous: existing,
+      importRule: effective.ruleOf.get(config.id) ?? null,
+    });
+    const routesChanged = writeRoutes(ctx, config.id, existingRoutes.get(config.id), result.routes, now);
+    const next: Recomputed | undefined = result.service;
+    if (next === undefined) {
+      const reason = result.disabledReason ?? NOT_LISTED;
+      if (existing && (existing.enabled || existing.disabledReason !== reason)) {
         ctx.db
           .update(services)
-          .set({ enabled: false, disabledReason: next.disabledReason, updatedAt: now })
+          .set({ enabled: false, disabledReason: reason, updatedAt: now })
           .where(eq(services.id, config.id))
           .run();
-        if (existing.enabled) warnDisabled(ctx, config.id, next.disabledReason);
+        if (existing.enabled) warnDisabled(ctx, config.id, reason);
         changed++;
-      }
+      } else if (routesChanged && existing) changed++;
       continue;
     }
     if (!existing) {
@@ -235,19 +310,20 @@ export function recomputeServices(ctx: AppContext, providerId?: string): number 
         );
       }
       if (existing.enabled && !next.enabled) warnDisabled(ctx, next.id, next.disabledReason ?? "");
-      changed++;
     }
+    if (differs || routesChanged) changed++;
   }
-  if (providerId === undefined) {
-    for (const row of ctx.db.select().from(services).where(eq(services.enabled, true)).all()) {
-      if (configured.has(row.id)) continue;
-      ctx.db
-        .update(services)
-        .set({ enabled: false, disabledReason: "removed from config", updatedAt: now })
-        .where(eq(services.id, row.id))
-        .run();
-      changed++;
-    }
+  const conflictReason = new Map(effective.conflicts.map((c) => [c.id, c.message]));
+  for (const row of existingRows.values()) {
+    if (configured.has(row.id)) continue;
+    const reason = conflictReason.get(row.id) ?? "removed from config";
+    if (!row.enabled && row.disabledReason === reason) continue;
+    ctx.db
+      .update(services)
+      .set({ enabled: false, disabledReason: reason, updatedAt: now })
+      .where(eq(services.id, row.id))
+      .run();
+    if (row.enabled) changed++;
   }
   if (changed > 0) ctx.catalogueVersion++;
   return changed;

@@ -385,7 +385,11 @@ export function createProviderClient(
       return execute("cancel", dialect.cancel, ids, o);
     },
     balance: async (o) => withCurrency(await execute("balance", dialect.balance, undefined, o)),
-    stats: () => ({ queued: queue.queued, inFlight: queue.inFlight, circuit: circuit.state }),
+    stats() {
+      const state = circuit.state;
+      const base = { queued: queue.queued, inFlight: queue.inFlight, circuit: state };
+      return state === "open" ? { ...base, retryAfterMs: circuit.retryAfterMs } : base;
+    },
     close(timeoutMs = 5000) {
       closing ??= (async () => {
         await queue.close(timeoutMs);

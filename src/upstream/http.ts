@@ -226,7 +226,7 @@ async function postWithAgent(request: FormPost): Promise<PostResult> {
       origin,
       path,
       method: "POST",
-      headers: FORM_HEADERS,
+      headers: request.headers === undefined ? FORM_HEADERS : { ...FORM_HEADERS, ...request.headers },
       body: new URLSearchParams(request.form).toString(),
       signal,
     });

@@ -142,6 +142,8 @@ export interface ProviderStats {
   queued: number;
   inFlight: number;
   circuit: "closed" | "open" | "half_open";
+  /** While the circuit is open: time before a probe may go, ms (absent otherwise). */
+  retryAfterMs?: number;
 }
 
 /** Largest id list one upstream multi-call takes (seeds: "up to 100 IDs"). */

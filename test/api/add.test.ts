@@ -195,8 +195,9 @@ describe("add", () => {
   it("refuses to sell below cost (margin protection) with 502", async () => {
     const { ctx, post, provider } = harness();
     const customer = addCustomer(ctx, "10.00000");
-    const { services } = await import("../../src/db/schema.js");
+    const { services, serviceRoutes } = await import("../../src/db/schema.js");
     ctx.db.update(services).set({ cost: "1.25" }).where(eq(services.id, 1)).run();
+    ctx.db.update(serviceRoutes).set({ cost: "1.25" }).where(eq(serviceRoutes.serviceId, 1)).run();
     const res = await post({ key: customer.apiKey, action: "add", service: 1, link: "https://x.com/a", quantity: 100 });
     expect(res.status).toBe(502);
     expect(await json(res)).toEqual({ error: "Service is temporarily unavailable" });

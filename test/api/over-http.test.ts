@@ -284,7 +284,17 @@ describe("every failure class", () => {
     const config = proxy.ctx.config;
     proxy.ctx.config = {
       ...config,
-      services: [...config.services, { id: 60, provider: "dead", upstreamService: "1", enabled: true }],
+      services: [
+        ...config.services,
+        {
+          id: 60,
+          provider: "dead",
+          upstreamService: "1",
+          routes: [{ provider: "dead", upstreamService: "1" }],
+          routing: "priority",
+          enabled: true,
+        },
+      ],
     };
     applyCatalogue(proxy.ctx, "dead", [
       {

@@ -105,6 +105,20 @@ describe("services list", () => {
         max: 10000,
         enabled: true,
         disabledReason: null,
+        routing: "priority",
+        importRule: null,
+        routes: [
+          {
+            route: 0,
+            providerId: "jap",
+            upstreamService: "1",
+            cost: "0.9",
+            margin: "0.225",
+            marginPercent: "20.00",
+            usable: true,
+            whyNot: null,
+          },
+        ],
       },
       {
         id: 2,
@@ -121,6 +135,20 @@ describe("services list", () => {
         max: 1500,
         enabled: true,
         disabledReason: null,
+        routing: "priority",
+        importRule: null,
+        routes: [
+          {
+            route: 0,
+            providerId: "jap",
+            upstreamService: "2",
+            cost: "8",
+            margin: "2",
+            marginPercent: "20.00",
+            usable: true,
+            whyNot: null,
+          },
+        ],
       },
       {
         id: 3,
@@ -137,6 +165,20 @@ describe("services list", () => {
         max: 10000,
         enabled: true,
         disabledReason: null,
+        routing: "priority",
+        importRule: null,
+        routes: [
+          {
+            route: 0,
+            providerId: "mtp",
+            upstreamService: "1",
+            cost: "0.972",
+            margin: "0.5",
+            marginPercent: "33.97",
+            usable: true,
+            whyNot: null,
+          },
+        ],
       },
     ]);
   });

@@ -193,6 +193,7 @@ describe("sync status / orders show", () => {
     expect(Object.keys(shown).sort()).toEqual(
       [
         ...ORDER_FIELDS,
+        "attempts",
         "cost",
         "exchangeRate",
         "lastError",

@@ -92,7 +92,9 @@ describe("config check", () => {
       expect(result.stdout).toContain(url);
     }
     expect(result.stdout).toMatch(/^exchange rates: +1 EUR = 1\.08 USD$/m);
-    expect(result.stdout).toContain("Services (6):");
+    expect(result.stdout).toContain("Services (7):");
+    expect(result.stdout).toMatch(/^ +10 +priority +jap\/1, morethanpanel\/7, justprovider\/12$/m);
+    expect(result.stdout).toMatch(/^imports\[0\] +jap +100000 +\(no sync yet\) +0 +0$/m);
     for (const secret of Object.values(KEYS)) expect(result.stdout).not.toContain(secret);
   });
 
@@ -107,6 +109,7 @@ describe("config check", () => {
       "exchangeRates",
       "file",
       "flagAfterMisses",
+      "imports",
       "markup",
       "providers",
       "services",
@@ -143,6 +146,8 @@ describe("config check", () => {
       "name",
       "pricing",
       "provider",
+      "routes",
+      "routing",
       "upstreamService",
     ]);
     const text = JSON.stringify(out);

@@ -2,7 +2,7 @@
 import { spawn } from "node:child_process";
 import { expect, it } from "vitest";
 
-it("shows an order's whole life with exact numbers and a verified webhook", async () => {
+it("shows an order's whole life with exact numbers and a verified webhook, then a failover", async () => {
   const child = spawn(process.execPath, ["--import", "tsx", "src/demo/main.ts", "--exit-when-done"], {
     env: { ...process.env, PORT: "0", LOG_LEVEL: "silent" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -26,4 +26,13 @@ it("shows an order's whole life with exact numbers and a verified webhook", asyn
   expect(output).toMatch(
     /webhook\s+\{"order_id":1,"status":"Partial","remains":400,"start_count":3572,"charge":0\.702\}\s+signature valid/,
   );
+  // Issue #12: justprovider dies midway; every order of service 9 is still taken, by panel.
+  expect(output).toMatch(
+    /add service=9 → HTTP 200 \{"order":2\}\s+taken by justprovider \(attempts: justprovider ok\)/,
+  );
+  expect(output).toContain("justprovider goes down");
+  expect(output).toMatch(
+    /add service=9 → HTTP 200 \{"order":3\}\s+taken by panel \(attempts: justprovider not_sent, panel ok\)/,
+  );
+  expect(output.match(/add service=9 → HTTP 200 \{"order":\d\}\s+taken by panel/g)).toHaveLength(3);
 }, 90_000);

@@ -161,4 +161,28 @@ describe("reload", () => {
     expect(failures).toHaveLength(2);
     expect(failures[0]).toMatchObject({ level: 50, problems: ['services[0].provider: unknown provider "nope"'] });
   });
+
+  it("refuses a file whose routes disagree on the upstream type, by the cached catalogue (issue #12)", async () => {
+    const { ctx } = proxy;
+    const config = ctx.config;
+    writeConfig({
+      currency: "USD",
+      providers: [provider("one", one)],
+      services: [
+        // Simulator service 1 is Default, service 4 a Package.
+        {
+          id: 9,
+          routes: [
+            { provider: "one", upstreamService: 1 },
+            { provider: "one", upstreamService: 4 },
+          ],
+        },
+      ],
+    });
+    expect(await proxy.reload()).toEqual({
+      ok: false,
+      problems: ['services[0].routes[1]: type "Package" differs from the reference route\'s "Default"'],
+    });
+    expect(ctx.config).toBe(config);
+  });
 });

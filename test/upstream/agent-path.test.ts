@@ -25,24 +25,31 @@ async function serve(handler: http.RequestListener): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v2`;
 }
 
-const post = (url: string, extra: { timeoutMs?: number; maxBodyBytes?: number } = {}) =>
-  postForm({ url, form: { key: "k", action: "balance" }, dispatcher: agent, timeoutMs: 2000, ...extra });
+const post = (
+  url: string,
+  extra: { timeoutMs?: number; maxBodyBytes?: number; headers?: Record<string, string> } = {},
+) => postForm({ url, form: { key: "k", action: "balance" }, dispatcher: agent, timeoutMs: 2000, ...extra });
 
 describe("postForm over the Agent", () => {
   it("sends the form as fetch did and reads a gzip answer decoded, with its headers", async () => {
-    const seen: Array<{ type?: string; body: string; encoding?: string }> = [];
+    const seen: Array<{ type?: string; body: string; encoding?: string; key?: string }> = [];
     const url = await serve((req, res) => {
       let body = "";
       req.on("data", (c: Buffer) => {
         body += c.toString();
       });
       req.on("end", () => {
-        seen.push({ type: req.headers["content-type"], body, encoding: req.headers["accept-encoding"] });
+        seen.push({
+          type: req.headers["content-type"],
+          body,
+          encoding: req.headers["accept-encoding"],
+          key: req.headers["idempotency-key"] as string | undefined,
+        });
         res.writeHead(429, { "content-encoding": "gzip", "retry-after": "3", "content-type": "application/json" });
         res.end(gzipSync('{"error":"slow down"}'));
       });
     });
-    const result = await post(url);
+    const result = await post(url, { headers: { "idempotency-key": "smm-order-7" } });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.answer.status).toBe(429);
@@ -54,6 +61,7 @@ describe("postForm over the Agent", () => {
         type: "application/x-www-form-urlencoded;charset=UTF-8",
         body: "key=k&action=balance",
         encoding: "gzip, deflate, br",
+        key: "smm-order-7",
       },
     ]);
   });

@@ -1,9 +1,17 @@
 /**
  * `config check`: validates PROVIDERS_FILE (resolving `${NAME}` key references from the
  * environment) and prints what it declares. Provider keys are never printed.
+ *
+ * What depends on the upstream catalogues (issue #12) is checked against the catalogues cached
+ * in the database by the last price sync: the routes of a service must agree on the service
+ * type (a route naming the path is refused otherwise), and each import rule's count of services
+ * produced (skipped, overridden by an explicit service), with ids produced by two rules refused.
  */
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { loadProvidersFile, type Markup, type ServiceConfig } from "../../config/providers-file.js";
+import { ConfigError, loadProvidersFile, type Markup, type ServiceConfig } from "../../config/providers-file.js";
+import { catalogueProblems, loadCachedCatalogues } from "../../routing/catalogue-check.js";
+import type { CatalogueEntry } from "../../routing/imports.js";
 import type { CliContext } from "../context.js";
 import { providerSettingsJson } from "../provider-json.js";
 
@@ -33,6 +41,16 @@ function markupText(m: Markup): string {
   return "percent" in m ? `+${m.percent}%` : `+${m.fixed} per 1000`;
 }
 
+/**
+ * The cached catalogues (empty before the first price sync). A database that does not exist yet
+ * is not created: `config check` stays usable before `migrate`.
+ */
+function cachedCatalogues(ctx: CliContext): Map<string, CatalogueEntry[]> {
+  const path = ctx.env().DATABASE_PATH;
+  if (path === ":memory:" || !existsSync(path)) return new Map();
+  return loadCachedCatalogues(ctx.db());
+}
+
 export function registerConfigCommands(program: Command, ctx: CliContext): void {
   const group = program.command("config").description("inspect the configuration");
 
@@ -43,6 +61,21 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     .action((opts: { json?: boolean }) => {
       const file = ctx.env().PROVIDERS_FILE;
       const config = loadProvidersFile(file, ctx.envSource);
+      const catalogues = cachedCatalogues(ctx);
+      const checked = catalogueProblems(config, catalogues);
+      if (checked.problems.length > 0) throw new ConfigError(checked.problems);
+      const imports = config.imports.map((rule, i) => ({
+        rule: i,
+        provider: rule.provider,
+        idOffset: rule.idOffset,
+        categories: rule.categories ?? null,
+        types: rule.types ?? null,
+        exclude: rule.exclude,
+        produced: checked.counts[i]?.produced ?? 0,
+        skipped: checked.counts[i]?.skipped ?? 0,
+        overridden: checked.counts[i]?.overridden ?? 0,
+        catalogueCached: catalogues.has(rule.provider),
+      }));
       const providers = config.providers.map((p) => ({
         ...providerSettingsJson(p),
         timeoutMs: p.timeoutMs,
@@ -52,6 +85,8 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
         id: s.id,
         provider: s.provider,
         upstreamService: s.upstreamService,
+        routes: s.routes,
+        routing: s.routing,
         name: s.name ?? null,
         category: s.category ?? null,
         pricing: pricing(s, config.markup),
@@ -69,6 +104,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
           flagAfterMisses: config.flagAfterMisses,
           providers,
           services,
+          imports,
         });
         return;
       }
@@ -110,5 +146,27 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
         { header: "MAX", value: (s) => s.max ?? "(upstream)", align: "right" },
         { header: "ENABLED", value: (s) => s.enabled },
       ]);
+      const multi = services.filter((s) => s.routes.length > 1);
+      if (multi.length > 0) {
+        ctx.out.line();
+        ctx.out.line("Routes (first = pricing reference):");
+        ctx.out.table(multi, [
+          { header: "SERVICE", value: (s) => s.id, align: "right" },
+          { header: "ROUTING", value: (s) => s.routing },
+          { header: "ROUTES", value: (s) => s.routes.map((r) => `${r.provider}/${r.upstreamService}`).join(", ") },
+        ]);
+      }
+      if (imports.length > 0) {
+        ctx.out.line();
+        ctx.out.line(`Import rules (${imports.length}), counted over the catalogues cached by the last price sync:`);
+        ctx.out.table(imports, [
+          { header: "RULE", value: (r) => `imports[${r.rule}]` },
+          { header: "PROVIDER", value: (r) => r.provider },
+          { header: "ID OFFSET", value: (r) => r.idOffset, align: "right" },
+          { header: "SERVICES", value: (r) => (r.catalogueCached ? r.produced : "(no sync yet)"), align: "right" },
+          { header: "SKIPPED", value: (r) => r.skipped, align: "right" },
+          { header: "OVERRIDDEN", value: (r) => r.overridden, align: "right" },
+        ]);
+      }
     });
 }

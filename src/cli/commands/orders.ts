@@ -1,7 +1,9 @@
 /**
- * `orders ...`: list, show, resolve (issue #7). `list`/`show` read the store; `resolve` settles
- * an order whose upstream placement is `unknown`, either by linking the upstream order id the
- * operator found on the panel or by refunding it. Amounts print as 5-decimal strings.
+ * `orders ...`: list, show, resolve (issue #7), reroute (issue #12). `list`/`show` read the
+ * store (`show` lists every upstream attempt); `resolve` settles an order whose upstream
+ * placement is `unknown`, either by linking the upstream order id the operator found on the
+ * panel or by refunding it; `reroute` places a failed (or confirmed-absent unknown) order again
+ * on another route, charged once. Amounts print as 5-decimal strings.
  */
 import { type Command, Option } from "commander";
 import { eq } from "drizzle-orm";
@@ -10,11 +12,13 @@ import {
   customers,
   type LedgerEntry,
   type Order,
+  type OrderAttempt,
   type Refill,
   SUBMISSION_STATES,
   type SubmissionState,
 } from "../../db/schema.js";
 import { getOrderDetail, listOrders } from "../../orders/operator-orders.js";
+import { type RouteChoice, rerouteOrder } from "../../orders/reroute.js";
 import { ORDER_STATUSES } from "../../panel/statuses.js";
 import { type ResolveAction, resolveUnknownOrder } from "../../sync/resolve.js";
 import { withAppContext } from "../app-context.js";
@@ -73,6 +77,32 @@ export interface OrderDetailJson extends OrderJson {
   updatedAt: string | null;
   ledger: LedgerJson[];
   refills: RefillJson[];
+  attempts: AttemptJson[];
+}
+
+/** An upstream `add` attempt in `orders show`. */
+export interface AttemptJson {
+  /** The service's route index (0 = reference). */
+  route: number;
+  providerId: string;
+  upstreamService: string;
+  /** `sending` (in flight), `ok`, `rejected`, `not_sent`, `rate_limited` or `ambiguous`. */
+  outcome: string;
+  error: string | null;
+  sentAt: string | null;
+  finishedAt: string | null;
+}
+
+function attemptJson(a: OrderAttempt): AttemptJson {
+  return {
+    route: a.routeIndex,
+    providerId: a.providerId,
+    upstreamService: a.upstreamService,
+    outcome: a.outcome,
+    error: a.error,
+    sentAt: isoTime(a.sentAt),
+    finishedAt: isoTime(a.finishedAt),
+  };
 }
 
 export function orderJson(o: Order): OrderJson {
@@ -117,7 +147,12 @@ function refillJson(r: Refill): RefillJson {
   };
 }
 
-function orderDetailJson(order: Order, ledger: LedgerEntry[], refills: Refill[]): OrderDetailJson {
+function orderDetailJson(
+  order: Order,
+  ledger: LedgerEntry[],
+  refills: Refill[],
+  attempts: OrderAttempt[],
+): OrderDetailJson {
   return {
     ...orderJson(order),
     params: parseParams(order.params),
@@ -134,6 +169,7 @@ function orderDetailJson(order: Order, ledger: LedgerEntry[], refills: Refill[])
     updatedAt: isoTime(order.updatedAt),
     ledger: ledger.map(ledgerJson),
     refills: refills.map(refillJson),
+    attempts: attempts.map(attemptJson),
   };
 }
 
@@ -202,7 +238,7 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
     .option(...JSON_FLAG)
     .action((id: number, opts: { json?: boolean }) => {
       const detail = getOrderDetail(ctx.db(), id);
-      const o = orderDetailJson(detail.order, detail.ledger, detail.refills);
+      const o = orderDetailJson(detail.order, detail.ledger, detail.refills, detail.attempts);
       if (opts.json) {
         ctx.out.json(o);
         return;
@@ -240,6 +276,16 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
         { header: "AMOUNT", value: (e) => e.amount, align: "right" },
         { header: "BALANCE", value: (e) => e.balanceAfter, align: "right" },
         { header: "NOTE", value: (e) => e.note },
+      ]);
+      ctx.out.line();
+      ctx.out.line("Upstream attempts:");
+      ctx.out.table(o.attempts, [
+        { header: "ROUTE", value: (a) => a.route, align: "right" },
+        { header: "PROVIDER", value: (a) => a.providerId },
+        { header: "UPSTREAM", value: (a) => a.upstreamService, align: "right" },
+        { header: "OUTCOME", value: (a) => a.outcome },
+        { header: "ERROR", value: (a) => a.error },
+        { header: "SENT", value: (a) => a.sentAt },
       ]);
       ctx.out.line();
       ctx.out.line("Refills:");
@@ -296,4 +342,56 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
           : `order ${id}: ${result.status}, refunded ${result.refundedNow}; customer ${result.customerId} balance ${result.balance}`,
       );
     });
+
+  group
+    .command("reroute")
+    .description(
+      "place a failed order (or an unknown one confirmed absent upstream) again on another route of its service, charged once",
+    )
+    .argument("<id>", "order id", parseId)
+    .option("--route <n>", "the service's route index (0 = the reference route)", parseCount)
+    .option("--provider <id>", "the service's first route on this provider")
+    .option("--not-on-upstream", "for an unknown order: you checked its upstream panel and the order is not there")
+    .option(...JSON_FLAG)
+    .action(
+      async (id: number, opts: { route?: number; provider?: string; notOnUpstream?: boolean; json?: boolean }) => {
+        if ((opts.route === undefined) === (opts.provider === undefined)) {
+          throw new CliUsageError("give either --route N or --provider ID");
+        }
+        const choice: RouteChoice =
+          opts.route !== undefined ? { route: opts.route } : { provider: opts.provider ?? "" };
+        const result = await withAppContext(ctx, async ({ ctx: app }) => {
+          const r = await rerouteOrder(app, id, choice, { confirmedAbsent: opts.notOnUpstream === true });
+          const json: RerouteJson = {
+            ...orderJson(r.order),
+            route: r.route.routeIndex,
+            chargedNow: formatAmount(r.chargedNow),
+            placed: r.error === undefined,
+            error: r.error?.message ?? null,
+          };
+          return json;
+        });
+        if (opts.json) {
+          ctx.out.json(result);
+          return;
+        }
+        const where = `route ${result.route} (${result.providerId} service ${result.upstreamService})`;
+        ctx.out.line(
+          result.placed
+            ? `order ${id}: placed on ${where}, upstream order ${result.upstreamOrderId ?? "-"}; charged now ${result.chargedNow}`
+            : `order ${id}: not placed on ${where}: ${result.submission}, ${result.error ?? ""}; refunded ${result.refunded}`,
+        );
+      },
+    );
+}
+
+/** JSON of `orders reroute`: the order after the attempt. */
+export interface RerouteJson extends OrderJson {
+  route: number;
+  /** Charged by this reroute (0.00000 when the held charge was reused). */
+  chargedNow: string;
+  /** Whether the route took the order. */
+  placed: boolean;
+  /** The placement's answer when not placed. */
+  error: string | null;
 }

@@ -1,12 +1,15 @@
 /**
- * `services list` (issue #7): every local service as last recomputed by the catalogue sync,
- * with its cost (upstream rate converted into our currency, per 1000), sell rate and margin.
+ * `services list` (issues #7, #12): every local service as last recomputed by the catalogue
+ * sync, with its cost (the reference route's upstream rate converted into our currency, per
+ * 1000), sell rate and margin, and each of its routes with its own cost, margin and whether it
+ * can take an order now (and why not), plus how many services each import rule produced.
  */
 import type { Command } from "commander";
 import { Decimal } from "decimal.js";
 import { asc } from "drizzle-orm";
 import { formatRate, minorToDecimal } from "../../billing/money.js";
-import { type Service, services } from "../../db/schema.js";
+import { isBelowCost } from "../../billing/pricing.js";
+import { type Service, type ServiceRoute, serviceRoutes, services } from "../../db/schema.js";
 import type { CliContext } from "../context.js";
 
 /** JSON shape of a service in `services list`. */
@@ -29,6 +32,30 @@ export interface ServiceJson {
   max: number;
   enabled: boolean;
   disabledReason: string | null;
+  /** `priority` (listed order) or `cheapest`. */
+  routing: string;
+  /** Index of the import rule that produced it (`imports[N]`); null when listed in the file. */
+  importRule: number | null;
+  routes: RouteJson[];
+}
+
+/** A route of a service in `services list`. */
+export interface RouteJson {
+  /** Position in the service's routes (0 = the pricing reference). */
+  route: number;
+  providerId: string;
+  upstreamService: string;
+  /** Upstream rate in our currency per 1000; null when not listed upstream. */
+  cost: string | null;
+  margin: string | null;
+  marginPercent: string | null;
+  /**
+   * Whether the route can take an order as far as the store knows (listed, same type, a cost
+   * below the sell rate). The provider's circuit is known only to the running server
+   * (`/readyz`, `smm_upstream_circuit_state`).
+   */
+  usable: boolean;
+  whyNot: string | null;
 }
 
 /** Margin figures of a sell rate (minor units per 1000) over a cost (decimal string). */
@@ -41,7 +68,24 @@ export function marginOf(rate: number, cost: string): { margin: string; marginPe
   };
 }
 
-function serviceJson(s: Service): ServiceJson {
+function routeJson(service: Service, r: ServiceRoute): RouteJson {
+  const margins = r.cost === null ? { margin: null, marginPercent: null } : marginOf(service.rate, r.cost);
+  let whyNot = r.usable ? null : (r.unusableReason ?? "not usable");
+  if (whyNot === null && r.cost !== null && isBelowCost(service.rate, r.cost)) {
+    whyNot = "cost at or above the sell rate";
+  }
+  return {
+    route: r.routeIndex,
+    providerId: r.providerId,
+    upstreamService: r.upstreamService,
+    cost: r.cost,
+    ...margins,
+    usable: whyNot === null,
+    whyNot,
+  };
+}
+
+function serviceJson(s: Service, routes: readonly ServiceRoute[]): ServiceJson {
   return {
     id: s.id,
     name: s.name,
@@ -56,6 +100,9 @@ function serviceJson(s: Service): ServiceJson {
     max: s.max,
     enabled: s.enabled,
     disabledReason: s.disabledReason,
+    routing: s.routing,
+    importRule: s.importRule,
+    routes: routes.map((r) => routeJson(s, r)),
   };
 }
 
@@ -67,7 +114,21 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
     .description("list local services with cost, sell rate and margin (per 1000, in our currency)")
     .option("--json", "print machine-readable JSON")
     .action((opts: { json?: boolean }) => {
-      const rows = ctx.db().select().from(services).orderBy(asc(services.id)).all().map(serviceJson);
+      const db = ctx.db();
+      const routesOf = new Map<number, ServiceRoute[]>();
+      for (const r of db
+        .select()
+        .from(serviceRoutes)
+        .orderBy(serviceRoutes.serviceId, serviceRoutes.routeIndex)
+        .all()) {
+        routesOf.set(r.serviceId, [...(routesOf.get(r.serviceId) ?? []), r]);
+      }
+      const rows = db
+        .select()
+        .from(services)
+        .orderBy(asc(services.id))
+        .all()
+        .map((s) => serviceJson(s, routesOf.get(s.id) ?? []));
       if (opts.json) {
         ctx.out.json(rows);
         return;
@@ -87,5 +148,35 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
         { header: "ENABLED", value: (s) => s.enabled },
         { header: "DISABLED REASON", value: (s) => s.disabledReason },
       ]);
+      const routes = rows.flatMap((s) => (s.routes.length > 1 ? s.routes.map((r) => ({ service: s, ...r })) : []));
+      if (routes.length > 0) {
+        ctx.out.line();
+        ctx.out.line("Routes of services with several:");
+        ctx.out.table(routes, [
+          { header: "SERVICE", value: (r) => r.service.id, align: "right" },
+          { header: "ROUTE", value: (r) => (r.route === 0 ? "0 (reference)" : r.route) },
+          { header: "PROVIDER", value: (r) => r.providerId },
+          { header: "UPSTREAM", value: (r) => r.upstreamService, align: "right" },
+          { header: "COST", value: (r) => r.cost, align: "right" },
+          { header: "MARGIN", value: (r) => r.margin, align: "right" },
+          { header: "MARGIN %", value: (r) => r.marginPercent, align: "right" },
+          { header: "USABLE", value: (r) => r.usable },
+          { header: "WHY NOT", value: (r) => r.whyNot },
+        ]);
+      }
+      const imported = new Map<number, number>();
+      for (const s of rows)
+        if (s.importRule !== null) imported.set(s.importRule, (imported.get(s.importRule) ?? 0) + 1);
+      if (imported.size > 0) {
+        ctx.out.line();
+        ctx.out.line("Services produced by import rules:");
+        ctx.out.table(
+          [...imported].sort(([a], [b]) => a - b),
+          [
+            { header: "RULE", value: ([rule]) => `imports[${rule}]` },
+            { header: "SERVICES", value: ([, count]) => count, align: "right" },
+          ],
+        );
+      }
     });
 }

@@ -1,0 +1,140 @@
+/**
+ * `orders reroute` (issue #12): places a `failed` order again on another route of its service,
+ * or an `unknown` one once the operator confirmed on its upstream's panel that it does not
+ * exist there. Charged once: an `unknown` order's held charge is reused; a `failed` (refunded)
+ * order is charged its original charge again, only if the balance covers it. Then it is sent
+ * like any placement (attempt recorded, `ok` → submitted, ambiguous → held, definite → failed
+ * and refunded), to that one route only.
+ */
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { applyBalanceChange } from "../billing/ledger.js";
+import { formatAmount } from "../billing/money.js";
+import { inTransaction } from "../db/client.js";
+import { type Order, orders, services } from "../db/schema.js";
+import { skipReason } from "../routing/candidates.js";
+import type { AppContext } from "../runtime/context.js";
+import type { DomainError } from "./errors.js";
+import { type Route, routesOf, sendToRoutes, upstreamQuantity } from "./place-order.js";
+
+/** Why a reroute was refused (nothing changed). */
+export class RerouteError extends Error {
+  override name = "RerouteError";
+  constructor(
+    readonly reason: "unknown_order" | "wrong_state" | "not_confirmed" | "no_route" | "route_unusable",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Which route: its index in the service's routes, or the first route of a provider. */
+export type RouteChoice = { route: number } | { provider: string };
+
+export interface RerouteResult {
+  /** The order after the attempt. */
+  order: Order;
+  route: Route;
+  /** Charged again by this reroute (minor units; 0 when the held charge was reused). */
+  chargedNow: number;
+  /** The placement's answer: undefined when the route took the order. */
+  error: DomainError | undefined;
+}
+
+/**
+ * Reroutes order `orderId` to the chosen route.
+ * @param confirmedAbsent for an `unknown` order: the operator checked the upstream has no such order.
+ * @throws RerouteError (nothing changed); InsufficientFundsError when a failed order's charge is not covered.
+ */
+export async function rerouteOrder(
+  ctx: AppContext,
+  orderId: number,
+  choice: RouteChoice,
+  options: { confirmedAbsent?: boolean } = {},
+): Promise<RerouteResult> {
+  const order = ctx.db.select().from(orders).where(eq(orders.id, orderId)).get();
+  if (!order) throw new RerouteError("unknown_order", `order ${orderId} not found`);
+  if (order.submission !== "failed" && order.submission !== "unknown") {
+    throw new RerouteError(
+      "wrong_state",
+      `order ${orderId} is ${order.submission}: only a failed or unknown order can be rerouted`,
+    );
+  }
+  if (order.submission === "unknown" && options.confirmedAbsent !== true) {
+    throw new RerouteError(
+      "not_confirmed",
+      `order ${orderId} is unknown: confirm on ${order.providerId}'s panel that it does not exist there, then pass --not-on-upstream`,
+    );
+  }
+  if (order.submission === "unknown" && order.upstreamOrderId !== null) {
+    throw new RerouteError(
+      "wrong_state",
+      `order ${orderId} is held with upstream order ${order.upstreamOrderId} on ${order.providerId}: the upstream has it, status sync follows it`,
+    );
+  }
+  const service = ctx.db.select().from(services).where(eq(services.id, order.serviceId)).get();
+  if (!service) throw new RerouteError("no_route", `service ${order.serviceId} no longer exists`);
+  const routes = routesOf(ctx, service);
+  const route =
+    "route" in choice
+      ? routes.find((r) => r.routeIndex === choice.route)
+      : routes.find((r) => r.providerId === choice.provider);
+  if (!route) {
+    const which = "route" in choice ? `route ${choice.route}` : `a route on provider ${choice.provider}`;
+    throw new RerouteError("no_route", `service ${service.id} has no ${which}`);
+  }
+  const params = JSON.parse(order.params) as Record<string, string>;
+  const quantity = upstreamQuantity({
+    params,
+    quantity: order.quantity,
+    chargedUnits: params.quantity === undefined && order.quantity === 1 ? 1000 : order.quantity,
+  });
+  const skip = skipReason(route, {
+    policy: "priority",
+    rate: order.rate,
+    quantity,
+    dripfeed: params.runs !== undefined,
+    circuitOf: (p) => ctx.providers.get(p)?.stats().circuit,
+  });
+  if (skip) throw new RerouteError("route_unusable", `route ${route.routeIndex} cannot take it: ${skip.detail}`);
+
+  const exchangeRate = ctx.config.providers.find((p) => p.id === route.providerId)?.exchangeRate ?? "1";
+  const chargedNow = inTransaction(ctx.db, () => {
+    const now = ctx.now();
+    const due = order.submission === "failed" ? order.refunded : 0;
+    const changed = ctx.db
+      .update(orders)
+      .set({
+        submission: "queued",
+        status: "Pending",
+        refunded: sql`${orders.refunded} - ${due}`,
+        remains: null,
+        upstreamOrderId: null,
+        providerId: route.providerId,
+        upstreamService: route.upstreamService,
+        exchangeRate,
+        submitStartedAt: null,
+        lastError: null,
+        flag: null,
+        missCount: 0,
+        updatedAt: now,
+      })
+      .where(and(eq(orders.id, orderId), inArray(orders.submission, [order.submission])))
+      .run();
+    if (changed.changes !== 1) throw new RerouteError("wrong_state", `order ${orderId} changed meanwhile`);
+    if (due > 0) {
+      applyBalanceChange(ctx.db, {
+        customerId: order.customerId,
+        amount: -due,
+        kind: "charge",
+        orderId,
+        note: `order ${orderId}: charged again to reroute it to ${route.providerId} (${formatAmount(due)})`,
+        at: now,
+      });
+    }
+    return due;
+  });
+  ctx.logger.info({ orderId, route: route.routeIndex, provider: route.providerId, chargedNow }, "order rerouted");
+  const error = await sendToRoutes(ctx, orderId, service, [route], params);
+  const after = ctx.db.select().from(orders).where(eq(orders.id, orderId)).get() ?? order;
+  return { order: after, route, chargedNow, error };
+}

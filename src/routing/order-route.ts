@@ -1,0 +1,36 @@
+/**
+ * The flags an order is offered by the route that took it (issue #12): refill and cancel come
+ * from that route's upstream service, not from the service's reference route.
+ */
+import { and, eq } from "drizzle-orm";
+import type { Db } from "../db/client.js";
+import { type Order, serviceRoutes, services } from "../db/schema.js";
+
+/**
+ * `refill`/`cancel` of the route `order` was placed on (its provider and upstream service);
+ * the service's own flags when no stored route matches (an order from before routes, or a
+ * route since removed from the config).
+ */
+export function orderRouteFlags(
+  db: Db,
+  order: Pick<Order, "serviceId" | "providerId" | "upstreamService">,
+): { refill: boolean; cancel: boolean } {
+  const route = db
+    .select({ refill: serviceRoutes.refill, cancel: serviceRoutes.cancel })
+    .from(serviceRoutes)
+    .where(
+      and(
+        eq(serviceRoutes.serviceId, order.serviceId),
+        eq(serviceRoutes.providerId, order.providerId),
+        eq(serviceRoutes.upstreamService, order.upstreamService),
+      ),
+    )
+    .get();
+  if (route !== undefined) return route;
+  const service = db
+    .select({ refill: services.refill, cancel: services.cancel })
+    .from(services)
+    .where(eq(services.id, order.serviceId))
+    .get();
+  return service ?? { refill: false, cancel: false };
+}
