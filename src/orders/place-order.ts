@@ -128,6 +128,8 @@ const statements = preparedFor((db: Db) => ({
       providerId: param("providerId"),
       upstreamService: param("upstreamService"),
       exchangeRate: param("exchangeRate"),
+      // The key this route's request carries (null: sent without one), so a held order is re-asked only with it.
+      upstreamIdempotencyKey: param("upstreamKey"),
       updatedAt: param("at"),
     })
     .where(and(eq(orders.id, sql.placeholder("id")), eq(orders.submission, "queued"), isNull(orders.submitStartedAt)))
@@ -442,7 +444,8 @@ async function tryCandidates(
         ...(i > 0 ? { budgetMs } : {}),
         ...(upstreamKey !== undefined && keyed(route.providerId) ? { idempotencyKey: upstreamKey } : {}),
         onSend: () => {
-          state.inFlightAttempt = recordSending(ctx, orderId, route);
+          const sentKey = keyed(route.providerId) ? upstreamKey : undefined;
+          state.inFlightAttempt = recordSending(ctx, orderId, route, sentKey);
         },
       },
     );
@@ -497,10 +500,11 @@ function excerpt(message: string): string {
 
 /**
  * Right before a request leaves, in one transaction: the order points at `route` with
- * `submit_started_at` set, and a `sending` attempt is recorded.
+ * `submit_started_at` set and `upstream_idempotency_key` = the key the request carries (null
+ * when none), and a `sending` attempt is recorded.
  * @returns the attempt's id.
  */
-function recordSending(ctx: AppContext, orderId: number, route: Route): number {
+function recordSending(ctx: AppContext, orderId: number, route: Route, upstreamKey: string | undefined): number {
   const prepared = statements(ctx.db);
   return inTransaction(ctx.db, () => {
     const at = ctx.now();
@@ -510,6 +514,7 @@ function recordSending(ctx: AppContext, orderId: number, route: Route): number {
       providerId: route.providerId,
       upstreamService: route.upstreamService,
       exchangeRate: exchangeRateOf(ctx, route.providerId),
+      upstreamKey: upstreamKey ?? null,
     });
     if (written.changes === 0) throw new SendAborted(orderId);
     return recordAttempt(ctx, orderId, route, "sending", null, at, null);

@@ -37,13 +37,17 @@ export function longestPlacementMs(ctx: AppContext, providerId: string): number 
   return timeoutMs + Math.ceil(timeoutMs / 2) + RECOVERY_MARGIN_MS;
 }
 
-/** Whether a `queued` order is old enough that no live process can still be placing it. */
+/**
+ * Whether a `queued` order is old enough that no live process can still be placing it: its
+ * last write (creation, a route's send or definite answer, an `orders reroute`, which sends an
+ * old order anew) is older than the longest possible placement.
+ */
 export function isStuckQueued(
   ctx: AppContext,
-  order: { providerId: string; createdAt: number },
+  order: { providerId: string; createdAt: number; updatedAt: number },
   now = ctx.now(),
 ): boolean {
-  return now - order.createdAt > longestPlacementMs(ctx, order.providerId);
+  return now - Math.max(order.createdAt, order.updatedAt) > longestPlacementMs(ctx, order.providerId);
 }
 
 export interface RecoveryResult {
@@ -68,7 +72,7 @@ export function recoverQueuedOrders(ctx: AppContext, options: RecoveryOptions = 
       id: orders.id,
       providerId: orders.providerId,
       createdAt: orders.createdAt,
-      submitStartedAt: orders.submitStartedAt,
+      updatedAt: orders.updatedAt,
     })
     .from(orders)
     .where(
@@ -81,11 +85,18 @@ export function recoverQueuedOrders(ctx: AppContext, options: RecoveryOptions = 
   const refunded: number[] = [];
   const unknown: number[] = [];
   for (const order of candidates) {
-    if (order.submitStartedAt === null) {
-      if (failAndRefund(ctx, order.id, "not sent before a restart", "Canceled")) refunded.push(order.id);
-      continue;
-    }
-    const held = inTransaction(ctx.db, () => {
+    // Decided on the order as it is inside the write transaction: a send that started after
+    // the read above (another process) makes it held, never refunded.
+    const settled = inTransaction(ctx.db, () => {
+      const current = ctx.db
+        .select({ submission: orders.submission, submitStartedAt: orders.submitStartedAt })
+        .from(orders)
+        .where(eq(orders.id, order.id))
+        .get();
+      if (current?.submission !== "queued") return "none";
+      if (current.submitStartedAt === null) {
+        return failAndRefund(ctx, order.id, "not sent before a restart", "Canceled") ? "refunded" : "none";
+      }
       const changed = ctx.db
         .update(orders)
         .set({ submission: "unknown", flag: "upstream call was in flight during a restart", updatedAt: now })
@@ -98,9 +109,10 @@ export function recoverQueuedOrders(ctx: AppContext, options: RecoveryOptions = 
           .where(and(eq(orderAttempts.orderId, order.id), eq(orderAttempts.outcome, "sending")))
           .run();
       }
-      return changed;
+      return changed > 0 ? "held" : "none";
     });
-    if (held > 0) unknown.push(order.id);
+    if (settled === "refunded") refunded.push(order.id);
+    if (settled === "held") unknown.push(order.id);
   }
   if (refunded.length + unknown.length > 0) {
     ctx.logger.warn({ refunded, unknown }, "recovered orders left queued");

@@ -1,8 +1,10 @@
 /**
  * `orders reroute` (issue #12): places a `failed` order again on another route of its service,
  * or an `unknown` one once the operator confirmed on its upstream's panel that it does not
- * exist there. Charged once: an `unknown` order's held charge is reused; a `failed` (refunded)
- * order is charged its original charge again, only if the balance covers it. Then it is sent
+ * exist there. An order one of whose attempts an upstream answered with an order id (`ok`) is
+ * never rerouted, whatever its state: that upstream holds it. Charged once: an `unknown`
+ * order's held charge is reused; a `failed` (refunded) order is charged its original charge
+ * again, only if the balance covers it. Then it is sent
  * like any placement (attempt recorded, `ok` → submitted, ambiguous → held, definite → failed
  * and refunded), to that one route only.
  */
@@ -10,7 +12,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { applyBalanceChange } from "../billing/ledger.js";
 import { formatAmount } from "../billing/money.js";
 import { inTransaction } from "../db/client.js";
-import { type Order, orders, services } from "../db/schema.js";
+import { type Order, orderAttempts, orders, services } from "../db/schema.js";
 import { skipReason } from "../routing/candidates.js";
 import type { AppContext } from "../runtime/context.js";
 import type { DomainError } from "./errors.js";
@@ -69,6 +71,19 @@ export async function rerouteOrder(
     throw new RerouteError(
       "wrong_state",
       `order ${orderId} is held with upstream order ${order.upstreamOrderId} on ${order.providerId}: the upstream has it, status sync follows it`,
+    );
+  }
+  // An attempt the upstream answered with an order id (e.g. confirmed after another process
+  // settled the order as not placed): that upstream holds it, so it is never placed again.
+  const taken = ctx.db
+    .select({ providerId: orderAttempts.providerId, error: orderAttempts.error })
+    .from(orderAttempts)
+    .where(and(eq(orderAttempts.orderId, orderId), eq(orderAttempts.outcome, "ok")))
+    .get();
+  if (taken) {
+    throw new RerouteError(
+      "wrong_state",
+      `order ${orderId} was taken by ${taken.providerId} (${taken.error ?? "order id answered"}): that upstream holds it, it is not placed again`,
     );
   }
   const service = ctx.db.select().from(services).where(eq(services.id, order.serviceId)).get();

@@ -9,10 +9,14 @@
  * - an order id (`ok`) → linked: `submitted` with that id; status sync takes it over;
  * - `ambiguous` with an order id in the answer → the id is stored, the order stays held and
  *   status sync follows it;
- * - a definite refusal (`rejected`, 409 excepted: the client makes that `ambiguous`) →
- *   Canceled and refunded in full, visible to the customer with a webhook (as the operator's
- *   `orders resolve --refund`);
- * - anything else (409 "still processing", a timeout, our own back-pressure) → asked again next tick.
+ * - a refusal the upstream gives only once it looked the key up and found no order for it
+ *   ({@link refusalProvesNoOrder}: HTTP 400/402/404/502 `{"error"}`, not about the key itself
+ *   nor a path it does not serve) → Canceled and refunded in full, visible to the customer with
+ *   a webhook (as the operator's `orders resolve --refund`);
+ * - anything else (409 "still processing", a timeout, our own back-pressure, and any refusal
+ *   that can come before the key is looked up: 401 key, 429 or an error answered with HTTP
+ *   200 by an upstream with HTTP errors off) → kept held, asked again next tick: such a refusal
+ *   does not prove the upstream holds no order, and the order is never refunded on it.
  * Without the option nothing is ever resent.
  */
 import type Sqlite from "better-sqlite3";
@@ -20,7 +24,7 @@ import type { Logger } from "../observability/logger.js";
 import { DUPLICATE_UPSTREAM_ID_FLAG, isUniqueViolation } from "../orders/place-order.js";
 import type { AddParams } from "../panel/service-types.js";
 import type { AppContext } from "../runtime/context.js";
-import type { ProviderClient } from "../upstream/types.js";
+import type { ProviderClient, UpstreamFailure } from "../upstream/types.js";
 import { forEachBounded } from "./pool.js";
 import { providerConcurrency } from "./providers.js";
 import { resolveUnknownOrder } from "./resolve.js";
@@ -80,11 +84,57 @@ function statements(db: Sqlite.Database): HeldStatements {
   return s;
 }
 
-/** Stores an upstream id on a held order; a duplicate id flags it instead. @returns whether linked. */
-function store(ctx: AppContext, write: () => unknown, orderId: number, upstreamOrderId: string): boolean {
+/**
+ * Statuses another smm-proxy answers an `add` with only after its `Idempotency-Key` lookup found
+ * no order for the key (seed 003 table: 400 bad parameters, 402 funds, 404 unknown service, 502
+ * its upstream refused). 401 (our key), 409, 413, 429 and errors answered with HTTP 200 can come
+ * before the lookup, while it holds the first order.
+ */
+const REFUSED_AFTER_KEY_LOOKUP: ReadonlySet<number> = new Set([400, 402, 404, 502]);
+
+/**
+ * Whether a re-ask's refusal proves the upstream holds no order for the key (see the module
+ * doc): a status from {@link REFUSED_AFTER_KEY_LOOKUP} whose error is not about the key itself
+ * (used with other parameters, malformed) nor the 404 of a path it does not serve.
+ */
+export function refusalProvesNoOrder(failure: UpstreamFailure): boolean {
+  if (failure.httpStatus === undefined || !REFUSED_AFTER_KEY_LOOKUP.has(failure.httpStatus)) return false;
+  const error = failure.upstreamError ?? "";
+  if (/idempotency/i.test(error)) return false;
+  return !(failure.httpStatus === 404 && /^\s*not found\s*$/i.test(error));
+}
+
+/** Flag of an order the upstream answered for after it stopped being held (refunded or rerouted meanwhile). */
+export const ANSWERED_AFTER_SETTLED_FLAG = "upstream holds an order settled meanwhile";
+
+/**
+ * Stores an upstream id on a held order; a duplicate id flags it instead, and so does an order
+ * settled meanwhile (the operator refunded or rerouted it while the re-ask was out: the upstream
+ * holds an order we no longer follow). @returns whether linked.
+ */
+function store(
+  ctx: AppContext,
+  write: () => Sqlite.RunResult,
+  orderId: number,
+  upstreamOrderId: string,
+  log: Logger,
+): boolean {
   try {
-    write();
-    return true;
+    if (write().changes > 0) return true;
+    const row = ctx.db.$client
+      .prepare<[number], { upstream_order_id: string | null }>("SELECT upstream_order_id FROM orders WHERE id = ?")
+      .get(orderId);
+    if (row === undefined || row.upstream_order_id === upstreamOrderId) return false;
+    ctx.db.$client
+      .prepare("UPDATE orders SET flag = ?, last_error = ?, updated_at = ? WHERE id = ?")
+      .run(
+        ANSWERED_AFTER_SETTLED_FLAG,
+        `upstream answered with its order ${upstreamOrderId} after the order stopped being held`,
+        ctx.now(),
+        orderId,
+      );
+    log.error({ orderId, upstreamOrderId }, "held order re-ask answered after the order was settled; flagged");
+    return false;
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     const s = ctx.db.$client.prepare("UPDATE orders SET flag = ?, last_error = ?, updated_at = ? WHERE id = ?");
@@ -141,13 +191,18 @@ async function reaskOne(
   switch (outcome.kind) {
     case "ok": {
       const id = outcome.value.order;
-      if (store(ctx, () => s.link.run(id, now, order.id), order.id, id)) {
+      if (store(ctx, () => s.link.run(id, now, order.id), order.id, id, log)) {
         result.linked++;
         log.info({ orderId: order.id, upstreamOrderId: id }, "held order linked by its idempotency key");
       }
       return;
     }
     case "rejected": {
+      if (!refusalProvesNoOrder(outcome.failure)) {
+        s.note.run(`re-asked, refused before its key was looked up: ${outcome.failure.message}`, now, order.id);
+        log.warn({ orderId: order.id, failure: outcome.failure }, "held order re-ask refused; kept held");
+        return;
+      }
       resolveUnknownOrder(ctx, order.id, {
         refund: true,
         reason: `upstream refused the order when re-asked: ${outcome.failure.message}`,
@@ -160,7 +215,7 @@ async function reaskOne(
       const id = outcome.failure.upstreamOrderId;
       if (
         id !== undefined &&
-        store(ctx, () => s.follow.run(id, outcome.failure.message, now, order.id), order.id, id)
+        store(ctx, () => s.follow.run(id, outcome.failure.message, now, order.id), order.id, id, log)
       ) {
         result.linked++;
         return;

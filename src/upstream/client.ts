@@ -242,9 +242,14 @@ export function createProviderClient(
       definedErrorStatuses: dialect.definedErrorStatuses,
       linksOrder: spec === dialect.add,
     });
-    if (idempotencyKey !== undefined && outcome.kind === "rejected" && result.answer.status === 409) {
-      // The upstream still processes the first request with this key: it may place the order.
-      return { outcome: { kind: "ambiguous", failure: outcome.failure }, httpStatus: 409 };
+    if (
+      idempotencyKey !== undefined &&
+      outcome.kind === "rejected" &&
+      (result.answer.status === 409 || /idempotency/i.test(outcome.failure.upstreamError ?? ""))
+    ) {
+      // The upstream still processes the first request with this key (409), or refused the key
+      // itself (used with other parameters): it may hold an order under it.
+      return { outcome: { kind: "ambiguous", failure: outcome.failure }, httpStatus: result.answer.status };
     }
     return { outcome, httpStatus: result.answer.status };
   }
