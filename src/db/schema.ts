@@ -363,6 +363,17 @@ export const priceChanges = sqliteTable(
   (t) => [index("price_changes_service_idx").on(t.serviceId, t.createdAt)],
 );
 
+/**
+ * Generation counters of in-memory caches, bumped by triggers (migration 0005) whatever
+ * process or connection writes: `customers` moves when an API key is added, revoked or
+ * deleted, or a customer row changes in anything but its balance (the API key cache,
+ * `customers/key-cache.ts`, starts over when it moved).
+ */
+export const cacheGenerations = sqliteTable("cache_generations", {
+  name: text("name").primaryKey(),
+  value: integer("value").notNull().default(0),
+});
+
 export type Customer = typeof customers.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type ProviderState = typeof providers.$inferSelect;
