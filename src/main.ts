@@ -6,12 +6,14 @@
 import { EnvError, loadEnv } from "./config/env.js";
 import { ConfigError } from "./config/providers-file.js";
 import { StoreOpenError } from "./db/client.js";
+import { exitOnFatalErrors } from "./observability/logger.js";
 import { StartRefusedError } from "./runtime/instance-lock.js";
 import { start } from "./runtime/start.js";
 
 async function main(): Promise<void> {
   const env = loadEnv();
   const runtime = await start(env);
+  exitOnFatalErrors(runtime.ctx.logger);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

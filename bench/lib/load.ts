@@ -3,6 +3,7 @@
  * Latencies are collected per response at full resolution (autocannon's own histogram
  * rounds to whole milliseconds).
  */
+import { request } from "node:http";
 import autocannon from "autocannon";
 
 export interface LoadOptions {
@@ -10,6 +11,10 @@ export interface LoadOptions {
   /** Form body (sent as `application/x-www-form-urlencoded`). */
   form: Record<string, string | number>;
   connections: number;
+  /** Extra request headers (e.g. `accept-encoding`, `if-none-match`). */
+  headers?: Record<string, string>;
+  /** The status counted as an answer (e.g. 304 for conditional requests); default any 2xx. */
+  okStatus?: number;
   /** Seconds; ignored when `amount` is set. */
   durationS?: number;
   /** Total requests to send. */
@@ -18,13 +23,14 @@ export interface LoadOptions {
 
 export interface LoadResult {
   requests: number;
-  /** Answers with a 2xx status. */
+  /** Answers with a 2xx status (or `okStatus`). */
   ok: number;
+  /** Answers with any other status. */
   non2xx: number;
   errors: number;
   timeouts: number;
   seconds: number;
-  /** Successful requests per second. */
+  /** Successful requests per second (2xx, and 304 for conditional requests). */
   rps: number;
   /** Latency percentiles over 2xx answers, ms. */
   latency: { p50: number; p90: number; p99: number; max: number; mean: number };
@@ -84,14 +90,17 @@ export function runLoad(options: LoadOptions): Promise<LoadRun> {
   const body = new URLSearchParams(Object.entries(options.form).map(([k, v]): [string, string] => [k, String(v)]));
   let latencies = new Float64Array(1 << 16);
   let n = 0;
+  let other = 0;
   let bytes = 0;
+  const counted = (status: number) =>
+    options.okStatus === undefined ? status >= 200 && status < 300 : status === options.okStatus;
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const instance = autocannon(
       {
         url: options.url,
         method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
+        headers: { "content-type": "application/x-www-form-urlencoded", ...options.headers },
         body: body.toString(),
         connections: options.connections,
         ...(options.amount === undefined ? { duration: options.durationS ?? 10 } : { amount: options.amount }),
@@ -107,7 +116,7 @@ export function runLoad(options: LoadOptions): Promise<LoadRun> {
         resolve({
           requests: result.requests.total,
           ok: n,
-          non2xx: result.non2xx,
+          non2xx: other,
           errors: result.errors,
           timeouts: result.timeouts,
           seconds,
@@ -119,7 +128,10 @@ export function runLoad(options: LoadOptions): Promise<LoadRun> {
       },
     );
     instance.on("response", (_client: unknown, statusCode: number, resBytes: number, responseTime: number) => {
-      if (statusCode < 200 || statusCode >= 300) return;
+      if (!counted(statusCode)) {
+        other++;
+        return;
+      }
       if (n === latencies.length) {
         const bigger = new Float64Array(latencies.length * 2);
         bigger.set(latencies);
@@ -128,5 +140,30 @@ export function runLoad(options: LoadOptions): Promise<LoadRun> {
       latencies[n++] = responseTime;
       bytes += resBytes;
     });
+  });
+}
+
+/** One POST of a form, answered as raw bytes (no decompression), e.g. to read a gzip answer as sent. */
+export function rawPost(
+  url: string,
+  form: Record<string, string | number>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+  const body = new URLSearchParams(Object.entries(form).map(([k, v]): [string, string] => [k, String(v)])).toString();
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
   });
 }

@@ -3,7 +3,9 @@
  * no middleware, no store.
  * - `POST /api/v2` answers a constant small JSON (the `status` and `services` baseline);
  * - `POST /catalogue` answers a constant JSON text set by the `setCatalogue` command (the same
- *   bytes as the proxy's `services` answer, serialised once), for the same-size comparison.
+ *   bytes as the proxy's `services` answer, serialised once), for the same-size comparison;
+ * - `POST /catalogue-gzip` answers constant gzip bytes (`Content-Encoding: gzip`) set by the
+ *   `setCatalogueGzip` command (base64): the proxy's own gzip form of `services`.
  */
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
@@ -14,9 +16,13 @@ const CONSTANT = { charge: "0.27819", start_count: "3572", status: "Partial", re
 
 async function main(): Promise<void> {
   let catalogue = "[]";
+  let catalogueGzip = new Uint8Array(0);
   const app = new Hono();
   app.post("/api/v2", (c) => c.json(CONSTANT));
   app.post("/catalogue", (c) => c.body(catalogue, 200, { "Content-Type": "application/json" }));
+  app.post("/catalogue-gzip", (c) =>
+    c.body(catalogueGzip, 200, { "Content-Type": "application/json", "Content-Encoding": "gzip" }),
+  );
   const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   const { port } = server.address() as AddressInfo;
@@ -26,6 +32,10 @@ async function main(): Promise<void> {
       setCatalogue: (text: string) => {
         catalogue = text;
         return text.length;
+      },
+      setCatalogueGzip: (base64: string) => {
+        catalogueGzip = new Uint8Array(Buffer.from(base64, "base64"));
+        return catalogueGzip.byteLength;
       },
     },
   );

@@ -1,14 +1,15 @@
 /**
  * smm-proxy under test, in its own process, started exactly as `main.ts` does (`start(env,
  * {config})`) over a file store in WAL mode, with the downstream rate limits off and every
- * request logged (stdout goes to /dev/null). argv[2]: JSON {@link ProxyServerOptions}.
+ * request logged (stdout goes to /dev/null). argv[2]: JSON {@link ProxyServerOptions}, or
+ * `@<file>` holding it (a 20,000-service providers file is too long for a command line).
  *
  * Commands: `customer` (create one, returns its key), `seedOrders` (insert submitted open
  * orders with upstream ids straight into the store), `syncTick` (one `runStatusSyncTick`,
  * timed, with the store's row writes), `backlog` (keep calls waiting on one provider's queue
  * for a while).
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { parseAmount } from "../../src/billing/money.js";
 import { loadEnv } from "../../src/config/env.js";
@@ -50,7 +51,8 @@ export interface BacklogAnswer {
 }
 
 async function main(): Promise<void> {
-  const options = JSON.parse(process.argv[2] ?? "{}") as ProxyServerOptions;
+  const arg = process.argv[2] ?? "{}";
+  const options = JSON.parse(arg.startsWith("@") ? readFileSync(arg.slice(1), "utf8") : arg) as ProxyServerOptions;
   const env = loadEnv({
     PORT: "0",
     HOST: "127.0.0.1",
@@ -86,6 +88,8 @@ async function main(): Promise<void> {
         writeFileSync(file, JSON.stringify(profile));
         return file;
       },
+      /** `process.memoryUsage()`: where the RSS goes (V8 heap, external buffers). */
+      memoryUsage: () => process.memoryUsage(),
       customer: ({ balance }: { balance: string }) => {
         const { customer, apiKey } = createCustomer(ctx.db, {
           name: "bench",

@@ -7,11 +7,9 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { type Context, Hono } from "hono";
-import { requestId } from "hono/request-id";
 import { rateLimiter } from "hono-rate-limiter";
 import { createAdminApp } from "../admin/app.js";
-import { findCustomerByApiKey } from "../customers/api-keys.js";
-import type { Customer } from "../db/schema.js";
+import { customerByApiKey, type KeyHolder } from "../customers/key-cache.js";
 import { readiness, storeWritable } from "../observability/health.js";
 import { createMetrics, type Metrics } from "../observability/metrics.js";
 import { accountSuspended, badRequest, DomainError, invalidKey } from "../orders/errors.js";
@@ -21,9 +19,10 @@ import { ACTIONS, resolveAction } from "./actions/index.js";
 import { bodyWithinLimit } from "./body.js";
 import { clientIp } from "./client-ip.js";
 import { statusFor, toErrorAnswer } from "./errors.js";
-import { JsonText } from "./json-text.js";
+import { chooseCoding, PrecompressedJson } from "./precompressed.js";
 import { PresetAnswer } from "./preset-answer.js";
 import { type Fields, readFields } from "./request-fields.js";
+import { requestHeader, requestIdMiddleware } from "./request-headers.js";
 
 export interface ApiOptions {
   /** Requests per minute per client IP; 0 = off (seed `003_*`: 1000). */
@@ -53,7 +52,7 @@ export interface ApiOptions {
   ready?: () => boolean;
 }
 
-type Vars = { fields: Fields; customer: Customer; requestId: string };
+type Vars = { fields: Fields; customer: KeyHolder; requestId: string };
 type HonoEnv = { Variables: Vars };
 
 const MB = 1024 * 1024;
@@ -81,10 +80,29 @@ function limiter(limitPerMin: number, keyOf: (c: Context<HonoEnv>) => string) {
     standardHeaders: "draft-6",
     keyGenerator: keyOf,
     handler: (c) => {
-      const retryAfter = Number(c.res.headers.get("Retry-After") ?? c.req.header("retry-after") ?? "60");
+      const retryAfter = Number(c.res.headers.get("Retry-After") ?? requestHeader(c, "retry-after") ?? "60");
       throw new DomainError("rate_limited", "Too many requests", {}, Number.isFinite(retryAfter) ? retryAfter : 60);
     },
   });
+}
+
+/**
+ * A precompressed answer (`services`): the form `Accept-Encoding` asks for, with its strong
+ * ETag and `Vary: Accept-Encoding`; 304 without a body when `If-None-Match` names the current
+ * bytes, for GET and for POST alike (the panel API reads with POST; a client sending the
+ * header asks for exactly this).
+ */
+function precompressedAnswer(c: Context<HonoEnv>, answer: PrecompressedJson): Response {
+  const form = answer.form(chooseCoding(requestHeader(c, "accept-encoding")));
+  const headers: Record<string, string> = {
+    ETag: form.etag,
+    Vary: "Accept-Encoding",
+    "Cache-Control": "private, no-cache",
+  };
+  if (answer.notModified(requestHeader(c, "if-none-match"))) return c.body(null, 304, headers);
+  headers["Content-Type"] = "application/json";
+  if (form.coding !== "identity") headers["Content-Encoding"] = form.coding;
+  return c.body(form.bytes, 200, headers);
 }
 
 /** Builds the Hono app over a context. The server (`runtime/start.ts`) or a test serves it. */
@@ -98,7 +116,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
   // Placement reports routing figures to these metrics unless the context already reports elsewhere.
   ctx.routing ??= metrics.routing;
 
-  app.use(requestId());
+  app.use(requestIdMiddleware());
   app.get("/healthz", (c) => {
     c.header("Cache-Control", "no-store");
     if (!storeWritable(ctx.db)) return c.json({ status: "error", error: "store not writable" }, 503);
@@ -144,7 +162,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
       const action = actionLabel(c.get("fields") as Fields | undefined);
       const status = c.res.status;
       metrics.observeRequest(action, status, durationMs);
-      const customer = c.get("customer") as Customer | undefined;
+      const customer = c.get("customer") as KeyHolder | undefined;
       accessLog.info(
         {
           requestId: c.get("requestId"),
@@ -176,7 +194,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
     const fields = await readFields(c);
     c.set("fields", fields);
     const key = fields.key;
-    const customer = key ? findCustomerByApiKey(ctx.db, key) : undefined;
+    const customer = key ? customerByApiKey(ctx.db, key) : undefined;
     if (!customer) throw invalidKey();
     c.set("customer", customer);
     if (customer.suspendedAt !== null) throw accountSuspended();
@@ -194,9 +212,9 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
       ctx,
       customer: c.get("customer"),
       fields,
-      header: (h) => c.req.header(h),
+      header: (h) => requestHeader(c, h),
     });
-    if (answer instanceof JsonText) return c.body(answer.text, 200, { "Content-Type": "application/json" });
+    if (answer instanceof PrecompressedJson) return precompressedAnswer(c, answer);
     if (answer instanceof PresetAnswer) {
       return c.json(answer.body as object, statusFor(c.get("customer"), answer.statusCode, serverHttpErrors));
     }
@@ -224,7 +242,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
       ctx.logger.error({ err: error, requestId: c.get("requestId") }, "unexpected error answering a request");
     }
     if (answer.retryAfter !== undefined) c.header("Retry-After", String(answer.retryAfter));
-    return c.json(answer.body, statusFor(c.get("customer") as Customer | undefined, answer.status, serverHttpErrors));
+    return c.json(answer.body, statusFor(c.get("customer") as KeyHolder | undefined, answer.status, serverHttpErrors));
   });
   return app;
 }

@@ -1,6 +1,7 @@
 /** The client IP of a request, for rate limits (the API's per-IP limit, the dashboard's sign-in limit). */
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context } from "hono";
+import { requestHeader } from "./request-headers.js";
 
 /**
  * The client's address. Behind N trusted proxies it is the N-th `X-Forwarded-For` entry from
@@ -10,7 +11,7 @@ import type { Context } from "hono";
 export function clientIp(c: Context, trustProxy: number | boolean): string {
   const hops = trustProxy === true ? 1 : trustProxy === false ? 0 : trustProxy;
   if (hops > 0) {
-    const entries = (c.req.header("x-forwarded-for") ?? "")
+    const entries = (requestHeader(c, "x-forwarded-for") ?? "")
       .split(",")
       .map((e) => e.trim())
       .filter((e) => e !== "");

@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import { badRequest } from "../orders/errors.js";
 import { requestBodyText } from "./body.js";
+import { requestHeader } from "./request-headers.js";
 
 export type Fields = Record<string, string>;
 
@@ -55,7 +56,7 @@ export async function readFields(c: Context): Promise<Fields> {
   const q = url.indexOf("?");
   if (q !== -1) fromSearchParams(new URLSearchParams(url.slice(q + 1)), fields);
   if (c.req.method !== "POST") return fields;
-  const type = (c.req.header("content-type") ?? "").toLowerCase();
+  const type = (requestHeader(c, "content-type") ?? "").toLowerCase();
   if (type.startsWith("multipart/form-data")) {
     let form: FormData;
     try {

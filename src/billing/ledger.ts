@@ -41,8 +41,18 @@ export interface BalanceChange {
 }
 
 /**
+ * A customer's balance as stored now (minor units), undefined for an unknown customer. The
+ * API's `balance` reads it here on every request: balances are never cached (issue #14).
+ */
+export function readBalance(db: Db, customerId: number): Minor | undefined {
+  return statementsFor(db).balance.get({ id: customerId })?.balance;
+}
+
+/**
  * Applies one balance change and its ledger row. MUST be called inside a transaction
- * (`inTransaction`), so the change and the row commit together.
+ * (`inTransaction`), so the change and the row commit together. Its UPDATE sets the balance
+ * and `updated_at` only: the store's trigger then leaves the API key cache alone (migration
+ * 0005); a verb changing other customer columns does so in its own UPDATE.
  * @returns the new balance (minor units).
  * @throws InsufficientFundsError when the balance would go below zero.
  * @throws UnknownCustomerError when the customer does not exist.

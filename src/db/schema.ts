@@ -370,7 +370,7 @@ export const priceChanges = sqliteTable(
 
 /**
  * Totals per UTC day (day = floor(epoch ms / 86 400 000)), maintained by SQLite triggers in
- * the same transaction as the row that changes them (migration 0006), so the operator's
+ * the same transaction as the row that changes them (migration 0007), so the operator's
  * overview reads at most 30 rows instead of scanning orders:
  * - `orders`: orders created that day;
  * - `charges` / `refunds`: minor units of `charge` / `refund` ledger rows written that day
@@ -383,6 +383,17 @@ export const dailyTotals = sqliteTable("daily_totals", {
   charges: integer("charges").notNull().default(0),
   refunds: integer("refunds").notNull().default(0),
   cost: integer("cost").notNull().default(0),
+});
+
+/**
+ * Generation counters of in-memory caches, bumped by triggers (migration 0005) whatever
+ * process or connection writes: `customers` moves when an API key is added, revoked or
+ * deleted, or a customer row changes in anything but its balance (the API key cache,
+ * `customers/key-cache.ts`, starts over when it moved).
+ */
+export const cacheGenerations = sqliteTable("cache_generations", {
+  name: text("name").primaryKey(),
+  value: integer("value").notNull().default(0),
 });
 
 export type Customer = typeof customers.$inferSelect;

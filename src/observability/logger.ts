@@ -2,6 +2,12 @@
  * Structured JSON logs (pino). Secrets are redacted by path everywhere: customer API keys
  * (`key`, `apiKey`), upstream keys, webhook secrets, Authorization headers.
  * Pretty output when stdout is a terminal.
+ *
+ * JSON lines to stdout go through pino's asynchronous destination (issue #14): a line is
+ * buffered and written while the next requests are served, instead of one blocking `write(2)`
+ * per line. The buffer is flushed on shutdown ({@link flushLogs}), on a fatal error (main.ts)
+ * and on `process.exit`; only a hard kill (SIGKILL, OOM killer, power loss) can lose the lines
+ * still buffered, never any stored data.
  */
 import { type DestinationStream, type Logger, pino } from "pino";
 
@@ -40,10 +46,38 @@ export function createLogger(level: string, options: LoggerOptions = {}): Logger
   };
   if (options.destination !== undefined) return pino(base, options.destination);
   const pretty = options.pretty ?? Boolean(process.stdout.isTTY);
-  return pino({
-    ...base,
-    ...(pretty ? { transport: { target: "pino-pretty", options: { colorize: true } } } : {}),
-  });
+  if (pretty) return pino({ ...base, transport: { target: "pino-pretty", options: { colorize: true } } });
+  // sync: false → buffered, written asynchronously; pino flushes it synchronously on exit.
+  return pino(base, pino.destination({ dest: 1, sync: false }));
+}
+
+/**
+ * Writes out every buffered log line now, synchronously (shutdown, fatal errors). Harmless for
+ * loggers without a buffer (tests' destinations, the pretty transport, a silent logger).
+ */
+export function flushLogs(logger: Logger): void {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    | { flushSync?: () => void }
+    | undefined;
+  try {
+    stream?.flushSync?.();
+  } catch {
+    // not ready yet (nothing written) or already closed: nothing buffered to lose
+  }
+}
+
+/**
+ * Makes an uncaught exception or unhandled rejection fatal the logged way: one `fatal` line
+ * with the error, every buffered line written out, exit code 1 (systemd restarts the service).
+ */
+export function exitOnFatalErrors(logger: Logger): void {
+  const fatal = (kind: string) => (error: unknown) => {
+    logger.fatal({ err: error }, `${kind}: exiting`);
+    flushLogs(logger);
+    process.exit(1);
+  };
+  process.on("uncaughtException", fatal("uncaught exception"));
+  process.on("unhandledRejection", fatal("unhandled rejection"));
 }
 
 /** A logger that discards everything (tests). */

@@ -9,6 +9,9 @@ import type { Metrics } from "./metrics.js";
 
 /** Builds the listener passed as `onEvent` to `createProviderRegistry`. */
 export function createUpstreamListener(logger: Logger, metrics?: Metrics): UpstreamEventListener {
+  // The call line is built from fixed event fields only (never a request or answer field), so
+  // it skips the wildcard redaction that costs ~4× a plain line (one line per `add`, issue #14).
+  const callLog = logger.child({}, { redact: { paths: ["key", "apiKey"], censor: "[redacted]" } });
   return (event: UpstreamEvent) => {
     metrics?.observeUpstream(event);
     if (event.type === "circuit") {
@@ -38,7 +41,7 @@ export function createUpstreamListener(logger: Logger, metrics?: Metrics): Upstr
         "provider refused for lack of funds on our account: top it up",
         "error",
       );
-    } else if (event.outcome === "ok" || event.outcome === "rejected") logger.info(line, "upstream call");
-    else logger.warn(line, "upstream call");
+    } else if (event.outcome === "ok" || event.outcome === "rejected") callLog.info(line, "upstream call");
+    else callLog.warn(line, "upstream call");
   };
 }

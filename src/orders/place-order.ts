@@ -26,6 +26,7 @@ import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { applyBalanceChange } from "../billing/ledger.js";
 import { chargeFor, formatAmount } from "../billing/money.js";
 import { type Db, inTransaction } from "../db/client.js";
+import { commitSoon } from "../db/group-commit.js";
 import { preparedFor } from "../db/prepared.js";
 import {
   type AttemptOutcome,
@@ -343,7 +344,9 @@ export async function placeOrder(ctx: AppContext, input: PlaceOrderInput): Promi
   const prepared = statements(ctx.db);
 
   const anyKeyed = candidates.some((r) => ctx.config.providers.find((p) => p.id === r.providerId)?.idempotencyKeys);
-  const orderId = inTransaction(ctx.db, () => {
+  // Group commit (issue #14): orders arriving together share one write transaction, each in its
+  // own savepoint; the charge is committed before anything is sent, as with its own transaction.
+  const orderId = await commitSoon(ctx.db, () => {
     const now = ctx.now();
     const row = prepared.insertOrder.get({
       customerId: input.customerId,
@@ -450,7 +453,7 @@ async function tryCandidates(
     failpoint("after_upstream_answer");
     ctx.routing?.attempt(route.providerId, outcome.kind);
     if (outcome.kind === "ok" || outcome.kind === "ambiguous") {
-      const answer = settleTaken(ctx, orderId, route, state.inFlightAttempt, outcome);
+      const answer = await settleTaken(ctx, orderId, route, state.inFlightAttempt, outcome);
       state.inFlightAttempt = undefined;
       if (outcome.kind === "ok") ctx.routing?.placed(service.id, route.routeIndex, route.providerId);
       return answer;
@@ -548,13 +551,13 @@ function recordAttempt(
  * @returns the error to answer when the order is not placed nor held (settled elsewhere).
  * @throws the store's error when a write fails (the caller settles the order then).
  */
-function settleTaken(
+async function settleTaken(
   ctx: AppContext,
   orderId: number,
   route: Route,
   attemptId: number | undefined,
   outcome: Extract<CallOutcome<{ order: string }>, { kind: "ok" | "ambiguous" }>,
-): DomainError | undefined {
+): Promise<DomainError | undefined> {
   const log = ctx.logger.child({ orderId });
   const prepared = statements(ctx.db);
   const finish = (kind: AttemptOutcome, error: string) => {
@@ -592,7 +595,9 @@ function settleTaken(
   const upstreamOrderId = outcome.value.order;
   let linked: boolean;
   try {
-    linked = inTransaction(ctx.db, () => {
+    // Group commit (issue #14): answers arriving together are recorded in one transaction,
+    // committed before the customer is answered.
+    linked = await commitSoon(ctx.db, () => {
       finish("ok", `upstream order ${upstreamOrderId}`);
       return prepared.markSubmitted.run({ id: orderId, upstreamOrderId, at: ctx.now() }).changes > 0;
     });

@@ -1,6 +1,6 @@
 /**
  * Business figures per UTC day for the operator's overview (issue #13), read from the
- * `daily_totals` rows the store's triggers maintain (migration 0006): at most `days` rows per
+ * `daily_totals` rows the store's triggers maintain (migration 0007): at most `days` rows per
  * call, never a scan of the orders. Amounts are minor units (exact integers).
  *
  * - orders: orders created that day;

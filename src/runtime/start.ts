@@ -14,7 +14,7 @@ import type { Env } from "../config/env.js";
 import { loadProvidersFile, type ProvidersConfig, zeroMarkupServices } from "../config/providers-file.js";
 import { createReloadableRegistry, type ReloadResult, reloadConfig } from "../config/reload.js";
 import { openDb } from "../db/client.js";
-import { createLogger, type Logger } from "../observability/logger.js";
+import { createLogger, flushLogs, type Logger } from "../observability/logger.js";
 import { createMetrics } from "../observability/metrics.js";
 import { createUpstreamListener } from "../observability/upstream-listener.js";
 import { recoverQueuedOrders } from "../orders/recover.js";
@@ -226,6 +226,7 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
       lock.release();
       db.$client.close();
       logger.info("smm-proxy stopped");
+      flushLogs(logger);
     },
   };
 }

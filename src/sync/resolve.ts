@@ -7,7 +7,9 @@
  *   ID") or cannot be asked refuses the link, nothing changed. Then → `submitted` with that
  *   upstream id and `synced_at` cleared, so the next status sync takes it over first;
  * - `{refund: true}`: the operator gives up on it → status `Canceled` with the whole charge
- *   refunded exactly once (`settleRefund`). It stays visible to its customer (as `Canceled`),
+ *   refunded exactly once (`settleRefund`). Refused for a held order that follows an upstream
+ *   order id (the upstream answered with one, issue #11): the upstream holds that order, so only
+ *   its final status may refund it (status sync, or `orders settle` once the operator knows it). It stays visible to its customer (as `Canceled`),
  *   so its submission becomes `submitted` with no upstream id (sync and cancel skip it).
  * Both clear the order's flag; both happen in one transaction, with a webhook outbox row when
  * the customer-visible state changed. A `queued` order stuck at run time (older than its
@@ -33,7 +35,8 @@ export class ResolveOrderError extends Error {
       | "bad_upstream_id"
       | "duplicate_upstream_id"
       | "unknown_upstream_order"
-      | "upstream_unreachable",
+      | "upstream_unreachable"
+      | "upstream_holds",
     message: string,
   ) {
     super(message);
@@ -109,7 +112,8 @@ async function checkUpstreamOrder(ctx: AppContext, orderId: number, upstreamOrde
  * @returns the order row after the change.
  * @throws ResolveOrderError `unknown_order` (no such order), `not_unknown` (its submission is
  * not `unknown`: nothing changed), `bad_upstream_id` (empty, with a space or comma, > 64 chars),
- * `duplicate_upstream_id` (another order of the same provider already has that upstream id).
+ * `duplicate_upstream_id` (another order of the same provider already has that upstream id),
+ * `upstream_holds` (a refund of an order that follows an upstream order id).
  */
 export function settleUnknownOrder(ctx: AppContext, orderId: number, action: ResolveAction): Order {
   if ("upstreamOrder" in action && !UPSTREAM_ID.test(action.upstreamOrder.trim())) {
@@ -128,6 +132,12 @@ export function settleUnknownOrder(ctx: AppContext, orderId: number, action: Res
       throw new ResolveOrderError(
         "not_unknown",
         `order ${orderId} is ${order.submission}, not unknown: nothing to resolve (orders settle gives the final status of any open order)`,
+      );
+    }
+    if (!("upstreamOrder" in action) && order.upstreamOrderId !== null) {
+      throw new ResolveOrderError(
+        "upstream_holds",
+        `order ${orderId} follows upstream order ${order.upstreamOrderId} of ${order.providerId}: the upstream holds it, so it is not refunded here; status sync settles it, or 'orders settle ${orderId} --status ...' once you know its final status`,
       );
     }
     const now = ctx.now();

@@ -1,9 +1,16 @@
 /**
  * Sends one form POST to an upstream and classifies transport failures (issue #3,
- * "Failure classification"). Uses the global `fetch`, looked up at call time so msw can
- * intercept it in tests, with the provider's undici `Agent` as dispatcher (real pooling in
- * production) and `AbortSignal.timeout` for an exact deadline.
+ * "Failure classification"), over the provider's undici `Agent` (real pooling) with
+ * `AbortSignal.timeout` for an exact deadline.
+ *
+ * The request goes through `Agent.request` (undici's lean API): `fetch` builds a web Request,
+ * Response, Headers, AbortSignal chain and body stream per call, about a quarter of the
+ * proxy's CPU per `add` in `npm run bench` (issue #14). When the global `fetch` has been
+ * replaced since start (msw intercepting upstream HTTP in tests), the call goes through that
+ * `fetch`, looked up at call time, so interception keeps working; both paths classify alike.
  */
+import { promisify } from "node:util";
+import { brotliDecompress, gunzip, inflate } from "node:zlib";
 import type { Dispatcher } from "undici";
 
 /** Largest answer body read, bytes (a big catalogue is a few MB). */
@@ -21,10 +28,15 @@ export interface FormPost {
   headers?: Record<string, string>;
 }
 
+/** Answer headers, read by name (case-insensitive); a web `Headers` is one. */
+export interface AnswerHeaders {
+  get(name: string): string | null;
+}
+
 /** An HTTP answer whose body was read completely. */
 export interface HttpAnswer {
   status: number;
-  headers: Headers;
+  headers: AnswerHeaders;
   body: string;
 }
 
@@ -140,8 +152,117 @@ async function readBody(response: Response, maxBytes: number): Promise<string | 
   return new TextDecoder("utf-8").decode(Buffer.concat(chunks));
 }
 
+/** The `fetch` of the process at start: a different one later means an interceptor (msw) took over. */
+const startFetch = globalThis.fetch;
+
 /** Sends the form and reads the whole answer; never throws. */
-export async function postForm(request: FormPost): Promise<PostResult> {
+export function postForm(request: FormPost): Promise<PostResult> {
+  return globalThis.fetch === startFetch ? postWithAgent(request) : postWithFetch(request);
+}
+
+/** Node's parsed answer headers (lower-case names) behind `get`. */
+class NodeHeaders implements AnswerHeaders {
+  constructor(private readonly raw: Record<string, string | string[] | undefined>) {}
+  get(name: string): string | null {
+    const value = this.raw[name.toLowerCase()];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(", ") : value;
+  }
+}
+
+/** What `fetch` sent: the same form type and, for big catalogues, compressed answers welcome. */
+const FORM_HEADERS = {
+  "content-type": "application/x-www-form-urlencoded;charset=UTF-8",
+  accept: "application/json",
+  "accept-encoding": "gzip, deflate, br",
+  "user-agent": "smm-proxy",
+};
+
+const decoders: Record<string, (b: Buffer, o: { maxOutputLength: number }) => Promise<Buffer>> = {
+  gzip: promisify(gunzip),
+  "x-gzip": promisify(gunzip),
+  deflate: promisify(inflate),
+  br: promisify(brotliDecompress),
+};
+
+/**
+ * The answer's bytes without their content coding (as `fetch` gives them); undefined past
+ * `maxBytes` once decoded. @throws on a coding we cannot read or corrupt data.
+ */
+async function decoded(raw: Buffer, encoding: string | null, maxBytes: number): Promise<Buffer | undefined> {
+  const coding = encoding?.trim().toLowerCase() ?? "identity";
+  if (coding === "identity" || coding === "") return raw;
+  const decode = decoders[coding];
+  if (decode === undefined) throw new Error(`unsupported Content-Encoding ${coding}`);
+  try {
+    return await decode(raw, { maxOutputLength: maxBytes });
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") return undefined;
+    throw error;
+  }
+}
+
+/** Origin and path of each upstream URL, parsed once (a handful of providers). */
+const targets = new Map<string, { origin: string; path: string }>();
+
+function targetOf(url: string): { origin: string; path: string } {
+  let target = targets.get(url);
+  if (target === undefined) {
+    const parsed = new URL(url);
+    target = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+    if (targets.size < 1000) targets.set(url, target);
+  }
+  return target;
+}
+
+async function postWithAgent(request: FormPost): Promise<PostResult> {
+  const signal = AbortSignal.timeout(Math.max(1, request.timeoutMs));
+  let status: number | undefined;
+  let headersAt: number | undefined;
+  const sentAt = Date.now();
+  try {
+    const { origin, path } = targetOf(request.url);
+    const response = await request.dispatcher.request({
+      origin,
+      path,
+      method: "POST",
+      headers: request.headers === undefined ? FORM_HEADERS : { ...FORM_HEADERS, ...request.headers },
+      body: new URLSearchParams(request.form).toString(),
+      signal,
+    });
+    headersAt = Date.now();
+    status = response.statusCode;
+    const maxBytes = request.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const headers = new NodeHeaders(response.headers);
+    const tooLarge: PostResult = {
+      ok: false,
+      failure: { kind: "ambiguous", message: "answer body too large", httpStatus: status },
+      sentAt,
+      headersAt,
+    };
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > maxBytes) {
+        response.body.destroy();
+        return tooLarge;
+      }
+      chunks.push(chunk);
+    }
+    const bytes = await decoded(Buffer.concat(chunks, total), headers.get("content-encoding"), maxBytes);
+    if (bytes === undefined) return tooLarge;
+    const body = new TextDecoder("utf-8").decode(bytes);
+    return { ok: true, answer: { status, headers, body }, sentAt, headersAt };
+  } catch (error) {
+    const failure = classifyTransportError(error, signal.aborted, request.timeoutMs);
+    if (status === undefined || headersAt === undefined) return { ok: false, failure, sentAt };
+    // Headers came back: the request certainly reached the upstream.
+    return { ok: false, failure: { ...failure, kind: "ambiguous", httpStatus: status }, sentAt, headersAt };
+  }
+}
+
+async function postWithFetch(request: FormPost): Promise<PostResult> {
   const signal = AbortSignal.timeout(Math.max(1, request.timeoutMs));
   let status: number | undefined;
   let headersAt: number | undefined;

@@ -170,9 +170,11 @@ export class ProviderQueue {
     const cap = this.intervalCap;
     const slot = ahead % cap;
     const rounds = Math.floor(ahead / cap);
-    const recent = this.recentSends(now);
-    const missing = cap - recent.length;
-    const slotFree = slot < missing ? now : (recent[slot - missing] ?? now) + this.windowMs;
+    this.pruneSlots(now);
+    const missing = cap - this.slots.length;
+    // Sorting the window's sends is needed only when the call must wait for one to age out
+    // (a busy provider keeps hundreds in its window: no sort per call, issue #14).
+    const slotFree = slot < missing ? now : (this.recentSends(now)[slot - missing] ?? now) + this.windowMs;
     const rateWait = Math.max(now, slotFree) + rounds * this.windowMs - now;
     const free = this.concurrency - this.running;
     const concurrencyWait =

@@ -2,6 +2,8 @@
  * The API v2 over real loopback HTTP, against simulated upstream panels: every service type,
  * every failure class, balances to the last digit after each (issue #4 "Tests").
  */
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadEnv } from "../../src/config/env.js";
 import { parseProvidersConfig } from "../../src/config/providers-file.js";
@@ -342,5 +344,57 @@ describe("the whole surface over HTTP", () => {
     expect(jap.log.filter((l) => l.action === "cancel")).toHaveLength(1);
     const balance = await call({ key: customer.apiKey, action: "balance" });
     expect(balance.body).toEqual({ balance: "9.89200", currency: "USD" });
+  });
+});
+
+/** One raw POST (no decompression): status, headers and the bytes as sent. */
+function rawPost(
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${proxy.url}/api/v2`,
+      { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end(new URLSearchParams(fields).toString());
+  });
+}
+
+describe("services over HTTP (issue #14)", () => {
+  it("sends the gzip form as is, and a 304 with no body and no Content-Length", async () => {
+    const customer = addCustomer(proxy.ctx, "1.00000");
+    const form = { key: customer.apiKey, action: "services" };
+    const plain = await rawPost(form);
+    const gz = await rawPost(form, { "accept-encoding": "gzip" });
+    expect(gz.status).toBe(200);
+    expect(gz.headers["content-encoding"]).toBe("gzip");
+    expect(gz.headers.vary).toBe("Accept-Encoding");
+    expect(Number(gz.headers["content-length"])).toBe(gz.body.length);
+    expect(gunzipSync(gz.body).equals(plain.body)).toBe(true);
+    const ids = (JSON.parse(plain.body.toString("utf8")) as Array<{ service: number }>).map((s) => s.service);
+    expect(ids.slice(0, 20)).toEqual([...Array.from({ length: 19 }, (_, i) => i + 1), 50]);
+
+    const again = await rawPost(form, { "accept-encoding": "gzip", "if-none-match": String(gz.headers.etag) });
+    expect(again.status).toBe(304);
+    expect(again.body.length).toBe(0);
+    expect(again.headers.etag).toBe(gz.headers.etag);
+    expect(again.headers["content-length"]).toBeUndefined();
+  });
+
+  it("echoes a well-formed X-Request-Id and replaces a malformed one", async () => {
+    const customer = addCustomer(proxy.ctx, "1.00000");
+    const form = { key: customer.apiKey, action: "balance" };
+    expect((await rawPost(form, { "x-request-id": "abc-123=" })).headers["x-request-id"]).toBe("abc-123=");
+    const replaced = (await rawPost(form, { "x-request-id": "no spaces allowed" })).headers["x-request-id"];
+    expect(replaced).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   });
 });

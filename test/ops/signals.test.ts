@@ -114,6 +114,12 @@ describe("signals", () => {
       server.process.kill("SIGTERM");
       expect(await add).toEqual({ status: 200, body: { order: 1 } });
       expect(await server.exited).toBe(0);
+      // buffered log lines are written out on shutdown: the add's request line, then the last line
+      await new Promise((done) =>
+        server.process.stdout?.readableEnded ? done(null) : server.process.stdout?.once("end", done),
+      );
+      expect(server.lines).toContainEqual(expect.objectContaining({ msg: "request", action: "add", status: 200 }));
+      expect(server.lines.at(-1)).toMatchObject({ msg: "smm-proxy stopped" });
     } finally {
       server.process.kill("SIGKILL");
     }

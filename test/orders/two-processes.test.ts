@@ -76,12 +76,15 @@ function twoContexts(): { a: AppContext; b: AppContext; upstream: GatedProvider;
 }
 
 const ADD = { service: "1", link: "https://ig.com/x", quantity: "1000" };
+/** The charge's transaction is a group commit (issue #14): it commits at the end of the current turn. */
+const chargeCommitted = () => new Promise((resolve) => setImmediate(resolve));
 const row = (ctx: AppContext, id: number) => ctx.db.select().from(orders).where(eq(orders.id, id)).get();
 
 describe("two contexts on one database", () => {
   it("recovery in the second leaves a queued order of the first alone; it is placed once, charged once", async () => {
     const { a, b, upstream, customerId } = twoContexts();
     const placing = placeOrder(a, { customerId, fields: ADD });
+    await chargeCommitted();
     expect(row(b, 1)).toMatchObject({ submission: "queued", submitStartedAt: null });
     expect(recoverQueuedOrders(b)).toEqual({ refunded: 0, markedUnknown: 0 });
     upstream.release();
@@ -98,6 +101,7 @@ describe("two contexts on one database", () => {
   it("a send whose order another process settled is aborted: nothing leaves, refunded exactly once", async () => {
     const { a, b, upstream, customerId } = twoContexts();
     const placing = placeOrder(a, { customerId, fields: ADD }).catch((error: unknown) => error);
+    await chargeCommitted();
     // Past the longest possible placement, the second process settles it as never sent.
     const created = row(b, 1)?.createdAt ?? 0;
     b.now = () => created + longestPlacementMs(b, "p1") + 1;

@@ -133,15 +133,15 @@ describe("dailyReport", () => {
   });
 });
 
-describe("migration 0006 on a store with orders already", () => {
+describe("migration 0007 on a store with orders already", () => {
   it("fills the daily totals from the orders and the ledger it finds", () => {
     const dir = mkdtempSync(join(tmpdir(), "smm-migrate-"));
     try {
-      // A migrations folder up to 0005 only, as a store created before this change was.
+      // A migrations folder up to 0006 only, as a store created before this change was.
       const before = join(dir, "before");
       mkdirSync(join(before, "meta"), { recursive: true });
       const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, "meta/_journal.json"), "utf8"));
-      const entries = journal.entries.slice(0, 6) as Array<{ tag: string }>;
+      const entries = journal.entries.slice(0, 7) as Array<{ tag: string }>;
       writeFileSync(join(before, "meta/_journal.json"), JSON.stringify({ ...journal, entries }));
       for (const e of entries) copyFileSync(join(MIGRATIONS_FOLDER, `${e.tag}.sql`), join(before, `${e.tag}.sql`));
       const db = openDb(join(dir, "store.db"), { migrate: false });

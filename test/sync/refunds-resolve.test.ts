@@ -156,6 +156,20 @@ describe("resolveUnknownOrder", () => {
     expect(orderRow(ctx, other)).toMatchObject({ submission: "unknown", refunded: 0 });
     expect(balanceOf(ctx, customer)).toEqual({ balance: 240_000, ledger: 240_000 });
   });
+
+  it("refuses to refund a held order that follows an upstream order id (the upstream holds it)", async () => {
+    const { ctx } = context();
+    const customer = customerWith(ctx, "5.00000", HOOK);
+    const id = unknownOrder(ctx, customer);
+    ctx.db.update(orders).set({ upstreamOrderId: "777" }).where(eq(orders.id, id)).run();
+    await expect(resolveUnknownOrder(ctx, id, { refund: true })).rejects.toMatchObject({
+      reason: "upstream_holds",
+      message: `order ${id} follows upstream order 777 of jap: the upstream holds it, so it is not refunded here; status sync settles it, or 'orders settle ${id} --status ...' once you know its final status`,
+    });
+    expect(orderRow(ctx, id)).toMatchObject({ submission: "unknown", upstreamOrderId: "777", refunded: 0 });
+    expect(refundsOf(ctx, id)).toEqual([]);
+    expect(balanceOf(ctx, customer)).toEqual({ balance: 250_000, ledger: 250_000 });
+  });
 });
 
 describe("webhook outbox", () => {

@@ -1,8 +1,9 @@
 import { asc, eq, sql } from "drizzle-orm";
 import { formatRate } from "../../billing/money.js";
+import { dataVersion } from "../../db/data-version.js";
 import { services as servicesTable } from "../../db/schema.js";
 import type { AppContext } from "../../runtime/context.js";
-import { JsonText } from "../json-text.js";
+import { type PrecompressedJson, precompress } from "../precompressed.js";
 import type { ActionHandler } from "./types.js";
 
 /** One catalogue entry as customers see it (seed `000_*` "Service list"; booleans and id as JSON values, rate/min/max strings). */
@@ -48,7 +49,8 @@ interface CachedCatalogue {
   dataVersion: number;
   /** Count and last update of the stored services rows when built. */
   fingerprint: string;
-  body: JsonText;
+  /** The serialised catalogue and its gzip and brotli forms (being made, then made). */
+  answer: Promise<PrecompressedJson>;
 }
 
 const cache = new WeakMap<AppContext, CachedCatalogue>();
@@ -66,21 +68,33 @@ function catalogueFingerprint(ctx: AppContext): string {
 }
 
 /**
- * `services`: the catalogue, rebuilt (and serialised) only when it changed, since every
- * customer sees the same list. While nothing was written the check costs one pragma read;
- * the stored fingerprint is read only after another connection committed something.
+ * `services`: the catalogue, rebuilt (serialised and compressed, see `precompressed.ts`) only
+ * when it changed, since every customer sees the same list; `app.ts` picks the form by
+ * `Accept-Encoding` and answers 304 to a matching `If-None-Match` (issue #14). While nothing
+ * was written the check costs one pragma read; the stored fingerprint is read only after
+ * another connection committed something (a price sync by the CLI is seen on the next request).
+ * Requests arriving while a new catalogue is compressed wait for that one compression.
  */
 export const services: ActionHandler = ({ ctx }) => {
-  const dataVersion = Number(ctx.db.$client.pragma("data_version", { simple: true }));
+  const version = dataVersion(ctx.db);
   const hit = cache.get(ctx);
   if (hit && hit.version === ctx.catalogueVersion) {
-    if (hit.dataVersion === dataVersion) return hit.body;
+    if (hit.dataVersion === version) return hit.answer;
     if (hit.fingerprint === catalogueFingerprint(ctx)) {
-      hit.dataVersion = dataVersion;
-      return hit.body;
+      hit.dataVersion = version;
+      return hit.answer;
     }
   }
-  const body = new JsonText(JSON.stringify(listServiceViews(ctx)));
-  cache.set(ctx, { version: ctx.catalogueVersion, dataVersion, fingerprint: catalogueFingerprint(ctx), body });
-  return body;
+  const entry: CachedCatalogue = {
+    version: ctx.catalogueVersion,
+    dataVersion: version,
+    fingerprint: catalogueFingerprint(ctx),
+    answer: precompress(JSON.stringify(listServiceViews(ctx))),
+  };
+  cache.set(ctx, entry);
+  // A failed compression (out of memory) is not kept: the next request builds again.
+  entry.answer.catch(() => {
+    if (cache.get(ctx) === entry) cache.delete(ctx);
+  });
+  return entry.answer;
 };

@@ -1,11 +1,12 @@
-import type { Customer } from "../../db/schema.js";
+import type { KeyHolder } from "../../customers/key-cache.js";
 import type { AppContext } from "../../runtime/context.js";
 import type { Fields } from "../request-fields.js";
 
 /** What every action handler receives: the verified customer and the request's fields. */
 export interface ActionRequest {
   ctx: AppContext;
-  customer: Customer;
+  /** The key's owner from the key cache: every column but the balance (read it from the store). */
+  customer: KeyHolder;
   fields: Fields;
   /** Request headers the action may need (lower-case names). */
   header: (name: string) => string | undefined;
