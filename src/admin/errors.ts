@@ -13,6 +13,7 @@ import {
 import { DomainError } from "../orders/errors.js";
 import { RerouteError } from "../orders/reroute.js";
 import { ResolveOrderError } from "../sync/resolve.js";
+import { SettleOrderError } from "../sync/settle.js";
 
 export interface OperatorError {
   status: 400 | 404 | 409;
@@ -23,6 +24,9 @@ export function operatorError(error: unknown): OperatorError | undefined {
   if (error instanceof UnknownCustomerError) return { status: 404, message: error.message };
   if (error instanceof DomainError) {
     return { status: error.code.startsWith("unknown_") ? 404 : 400, message: error.message };
+  }
+  if (error instanceof SettleOrderError) {
+    return { status: error.reason === "unknown_order" ? 404 : 409, message: error.message };
   }
   if (error instanceof RerouteError) {
     return { status: error.reason === "unknown_order" ? 404 : 409, message: error.message };

@@ -348,6 +348,29 @@ describe("held orders", () => {
     expect((await cli<CustomerShow>(["customers", "show", String(alice.id)])).balance).toBe(before.balance);
   });
 
+  it("Settle gives an open order its final status and refunds what it calls for, as orders settle does", async () => {
+    const open = (await cli<Array<{ id: number; charge: string }>>(["orders", "list", "--status", "Pending"])).at(-1);
+    if (open === undefined) throw new Error("no open order");
+    const before = await cli<CustomerShow>(["customers", "show", String(alice.id)]);
+    await page.goto(url(`/admin/orders/${open.id}`));
+    const settle = page.getByRole("region", { name: "Settle" });
+    await settle.getByLabel("Final status").selectOption("Partial");
+    await settle.getByLabel("Remains").fill("400");
+    await settle.getByRole("button", { name: "Settle" }).click();
+    await expect.poll(() => page.getByRole("status").textContent()).toContain(`Order #${open.id} settled Partial`);
+    const after = await cli<OrderShow>(["orders", "show", String(open.id)]);
+    // charge × 400 / quantity, rounded down to 5 decimals
+    const charge = BigInt(open.charge.replace(".", ""));
+    const quantity = BigInt((after as unknown as { quantity: number }).quantity);
+    const due = (charge * 400n) / quantity;
+    expect(after.status).toBe("Partial");
+    expect(BigInt(after.refunded.replace(".", ""))).toBe(due);
+    expect((await cli<CustomerShow>(["customers", "show", String(alice.id)])).balance).toBe(
+      sum([before.balance, after.refunded]),
+    );
+    expect(await page.getByRole("region", { name: "Settle" }).count()).toBe(0);
+  });
+
   it("Orders filters by status and an order page shows its ledger rows", async () => {
     const canceled = await cli<Array<{ id: number }>>(["orders", "list", "--status", "Canceled"]);
     await page.goto(url("/admin/orders"));
@@ -453,6 +476,21 @@ describe("customers", () => {
     expect((await page.getByRole("textbox", { name: "Signing secret" }).inputValue()).length).toBeGreaterThan(20);
     const shown = await cli<{ webhookUrl: string | null }>(["customers", "show", String(alice.id)]);
     expect(shown.webhookUrl).toBe("https://hooks.example.com/smm");
+  });
+
+  it("Suspend makes every key answer 403 until Resume, as customers suspend/resume do", async () => {
+    const dana = addCustomer(proxy.ctx, "2.00000", { name: "Erin Suspend" });
+    await page.goto(url(`/admin/customers/${dana.id}`));
+    await page.getByRole("button", { name: "Suspend" }).click();
+    await expect.poll(() => page.getByRole("status").textContent()).toContain("Erin Suspend suspended");
+    expect(await apiCall(proxy.url, { key: dana.apiKey, action: "balance" })).toEqual({
+      status: 403,
+      body: { error: "Account suspended" },
+    });
+    await shot("customer-suspended");
+    await page.getByRole("button", { name: "Resume" }).click();
+    await expect.poll(() => page.getByRole("status").textContent()).toContain("Erin Suspend resumed");
+    expect((await apiCall(proxy.url, { key: dana.apiKey, action: "balance" })).status).toBe(200);
   });
 
   it("refuses a POST without the session's form token, and one from another origin", async () => {

@@ -68,6 +68,7 @@ export const CustomersPage = ({ customers, query, nextHref, formToken, currency 
               </td>
               <td>
                 <a href={`/admin/customers/${c.id}`}>{c.name}</a>
+                {c.suspendedAt === null ? null : <span class="badge b-suspended">suspended</span>}
               </td>
               <td class="num">
                 <Money minor={c.balance} />
@@ -119,6 +120,35 @@ export const CustomerPage = ({ customer: c, keys, ledger, nextHref, formToken }:
             <a href={`/admin/orders?customer=${c.id}`}>this customer's orders</a>
           </dd>
         </dl>
+      </section>
+      <section class="card" aria-label="Account">
+        <h2>Account</h2>
+        {c.suspendedAt === null ? (
+          <form
+            method="post"
+            action={`/admin/customers/${c.id}/suspend`}
+            data-confirm={`Suspend ${c.name}? Every key answers 403 Account suspended; open orders still sync.`}
+          >
+            <FormToken token={formToken} />
+            <p>
+              <span class="badge b-active">active</span>
+            </p>
+            <span class="hint">
+              Suspended: every key answers 403 "Account suspended"; open orders still sync and refund.
+            </span>
+            <button type="submit" class="danger">
+              Suspend
+            </button>
+          </form>
+        ) : (
+          <form method="post" action={`/admin/customers/${c.id}/resume`}>
+            <FormToken token={formToken} />
+            <p>
+              <span class="badge b-suspended">suspended</span> since <Time ms={c.suspendedAt} />
+            </p>
+            <button type="submit">Resume</button>
+          </form>
+        )}
       </section>
       <section class="card" aria-label="Top up">
         <h2>Top up</h2>

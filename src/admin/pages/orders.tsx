@@ -3,8 +3,9 @@
 import type { LedgerEntry, Order } from "../../db/schema.js";
 import { SUBMISSION_STATES } from "../../db/schema.js";
 import type { OrderDetail, OrderLabels } from "../../orders/operator-orders.js";
-import { ORDER_STATUSES } from "../../panel/statuses.js";
-import { Badge, Empty, Money, NextPage, Time } from "../components.js";
+import { FINAL_ORDER_STATUSES, ORDER_STATUSES, type OrderStatus } from "../../panel/statuses.js";
+import { SETTLE_STATUSES } from "../../sync/settle.js";
+import { Badge, Empty, FormToken, Money, NextPage, Time } from "../components.js";
 
 export interface OrderFilterValues {
   customer?: number;
@@ -154,18 +155,55 @@ function paramsOf(text: string): Array<[string, string]> {
   return [["raw", text]];
 }
 
+/** Settle (`orders settle`): the operator's final word on an open order. */
+const SettleForm = ({ orderId, quantity, formToken }: { orderId: number; quantity: number; formToken: string }) => (
+  <section class="card" aria-label="Settle">
+    <h2>Settle</h2>
+    <form
+      method="post"
+      action={`/admin/orders/${orderId}/settle`}
+      data-confirm={`Settle order #${orderId} with the chosen final status? Its refund follows the status.`}
+    >
+      <FormToken token={formToken} />
+      <label>
+        Final status
+        <select name="status">
+          {SETTLE_STATUSES.map((status) => (
+            <option value={status}>{status}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Remains
+        <input name="remains" inputmode="numeric" pattern="[0-9]*" placeholder={`0..${quantity}, for Partial`} />
+      </label>
+      <span class="hint">
+        Completed refunds nothing, Partial charge × remains / quantity (rounded down), Canceled the whole charge; status
+        sync stops following it.
+      </span>
+      <button type="submit" class="danger">
+        Settle
+      </button>
+    </form>
+  </section>
+);
+
 export const OrderPage = ({
   detail,
   customerName,
   serviceName,
   currency,
+  formToken,
 }: {
   detail: OrderDetail;
   customerName: string | null;
   serviceName: string | null;
   currency: string;
+  formToken: string;
 }) => {
   const o = detail.order;
+  const open =
+    !FINAL_ORDER_STATUSES.has(o.status as OrderStatus) && (o.submission === "submitted" || o.submission === "unknown");
   return (
     <>
       <div class="cards">
@@ -256,6 +294,7 @@ export const OrderPage = ({
           </dl>
         </section>
       </div>
+      {open ? <SettleForm orderId={o.id} quantity={o.quantity} formToken={formToken} /> : null}
       <h2>Upstream attempts</h2>
       {detail.attempts.length === 0 ? (
         <Empty>No upstream attempt recorded.</Empty>

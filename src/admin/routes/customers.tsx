@@ -8,6 +8,7 @@ import {
   rotateKey,
   setApiStyle,
   setHttpErrors,
+  setSuspended,
   setWebhook,
   topUp,
 } from "../../customers/index.js";
@@ -132,6 +133,26 @@ export function registerCustomerRoutes(app: Hono<AdminEnv>, kit: AdminKit): void
       { customerId },
     );
   });
+  for (const [path, suspended] of [
+    ["suspend", true],
+    ["resume", false],
+  ] as const) {
+    app.post(`/customers/:id{[0-9]+}/${path}`, (c) => {
+      const customerId = Number(c.req.param("id"));
+      return act(
+        c,
+        `/admin/customers/${customerId}`,
+        (): Flash => {
+          const after = setSuspended(ctx.db, customerId, suspended, ctx.now());
+          return {
+            kind: "ok",
+            text: after.suspendedAt === null ? `${after.name} resumed` : `${after.name} suspended: its keys answer 403`,
+          };
+        },
+        { customerId, suspended },
+      );
+    });
+  }
   app.post("/customers/:id{[0-9]+}/answers", async (c) => {
     const customerId = Number(c.req.param("id"));
     const body = await c.req.parseBody();

@@ -2,11 +2,14 @@
 import type { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
+import { formatAmount } from "../../billing/money.js";
 import { SUBMISSION_STATES } from "../../db/schema.js";
 import { getOrderDetail, listOrders, orderLabels } from "../../orders/operator-orders.js";
 import { ORDER_STATUSES } from "../../panel/statuses.js";
-import { type AdminEnv, type AdminKit, optionalId } from "../kit.js";
+import { SETTLE_STATUSES, SettleOrderError, type SettleStatus, settleOrder } from "../../sync/settle.js";
+import { type AdminEnv, type AdminKit, bodyText, optionalId } from "../kit.js";
 import { OrderPage, OrdersPage } from "../pages/orders.js";
+import type { Flash } from "../session.js";
 
 const ORDERS_PAGE = 50;
 
@@ -20,7 +23,7 @@ const orderQuery = z.object({
 });
 
 export function registerOrderRoutes(app: Hono<AdminEnv>, kit: AdminKit): void {
-  const { ctx, page, currency } = kit;
+  const { ctx, page, act, currency } = kit;
   app.get("/orders", (c) => {
     const parsed = orderQuery.safeParse(c.req.query());
     if (!parsed.success) {
@@ -76,7 +79,36 @@ export function registerOrderRoutes(app: Hono<AdminEnv>, kit: AdminKit): void {
         customerName={labels.customers.get(detail.order.customerId) ?? null}
         serviceName={labels.services.get(detail.order.serviceId) ?? null}
         currency={currency()}
+        formToken={c.get("session").formToken}
       />
     ));
+  });
+  app.post("/orders/:id{[0-9]+}/settle", async (c) => {
+    const orderId = Number(c.req.param("id"));
+    const body = await c.req.parseBody();
+    const status = bodyText(body, "status");
+    const remainsText = bodyText(body, "remains").trim();
+    return act(
+      c,
+      `/admin/orders/${orderId}`,
+      (): Flash => {
+        if (!(SETTLE_STATUSES as readonly string[]).includes(status)) {
+          throw new SettleOrderError("bad_remains", `final status must be one of ${SETTLE_STATUSES.join(", ")}`);
+        }
+        const remains = remainsText === "" ? undefined : Number(remainsText);
+        if (remains !== undefined && !Number.isSafeInteger(remains)) {
+          throw new SettleOrderError("bad_remains", `remains must be a whole number, got "${remainsText}"`);
+        }
+        const r = settleOrder(ctx, orderId, {
+          status: status as SettleStatus,
+          ...(remains === undefined ? {} : { remains }),
+        });
+        return {
+          kind: "ok",
+          text: `Order #${orderId} settled ${r.order.status}: refunded ${formatAmount(r.refundedNow)} now`,
+        };
+      },
+      { orderId, settle: status },
+    );
   });
 }
