@@ -8,7 +8,7 @@
  * the session's form token (`_csrf`); either missing → 403. Actions redirect (303) back to a
  * page that shows their outcome once. CSS and JS are served from `/admin/assets/`.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { type Context, Hono } from "hono";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
@@ -27,7 +27,16 @@ import { type Session, SessionStore } from "./session.js";
 
 export type { AdminOptions } from "./kit.js";
 
-const asset = (name: string) => readFileSync(new URL(`./assets/${name}`, import.meta.url), "utf8");
+/**
+ * An asset of the dashboard, read once at start: beside this module (`src/admin/assets/`, or
+ * `dist/admin/assets/` where `npm run build` copies them), else from the source tree next to
+ * `dist/` (a build made with `tsc` alone, which copies no CSS).
+ */
+function asset(name: string): string {
+  const beside = new URL(`./assets/${name}`, import.meta.url);
+  const source = new URL(`../../src/admin/assets/${name}`, import.meta.url);
+  return readFileSync(existsSync(beside) ? beside : source, "utf8");
+}
 
 /** Builds the dashboard app; the API app mounts it at `/admin` (see `api/app.ts`). */
 export function createAdminApp(ctx: AppContext, options: AdminOptions): Hono<AdminEnv> {
