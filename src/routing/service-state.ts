@@ -16,22 +16,13 @@
 import { type Minor, parseAmount } from "../billing/money.js";
 import { isBelowCost, priceService } from "../billing/pricing.js";
 import type { Markup, ServiceConfig } from "../config/providers-file.js";
+import type { UpstreamService } from "../upstream/types.js";
 
-/** A cached upstream service, as `upstream_services` holds it. */
-export interface CachedUpstream {
-  name: string;
-  type: string;
-  category: string;
-  /** Provider's rate per 1000 in its currency, decimal string. */
-  rate: string;
-  min: number;
-  max: number;
-  refill: boolean;
-  cancel: boolean;
-  dripfeed: boolean;
+/** A cached upstream service, as `upstream_services` holds it (its id is the map key). */
+export type CachedUpstream = Omit<UpstreamService, "service"> & {
   /** False when the last catalogue fetch no longer listed it. */
   present: boolean;
-}
+};
 
 /** One route as stored in `service_routes`. */
 export interface RouteState {
