@@ -1,0 +1,69 @@
+/**
+ * Catalogue-sync memory probe (issue #14's memory goal): one simulator listing `N` services
+ * (default 20,000) and a proxy child (`bench/servers/proxy.ts`, run with `--expose-gc`) whose
+ * providers file maps every one of them, as the bench's `memory` phase starts it. Prints the
+ * proxy's peak RSS (`VmHWM`) once `start()` has finished its first catalogue sync, then, after
+ * a forced GC, its RSS and live V8 heap; `--resync` runs a second full sync and prints the peak
+ * again. Usage: `npx tsx bench/catalogue-memory-probe.ts [N=20000] [--resync]`.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { rssOf, startChild } from "./lib/ipc.js";
+import type { ProxyServerOptions } from "./servers/proxy.js";
+
+const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+const N = Number(args[0] ?? 20_000);
+const RESYNC = process.argv.includes("--resync");
+const KEY = "sim-key";
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "smm-catalogue-probe-"));
+  const sim = await startChild("bench/servers/simulator.ts", {
+    args: [JSON.stringify({ dialect: "jap", apiKey: KEY, progress: false, latencyMs: 0, catalogueSize: N })],
+  });
+  const { url } = sim.ready as { url: string };
+  const options: ProxyServerOptions = {
+    databasePath: join(dir, "proxy.db"),
+    logLevel: "info",
+    providersFile: {
+      currency: "USD",
+      markup: { percent: 20 },
+      providers: [{ id: "main", dialect: "jap", url, key: KEY }],
+      services: Array.from({ length: N }, (_, i) => ({ id: i + 1, provider: "main", upstreamService: i + 1 })),
+    },
+  };
+  const file = join(dir, "proxy.json");
+  writeFileSync(file, JSON.stringify(options));
+  const started = Date.now();
+  const proxy = await startChild("bench/servers/proxy.ts", { args: [`@${file}`], nodeFlags: ["--expose-gc"] });
+  try {
+    const ms = Date.now() - started;
+    const { peak } = await rssOf(proxy.child.pid);
+    const usage = await proxy.child.call<NodeJS.MemoryUsage>("gc");
+    process.stdout.write(
+      `N=${N}: start with first sync ${ms} ms, peak RSS ${mb(peak)}; after GC: RSS ${mb(usage.rss)}, ` +
+        `heap used ${mb(usage.heapUsed)} of ${mb(usage.heapTotal)}, external ${mb(usage.external)}\n`,
+    );
+    if (RESYNC) {
+      const t = Date.now();
+      await proxy.child.call("syncCatalogues");
+      const again = await rssOf(proxy.child.pid);
+      const after = await proxy.child.call<NodeJS.MemoryUsage>("gc");
+      process.stdout.write(
+        `second sync ${Date.now() - t} ms, peak RSS ${mb(again.peak)}, RSS ${mb(again.rss)}; ` +
+          `after GC heap used ${mb(after.heapUsed)}\n`,
+      );
+    }
+  } finally {
+    await proxy.child.stop();
+    await sim.child.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${String(error)}\n`);
+  process.exit(1);
+});
