@@ -4,7 +4,9 @@
  * providers file maps every one of them, as the bench's `memory` phase starts it. Prints the
  * proxy's peak RSS (`VmHWM`) once `start()` has finished its first catalogue sync, then, after
  * a forced GC, its RSS and live V8 heap; `--resync` runs a second full sync and prints the peak
- * again. Usage: `npx tsx bench/catalogue-memory-probe.ts [N=20000] [--resync]`.
+ * again; `--services` then asks for the `services` answer once (the catalogue cache with its gzip
+ * and brotli forms is built) and prints the peak again.
+ * Usage: `npx tsx bench/catalogue-memory-probe.ts [N=20000] [--resync] [--services]`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +17,7 @@ import type { ProxyServerOptions } from "./servers/proxy.js";
 const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const N = Number(args[0] ?? 20_000);
 const RESYNC = process.argv.includes("--resync");
+const SERVICES = process.argv.includes("--services");
 const KEY = "sim-key";
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
@@ -53,6 +56,22 @@ async function main(): Promise<void> {
       const after = await proxy.child.call<NodeJS.MemoryUsage>("gc");
       process.stdout.write(
         `second sync ${Date.now() - t} ms, peak RSS ${mb(again.peak)}, RSS ${mb(again.rss)}; ` +
+          `after GC heap used ${mb(after.heapUsed)}\n`,
+      );
+    }
+    if (SERVICES) {
+      const { url: proxyUrl } = proxy.ready as { url: string };
+      const customer = await proxy.child.call<{ apiKey: string }>("customer", { balance: "1.00000" });
+      const answer = await fetch(`${proxyUrl}/api/v2`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", "accept-encoding": "gzip, br" },
+        body: new URLSearchParams({ key: customer.apiKey, action: "services" }),
+      });
+      const bytes = (await answer.arrayBuffer()).byteLength;
+      const again = await rssOf(proxy.child.pid);
+      const after = await proxy.child.call<NodeJS.MemoryUsage>("gc");
+      process.stdout.write(
+        `services answer (${bytes} bytes): peak RSS ${mb(again.peak)}, RSS ${mb(again.rss)}; ` +
           `after GC heap used ${mb(after.heapUsed)}\n`,
       );
     }
