@@ -245,7 +245,14 @@ export function recomputeServices(ctx: AppContext, _providerId?: string): number
       previous: existing,
       importRule: effective.ruleOf.get(config.id) ?? null,
     });
-    const routesChanged = writeRoutes(ctx, config.id, st.routes.all({ id: config.id }), result.routes, now);
+    const storedRoutes = st.routes.all({ id: config.id });
+    const routesChanged = writeRoutes(
+      ctx,
+      config.id,
+      storedRoutes.length > 0 ? storedRoutes : undefined,
+      result.routes,
+      now,
+    );
     const next: Recomputed | undefined = result.service;
     if (next === undefined) {
       const reason = neverListed(ctx, config, upstreamOf) ? NOT_IN_CATALOGUE : (result.disabledReason ?? NOT_LISTED);
