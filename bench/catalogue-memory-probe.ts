@@ -6,18 +6,22 @@
  * a forced GC, its RSS and live V8 heap; `--resync` runs a second full sync and prints the peak
  * again; `--services` then asks for the `services` answer once (the catalogue cache with its gzip
  * and brotli forms is built) and prints the peak again.
- * Usage: `npx tsx bench/catalogue-memory-probe.ts [N=20000] [--resync] [--services]`.
+ * `--status=R` then sends R `status` requests for one order at 50 connections (the bench's
+ * memory load) and prints the peak, the RSS and the live heap after a forced GC.
+ * Usage: `npx tsx bench/catalogue-memory-probe.ts [N=20000] [--resync] [--services] [--status=R]`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rssOf, startChild } from "./lib/ipc.js";
+import { runLoad } from "./lib/load.js";
 import type { ProxyServerOptions } from "./servers/proxy.js";
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const N = Number(args[0] ?? 20_000);
 const RESYNC = process.argv.includes("--resync");
 const SERVICES = process.argv.includes("--services");
+const STATUS = Number(process.argv.find((a) => a.startsWith("--status="))?.slice(9) ?? 0);
 const KEY = "sim-key";
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
@@ -44,6 +48,10 @@ async function main(): Promise<void> {
   try {
     const ms = Date.now() - started;
     const { peak } = await rssOf(proxy.child.pid);
+    const unforced = await proxy.child.call<NodeJS.MemoryUsage>("memoryUsage");
+    process.stdout.write(
+      `before a forced GC: RSS ${mb(unforced.rss)}, heap used ${mb(unforced.heapUsed)} of ${mb(unforced.heapTotal)}\n`,
+    );
     const usage = await proxy.child.call<NodeJS.MemoryUsage>("gc");
     process.stdout.write(
       `N=${N}: start with first sync ${ms} ms, peak RSS ${mb(peak)}; after GC: RSS ${mb(usage.rss)}, ` +
@@ -73,6 +81,31 @@ async function main(): Promise<void> {
       process.stdout.write(
         `services answer (${bytes} bytes): peak RSS ${mb(again.peak)}, RSS ${mb(again.rss)}; ` +
           `after GC heap used ${mb(after.heapUsed)}\n`,
+      );
+    }
+    if (STATUS > 0) {
+      const { url: proxyUrl } = proxy.ready as { url: string };
+      const customer = await proxy.child.call<{ id: number; apiKey: string }>("customer", { balance: "1.00000" });
+      const order = await proxy.child.call<{ first: number }>("seedOrders", {
+        customerId: customer.id,
+        providerId: "main",
+        serviceId: 1,
+        count: 1,
+        firstUpstreamId: 1,
+        quantity: 1000,
+      });
+      const load = await runLoad({
+        url: `${proxyUrl}/api/v2`,
+        form: { key: customer.apiKey, action: "status", order: order.first },
+        connections: 50,
+        amount: STATUS,
+      });
+      const again = await rssOf(proxy.child.pid);
+      const before = await proxy.child.call<NodeJS.MemoryUsage>("memoryUsage");
+      const after = await proxy.child.call<NodeJS.MemoryUsage>("gc");
+      process.stdout.write(
+        `${load.ok} status answers: peak RSS ${mb(again.peak)}, RSS ${mb(again.rss)}, heap used ${mb(before.heapUsed)} ` +
+          `of ${mb(before.heapTotal)}; after GC RSS ${mb(after.rss)}, heap used ${mb(after.heapUsed)} of ${mb(after.heapTotal)}\n`,
       );
     }
   } finally {
