@@ -1,13 +1,14 @@
 /**
  * The customer-facing HTTP surface: API v2 at `/api/v2` (and `/api/v2/`, never a redirect),
- * `GET /healthz`, `GET /readyz`, `GET /metrics` (bearer token), JSON 404s. One log line and
+ * `GET /healthz`, `GET /readyz`, `GET /metrics` (bearer token), the operator dashboard at `/admin`
+ * (`admin/app.tsx`, only with an admin token), JSON 404s. One log line and
  * one metrics observation per API request, after the answer (issue #7). Data flows one way: HTTP → fields → key check → action
  * (a verb in `orders/`) → answer; every failure goes through `onError` and `toErrorAnswer`.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { getConnInfo } from "@hono/node-server/conninfo";
 import { type Context, Hono } from "hono";
 import { rateLimiter } from "hono-rate-limiter";
+import { createAdminApp } from "../admin/app.js";
 import { customerByApiKey, type KeyHolder } from "../customers/key-cache.js";
 import { readiness, storeWritable } from "../observability/health.js";
 import { createMetrics, type Metrics } from "../observability/metrics.js";
@@ -16,6 +17,7 @@ import type { AppContext } from "../runtime/context.js";
 import type { ProviderStats } from "../upstream/types.js";
 import { ACTIONS, resolveAction } from "./actions/index.js";
 import { bodyWithinLimit } from "./body.js";
+import { clientIp } from "./client-ip.js";
 import { statusFor, toErrorAnswer } from "./errors.js";
 import { chooseCoding, PrecompressedJson } from "./precompressed.js";
 import { PresetAnswer } from "./preset-answer.js";
@@ -40,6 +42,10 @@ export interface ApiOptions {
   metricsToken?: string;
   /** Queue and circuit figures per provider (the registry's `stats`), for `/readyz` and `/metrics`. */
   providerStats?: () => Record<string, ProviderStats>;
+  /** `ADMIN_TOKEN`: mounts the operator dashboard at `/admin`; unset = `/admin/*` answers 404. */
+  adminToken?: string;
+  /** Webhook URLs on private addresses allowed (`WEBHOOK_ALLOW_PRIVATE`), for the dashboard's webhook form. */
+  webhookAllowPrivate?: boolean;
   /** Server-wide default for HTTP error codes (`HTTP_ERRORS`, default true); a customer's own setting wins. */
   httpErrors?: boolean;
   /** False while the server is still starting (recovery, first catalogue sync): API answers 503. Default: ready. */
@@ -50,28 +56,6 @@ type Vars = { fields: Fields; customer: KeyHolder; requestId: string };
 type HonoEnv = { Variables: Vars };
 
 const MB = 1024 * 1024;
-
-/**
- * The client's address. Behind N trusted proxies it is the N-th `X-Forwarded-For` entry from
- * the right: each trusted proxy appended the address it saw, while everything left of those is
- * written by the client and never trusted (the leftmost when the header has fewer entries).
- */
-export function clientIp(c: Context, trustProxy: number | boolean): string {
-  const hops = trustProxy === true ? 1 : trustProxy === false ? 0 : trustProxy;
-  if (hops > 0) {
-    const entries = (requestHeader(c, "x-forwarded-for") ?? "")
-      .split(",")
-      .map((e) => e.trim())
-      .filter((e) => e !== "");
-    const forwarded = entries[Math.max(0, entries.length - hops)];
-    if (forwarded) return forwarded;
-  }
-  try {
-    return getConnInfo(c).remote.address ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
 
 /** Metrics label of a request's action: a known action, `unknown`, or `none` (fields never read). */
 function actionLabel(fields: Fields | undefined): string {
@@ -239,6 +223,17 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
   api.on(["GET", "POST"], "/", dispatch);
 
   app.route("/api/v2", api);
+  if (options.adminToken !== undefined && options.adminToken !== "") {
+    app.route(
+      "/admin",
+      createAdminApp(ctx, {
+        token: options.adminToken,
+        trustProxy: options.trustProxy,
+        ...(options.providerStats ? { providerStats: options.providerStats } : {}),
+        webhookAllowPrivate: options.webhookAllowPrivate === true,
+      }),
+    );
+  }
 
   app.notFound((c) => c.json({ error: "Not found" }, 404));
   app.onError((error, c) => {

@@ -87,6 +87,8 @@ export const envSchema = z.object({
   HTTP_ERRORS: flagFrom("1"),
   /** Bearer token for GET /metrics; unset = metrics off. */
   METRICS_TOKEN: z.string().min(1).optional(),
+  /** Token that signs an operator into the dashboard at /admin; unset = the dashboard is off (404). */
+  ADMIN_TOKEN: z.string().min(16, "expected at least 16 characters (a long random token)").optional(),
   /** Where alerts are POSTed (signed JSON events with a `text` line, src/alerts/); unset = alerts only logged. */
   ALERT_WEBHOOK_URL: z
     .string()

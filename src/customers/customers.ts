@@ -7,7 +7,7 @@
  * the webhook secret are returned only by the verb that creates them, to be shown once.
  */
 import { randomBytes } from "node:crypto";
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
 import { applyBalanceChange } from "../billing/ledger.js";
 import type { Minor } from "../billing/money.js";
 import { type Db, inTransaction } from "../db/client.js";
@@ -289,30 +289,56 @@ export function setHttpErrors(db: Db, customerId: number, value: boolean | null)
   });
 }
 
-/** Every customer with its count of active keys, by id. */
-export function listCustomers(db: Db): CustomerSummary[] {
-  const counts = new Map(
-    db
-      .select({ customerId: apiKeys.customerId, n: sql<number>`count(*)` })
-      .from(apiKeys)
-      .where(isNull(apiKeys.revokedAt))
-      .groupBy(apiKeys.customerId)
-      .all()
-      .map((r) => [r.customerId, Number(r.n)]),
-  );
-  return db
+export interface CustomerListOptions {
+  /** Keyset pagination: only customers with a larger id (the last id of the previous page). */
+  afterId?: number;
+  /** Only customers whose name contains this text (case-insensitive for ASCII). */
+  nameContains?: string;
+  /** Most customers returned; default all. */
+  limit?: number;
+}
+
+/** Customers by id (every one, or a page of them) with their count of active keys. */
+export function listCustomers(db: Db, options: CustomerListOptions = {}): CustomerSummary[] {
+  const page = db
     .select()
     .from(customers)
-    .orderBy(customers.id)
-    .all()
-    .map((row) => ({ ...toCustomerView(row), activeKeys: counts.get(row.id) ?? 0 }));
+    .where(
+      and(
+        options.afterId === undefined ? undefined : gt(customers.id, options.afterId),
+        options.nameContains ? sql`instr(lower(${customers.name}), lower(${options.nameContains})) > 0` : undefined,
+      ),
+    )
+    .orderBy(asc(customers.id))
+    .limit(options.limit ?? -1)
+    .all();
+  const ids = page.map((row) => row.id);
+  const counts = new Map(
+    (ids.length === 0
+      ? []
+      : db
+          .select({ customerId: apiKeys.customerId, n: sql<number>`count(*)` })
+          .from(apiKeys)
+          .where(
+            and(isNull(apiKeys.revokedAt), options.limit === undefined ? undefined : inArray(apiKeys.customerId, ids)),
+          )
+          .groupBy(apiKeys.customerId)
+          .all()
+    ).map((r) => [r.customerId, Number(r.n)]),
+  );
+  return page.map((row) => ({ ...toCustomerView(row), activeKeys: counts.get(row.id) ?? 0 }));
 }
 
 /**
- * One customer with its keys and its last `ledgerLimit` ledger rows (newest first).
+ * One customer with its keys and its last `ledgerLimit` ledger rows (newest first; with
+ * `ledgerBeforeId`, the rows before that id: keyset pagination).
  * @throws UnknownCustomerError
  */
-export function getCustomer(db: Db, customerId: number, options: { ledgerLimit?: number } = {}): CustomerDetails {
+export function getCustomer(
+  db: Db,
+  customerId: number,
+  options: { ledgerLimit?: number; ledgerBeforeId?: number } = {},
+): CustomerDetails {
   const limit = Math.max(0, Math.floor(options.ledgerLimit ?? DEFAULT_LEDGER_LIMIT));
   const customer = toCustomerView(requireCustomer(db, customerId));
   const ledger =
@@ -321,7 +347,12 @@ export function getCustomer(db: Db, customerId: number, options: { ledgerLimit?:
       : db
           .select()
           .from(ledgerEntries)
-          .where(eq(ledgerEntries.customerId, customerId))
+          .where(
+            and(
+              eq(ledgerEntries.customerId, customerId),
+              options.ledgerBeforeId === undefined ? undefined : lt(ledgerEntries.id, options.ledgerBeforeId),
+            ),
+          )
           .orderBy(desc(ledgerEntries.id))
           .limit(limit)
           .all();

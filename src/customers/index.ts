@@ -4,6 +4,7 @@ export {
   addApiKey,
   type CreateCustomerInput,
   type CustomerDetails,
+  type CustomerListOptions,
   type CustomerSummary,
   type CustomerView,
   createCustomer,

@@ -217,6 +217,11 @@ export const orders = sqliteTable(
     index("orders_customer_idx").on(t.customerId),
     index("orders_sync_idx").on(t.providerId, t.submission, t.status, t.syncedAt),
     index("orders_submission_idx").on(t.submission),
+    /** Operator views filter by status or provider, newest first (keyset on id). */
+    index("orders_status_idx").on(t.status),
+    index("orders_provider_idx").on(t.providerId),
+    /** Flagged orders newest first (the dashboard's flagged list): a partial index in id order. */
+    index("orders_flagged_idx").on(t.id).where(sql`${t.flag} IS NOT NULL`),
     /** Flagged orders only (few): the alert check reads them every status interval. */
     index("orders_flag_idx").on(t.flag).where(sql`${t.flag} IS NOT NULL`),
     /** One local order per upstream order: a reused upstream id must never settle two orders. */
@@ -364,6 +369,23 @@ export const priceChanges = sqliteTable(
 );
 
 /**
+ * Totals per UTC day (day = floor(epoch ms / 86 400 000)), maintained by SQLite triggers in
+ * the same transaction as the row that changes them (migration 0007), so the operator's
+ * overview reads at most 30 rows instead of scanning orders:
+ * - `orders`: orders created that day;
+ * - `charges` / `refunds`: minor units of `charge` / `refund` ledger rows written that day
+ *   (positive sums);
+ * - `cost`: upstream cost (minor) of the orders created that day, as last synced.
+ */
+export const dailyTotals = sqliteTable("daily_totals", {
+  day: integer("day").primaryKey(),
+  orders: integer("orders").notNull().default(0),
+  charges: integer("charges").notNull().default(0),
+  refunds: integer("refunds").notNull().default(0),
+  cost: integer("cost").notNull().default(0),
+});
+
+/**
  * Generation counters of in-memory caches, bumped by triggers (migration 0005) whatever
  * process or connection writes: `customers` moves when an API key is added, revoked or
  * deleted, or a customer row changes in anything but its balance (the API key cache,
@@ -385,5 +407,6 @@ export type Refill = typeof refills.$inferSelect;
 export type LedgerEntry = typeof ledgerEntries.$inferSelect;
 export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
 export type PriceChange = typeof priceChanges.$inferSelect;
+export type DailyTotals = typeof dailyTotals.$inferSelect;
 export type ServiceRoute = typeof serviceRoutes.$inferSelect;
 export type OrderAttempt = typeof orderAttempts.$inferSelect;

@@ -11,6 +11,7 @@
  * Environment: `PORT` (default 8080; 0 = any free port, the one taken is printed).
  * Its store lives in a temporary folder, removed when the demo exits (Ctrl-C, SIGTERM, done).
  */
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -108,6 +109,8 @@ async function main(): Promise<void> {
     PRICE_SYNC_INTERVAL_MS: "300000",
     WEBHOOK_ALLOW_PRIVATE: "1",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    // The operator dashboard, on with a throw-away token unless one is given.
+    ADMIN_TOKEN: process.env.ADMIN_TOKEN || randomBytes(18).toString("base64url"),
   });
   const runtime = await start(env, { config, logger: createLogger(env.LOG_LEVEL, { pretty: false }) });
   const { customer, apiKey } = createCustomer(runtime.ctx.db, {
@@ -125,6 +128,7 @@ async function main(): Promise<void> {
   out(`  webhook receiver        ${receiver.url}`);
   out(`  database                ${env.DATABASE_PATH}`);
   out(`  customer key            ${apiKey}   (balance 100.00000 USD)`);
+  out(`  dashboard               ${runtime.url}/admin   (admin token ${env.ADMIN_TOKEN})`);
   out();
   out("Try it:");
   out(`  curl -s ${api} -d key=${apiKey} -d action=services`);

@@ -130,6 +130,8 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
     metricsToken: env.METRICS_TOKEN,
     providerStats,
     ready: () => ready,
+    ...(env.ADMIN_TOKEN === undefined ? {} : { adminToken: env.ADMIN_TOKEN }),
+    webhookAllowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
   });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   try {

@@ -15,9 +15,10 @@
  * the customer-visible state changed. A `queued` order stuck at run time (older than its
  * provider's longest possible placement, `isStuckQueued`) can be resolved the same way.
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, ne } from "drizzle-orm";
 import { inTransaction } from "../db/client.js";
-import { type Order, orders } from "../db/schema.js";
+import { customers, type Order, orders } from "../db/schema.js";
+import { DomainError } from "../orders/errors.js";
 import { isStuckQueued } from "../orders/recover.js";
 import type { AppContext } from "../runtime/context.js";
 import { dialectSpec } from "../upstream/dialects/index.js";
@@ -145,7 +146,13 @@ export function settleUnknownOrder(ctx: AppContext, orderId: number, action: Res
       const taken = ctx.db
         .select({ id: orders.id })
         .from(orders)
-        .where(and(eq(orders.providerId, order.providerId), eq(orders.upstreamOrderId, upstreamOrderId)))
+        .where(
+          and(
+            eq(orders.providerId, order.providerId),
+            eq(orders.upstreamOrderId, upstreamOrderId),
+            ne(orders.id, orderId),
+          ),
+        )
         .get();
       if (taken && taken.id !== orderId) {
         throw new ResolveOrderError(
@@ -184,4 +191,39 @@ export function settleUnknownOrder(ctx: AppContext, orderId: number, action: Res
     enqueueOrderWebhook(ctx, after, now);
     return after;
   });
+}
+
+/** What {@link resolveHeldOrder} did: the order after it, the amount refunded now, the customer's balance. */
+export interface ResolveOutcome {
+  order: Order;
+  action: "linked" | "refunded";
+  /** Minor units refunded by this resolve (0 when linked). */
+  refundedNow: number;
+  /** The customer's balance after the resolve, minor units. */
+  balance: number;
+}
+
+/**
+ * {@link resolveUnknownOrder} with the figures an operator reads afterwards (`orders resolve`,
+ * the dashboard's Refund and Link buttons).
+ * @throws DomainError `unknown_order` (message `unknown order N`, as `orders show`).
+ * @throws ResolveOrderError as {@link resolveUnknownOrder}.
+ */
+export async function resolveHeldOrder(
+  ctx: AppContext,
+  orderId: number,
+  action: ResolveAction,
+): Promise<ResolveOutcome> {
+  const before = ctx.db.select({ refunded: orders.refunded }).from(orders).where(eq(orders.id, orderId)).get();
+  if (before === undefined) throw new DomainError("unknown_order", `unknown order ${orderId}`);
+  const after = await resolveUnknownOrder(ctx, orderId, action);
+  const balance =
+    ctx.db.select({ balance: customers.balance }).from(customers).where(eq(customers.id, after.customerId)).get()
+      ?.balance ?? 0;
+  return {
+    order: after,
+    action: "refund" in action ? "refunded" : "linked",
+    refundedNow: after.refunded - before.refunded,
+    balance,
+  };
 }

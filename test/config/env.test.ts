@@ -54,6 +54,7 @@ describe("loadEnv", () => {
         TRUST_PROXY: "2",
         HTTP_ERRORS: "0",
         METRICS_TOKEN: "t0k",
+        ADMIN_TOKEN: "0123456789abcdef",
         ALERT_WEBHOOK_URL: "https://relay.example/smm",
         ALERT_WEBHOOK_SECRET: "0123456789abcdef",
         ALERT_REFUND_BURST: "50",
@@ -72,6 +73,7 @@ describe("loadEnv", () => {
       TRUST_PROXY: 2,
       HTTP_ERRORS: false,
       METRICS_TOKEN: "t0k",
+      ADMIN_TOKEN: "0123456789abcdef",
       ALERT_WEBHOOK_URL: "https://relay.example/smm",
       ALERT_WEBHOOK_SECRET: "0123456789abcdef",
       ALERT_REFUND_BURST: 50,
@@ -113,6 +115,7 @@ describe("loadEnv", () => {
     ],
     [{ RATE_LIMIT_IP_PER_MIN: "x" }, 'RATE_LIMIT_IP_PER_MIN: expected an integer >= 0, got "x"'],
     [{ RATE_LIMIT_KEY_PER_MIN: "-5" }, 'RATE_LIMIT_KEY_PER_MIN: expected an integer >= 0, got "-5"'],
+    [{ ADMIN_TOKEN: "short" }, "ADMIN_TOKEN: expected at least 16 characters (a long random token)"],
     [
       { TRUST_PROXY: "-1" },
       'TRUST_PROXY: expected a number of trusted proxies (0, 1, 2, ...) or one of true, yes, on (1) or false, no, off (0), got "-1"',

@@ -19,6 +19,7 @@ it("shows an order's whole life with exact numbers and a verified webhook, then 
   const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
   expect(code).toBe(0);
   expect(output).toContain("customer key");
+  expect(output).toMatch(/dashboard\s+http:\/\/127\.0\.0\.1:\d+\/admin\s+\(admin token \S{16,}\)/);
   // PORT=0: the port the system gave is printed, and the temporary store is gone after exit.
   expect(output).toMatch(/proxy\s+http:\/\/127\.0\.0\.1:(?!0\/)\d+\/api\/v2/);
   const database = /database\s+(\S+)/.exec(output)?.[1] ?? "";

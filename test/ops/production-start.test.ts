@@ -68,9 +68,19 @@ it("node dist/main.js: SIGHUP reloads in the same process, SIGTERM drains the ad
   const { customer, apiKey } = createCustomer(db, { name: "c", balance: parseAmount("10"), currency: "USD" });
   db.$client.close();
 
-  const server = await spawnServer(["dist/main.js"], { DATABASE_PATH: dbPath, PROVIDERS_FILE: providersPath });
+  const server = await spawnServer(["dist/main.js"], {
+    DATABASE_PATH: dbPath,
+    PROVIDERS_FILE: providersPath,
+    ADMIN_TOKEN: "production-admin-token-0123456789",
+  });
   try {
     const pid = server.process.pid;
+    // The dashboard runs from dist/ too, with its stylesheet and script.
+    expect((await fetch(`${server.url}/admin/login`)).status).toBe(200);
+    for (const name of ["admin.css", "admin.js"]) {
+      const res = await fetch(`${server.url}/admin/assets/${name}`);
+      expect([res.status, (await res.text()).length > 100]).toEqual([200, true]);
+    }
     const services = async () =>
       ((await apiCall(server.url, { key: apiKey, action: "services" })).body as Array<{ service: number }>).map(
         (s) => s.service,

@@ -49,7 +49,7 @@ export interface ServerProcess {
 }
 
 /**
- * Spawns the server with `env` (merged over PATH/HOME only) and waits for `/healthz` to answer.
+ * Spawns the server with `env` (merged over PATH/HOME only) and waits until `/readyz` says it has started.
  * @throws when the process exits or is not healthy within `timeoutMs`.
  */
 export async function spawnServer(
@@ -77,8 +77,10 @@ export async function spawnServer(
   const until = Date.now() + timeoutMs;
   for (;;) {
     if (gone) throw new Error(`server exited during start: ${stderr.trim()}`);
-    const healthy = await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
+    // Started, not just alive: the port is bound before crash recovery and the first catalogue
+    // sync, and the API answers 503 "Service is starting" until they are done.
+    const healthy = await fetch(`${url}/readyz`).then(
+      async (r) => ((await r.json()) as { checks?: { started?: boolean } }).checks?.started === true,
       () => false,
     );
     if (healthy) break;

@@ -21,7 +21,7 @@ import {
 import { getOrderDetail, listOrders } from "../../orders/operator-orders.js";
 import { type RouteChoice, rerouteOrder } from "../../orders/reroute.js";
 import { ORDER_STATUSES } from "../../panel/statuses.js";
-import { type ResolveAction, resolveUnknownOrder } from "../../sync/resolve.js";
+import { type ResolveAction, resolveHeldOrder } from "../../sync/resolve.js";
 import { SETTLE_STATUSES, type SettleStatus, settleOrder } from "../../sync/settle.js";
 import { withAppContext } from "../app-context.js";
 import type { CliContext } from "../context.js";
@@ -200,6 +200,7 @@ export interface ResolveJson extends OrderJson {
 
 interface ListOptions {
   customer?: number;
+  provider?: string;
   status?: string;
   state?: SubmissionState;
   flagged?: boolean;
@@ -217,6 +218,7 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
     .command("list")
     .description("list orders, newest first")
     .option("--customer <id>", "only this customer's orders", parseId)
+    .option("--provider <id>", "only orders sent to this provider")
     .addOption(new Option("--status <status>", "only orders with this status").choices(ORDER_STATUSES))
     .addOption(new Option("--state <state>", "only orders in this submission state").choices(SUBMISSION_STATES))
     .option("--flagged", "only orders flagged for the operator")
@@ -226,6 +228,7 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
     .action((opts: ListOptions) => {
       const rows = listOrders(ctx.db(), {
         ...(opts.customer === undefined ? {} : { customerId: opts.customer }),
+        ...(opts.provider === undefined ? {} : { providerId: opts.provider }),
         ...(opts.status === undefined ? {} : { status: opts.status }),
         ...(opts.state === undefined ? {} : { submission: opts.state }),
         flagged: opts.flagged === true,
@@ -339,17 +342,14 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
       }
       const action: ResolveAction =
         opts.upstreamOrder !== undefined ? { upstreamOrder: opts.upstreamOrder } : { refund: true };
-      const result = await withAppContext(ctx, async ({ ctx: app }) => {
-        const before = getOrderDetail(app.db, id).order;
-        const after = await resolveUnknownOrder(app, id, action);
-        const balance = customerBalance(app.db, after.customerId);
-        const json: ResolveJson = {
-          ...orderJson(after),
-          action: "refund" in action ? "refunded" : "linked",
-          refundedNow: formatAmount(after.refunded - before.refunded),
-          balance: formatAmount(balance),
+      const result = await withAppContext(ctx, async ({ ctx: app }): Promise<ResolveJson> => {
+        const outcome = await resolveHeldOrder(app, id, action);
+        return {
+          ...orderJson(outcome.order),
+          action: outcome.action,
+          refundedNow: formatAmount(outcome.refundedNow),
+          balance: formatAmount(outcome.balance),
         };
-        return json;
       });
       if (opts.json) {
         ctx.out.json(result);

@@ -6,14 +6,12 @@
  * the answers like the scheduled refresh, prints a report and exits 1 when any provider failed.
  */
 import type { Command } from "commander";
-import { inArray } from "drizzle-orm";
 import { loadProvidersFile } from "../../config/providers-file.js";
-import { providers } from "../../db/schema.js";
 import { checkProviders } from "../../sync/balances.js";
+import { listProviderStates } from "../../sync/provider-state.js";
 import { withAppContext } from "../app-context.js";
 import type { CliContext } from "../context.js";
 import { isoTime } from "../output.js";
-import { providerSettingsJson } from "../provider-json.js";
 
 const JSON_FLAG = ["--json", "print machine-readable JSON"] as const;
 
@@ -43,26 +41,11 @@ export function registerProviderCommands(program: Command, ctx: CliContext): voi
     .option(...JSON_FLAG)
     .action((opts: { json?: boolean }) => {
       const config = loadProvidersFile(ctx.env().PROVIDERS_FILE, ctx.envSource);
-      const ids = config.providers.map((p) => p.id);
-      const states = new Map(
-        ctx
-          .db()
-          .select()
-          .from(providers)
-          .where(inArray(providers.id, ids))
-          .all()
-          .map((row) => [row.id, row]),
-      );
-      const rows: ProviderJson[] = config.providers.map((p) => {
-        const state = states.get(p.id);
-        return {
-          ...providerSettingsJson(p),
-          balance: state?.balance ?? null,
-          balanceCheckedAt: isoTime(state?.balanceCheckedAt),
-          catalogueSyncedAt: isoTime(state?.catalogueSyncedAt),
-          lastError: state?.lastError ?? null,
-        };
-      });
+      const rows: ProviderJson[] = listProviderStates(ctx.db(), config).map(({ timeoutMs: _, ...p }) => ({
+        ...p,
+        balanceCheckedAt: isoTime(p.balanceCheckedAt),
+        catalogueSyncedAt: isoTime(p.catalogueSyncedAt),
+      }));
       if (opts.json) {
         ctx.out.json(rows);
         return;

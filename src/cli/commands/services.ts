@@ -5,118 +5,14 @@
  * can take an order now (and why not), plus how many services each import rule produced.
  */
 import type { Command } from "commander";
-import { Decimal } from "decimal.js";
-import { asc } from "drizzle-orm";
-import { formatRate, minorToDecimal } from "../../billing/money.js";
-import { isBelowCost } from "../../billing/pricing.js";
-import { type Service, type ServiceRoute, serviceRoutes, services } from "../../db/schema.js";
-import { NOT_IN_CATALOGUE } from "../../sync/catalogue.js";
+import { listServiceMargins, type RouteMargin, type ServiceMargin } from "../../sync/service-view.js";
 import type { CliContext } from "../context.js";
 
-/** JSON shape of a service in `services list`. */
-export interface ServiceJson {
-  id: number;
-  name: string;
-  category: string;
-  providerId: string;
-  upstreamService: string;
-  type: string;
-  /** Upstream rate in our currency per 1000, exact decimal string (null: never listed upstream). */
-  cost: string | null;
-  /** Sell rate per 1000 (panel style: at least 2 decimals); null: never listed upstream. */
-  rate: string | null;
-  /** rate − cost, exact decimal string (negative when selling below cost). */
-  margin: string | null;
-  /** margin / rate × 100, 2 decimals (half-up); null when the rate is 0. */
-  marginPercent: string | null;
-  min: number | null;
-  max: number | null;
-  enabled: boolean;
-  disabledReason: string | null;
-  /** `priority` (listed order) or `cheapest`. */
-  routing: string;
-  /** Index of the import rule that produced it (`imports[N]`); null when listed in the file. */
-  importRule: number | null;
-  routes: RouteJson[];
-}
+/** JSON shape of a service in `services list` (see `sync/service-view.ts`). */
+export type ServiceJson = ServiceMargin;
 
 /** A route of a service in `services list`. */
-export interface RouteJson {
-  /** Position in the service's routes (0 = the pricing reference). */
-  route: number;
-  providerId: string;
-  upstreamService: string;
-  /** Upstream rate in our currency per 1000; null when not listed upstream. */
-  cost: string | null;
-  margin: string | null;
-  marginPercent: string | null;
-  /**
-   * Whether the route can take an order as far as the store knows (listed, same type, a cost
-   * below the sell rate). The provider's circuit is known only to the running server
-   * (`/readyz`, `smm_upstream_circuit_state`).
-   */
-  usable: boolean;
-  whyNot: string | null;
-}
-
-/** Margin figures of a sell rate (minor units per 1000) over a cost (decimal string). */
-export function marginOf(rate: number, cost: string): { margin: string; marginPercent: string | null } {
-  const sell = minorToDecimal(rate);
-  const margin = sell.minus(new Decimal(cost));
-  return {
-    margin: margin.toFixed(),
-    marginPercent: sell.isZero() ? null : margin.dividedBy(sell).times(100).toFixed(2, Decimal.ROUND_HALF_UP),
-  };
-}
-
-function routeJson(service: Service, r: ServiceRoute): RouteJson {
-  const margins = r.cost === null ? { margin: null, marginPercent: null } : marginOf(service.rate, r.cost);
-  let whyNot = r.usable ? null : (r.unusableReason ?? "not usable");
-  if (whyNot === null && r.cost !== null && isBelowCost(service.rate, r.cost)) {
-    whyNot = "cost at or above the sell rate";
-  }
-  return {
-    route: r.routeIndex,
-    providerId: r.providerId,
-    upstreamService: r.upstreamService,
-    cost: r.cost,
-    ...margins,
-    usable: whyNot === null,
-    whyNot,
-  };
-}
-
-function serviceJson(s: Service, routes: readonly ServiceRoute[]): ServiceJson {
-  if (s.disabledReason === NOT_IN_CATALOGUE) {
-    // A typo in the providers file, most likely: there is no upstream price or limit to show.
-    const none = { cost: null, rate: null, margin: null, marginPercent: null, min: null, max: null };
-    const { id, name, category, providerId, upstreamService, type, enabled, disabledReason, routing, importRule } = s;
-    return {
-      ...{ id, name, category, providerId, upstreamService, type },
-      ...none,
-      ...{ enabled, disabledReason, routing, importRule },
-      routes: routes.map((r) => routeJson(s, r)),
-    };
-  }
-  return {
-    id: s.id,
-    name: s.name,
-    category: s.category,
-    providerId: s.providerId,
-    upstreamService: s.upstreamService,
-    type: s.type,
-    cost: s.cost,
-    rate: formatRate(s.rate),
-    ...marginOf(s.rate, s.cost),
-    min: s.min,
-    max: s.max,
-    enabled: s.enabled,
-    disabledReason: s.disabledReason,
-    routing: s.routing,
-    importRule: s.importRule,
-    routes: routes.map((r) => routeJson(s, r)),
-  };
-}
+export type RouteJson = RouteMargin;
 
 export function registerServiceCommands(program: Command, ctx: CliContext): void {
   const group = program.command("services").description("inspect local services, their costs and margins");
@@ -126,21 +22,7 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
     .description("list local services with cost, sell rate and margin (per 1000, in our currency)")
     .option("--json", "print machine-readable JSON")
     .action((opts: { json?: boolean }) => {
-      const db = ctx.db();
-      const routesOf = new Map<number, ServiceRoute[]>();
-      for (const r of db
-        .select()
-        .from(serviceRoutes)
-        .orderBy(serviceRoutes.serviceId, serviceRoutes.routeIndex)
-        .all()) {
-        routesOf.set(r.serviceId, [...(routesOf.get(r.serviceId) ?? []), r]);
-      }
-      const rows = db
-        .select()
-        .from(services)
-        .orderBy(asc(services.id))
-        .all()
-        .map((s) => serviceJson(s, routesOf.get(s.id) ?? []));
+      const rows: ServiceJson[] = listServiceMargins(ctx.db());
       if (opts.json) {
         ctx.out.json(rows);
         return;
