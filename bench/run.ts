@@ -524,6 +524,9 @@ async function main(): Promise<void> {
       // memory: a proxy with 20,000 services; RSS after N and after 10 N `status` requests, peak RSS.
       if (runs("memory")) {
         const mem = await startProxy("memory", MEMORY_CATALOGUE_SIZE, false);
+        // Start-up (first catalogue sync) apart from the load: which of the two sets the peak.
+        const started = await rssOf(mem.child.pid);
+        log(`memory: after start-up and the first catalogue sync RSS ${mb(started.rss)}, peak ${mb(started.peak)}`);
         const memCustomer = await mem.child.call<{ id: number; apiKey: string }>("customer", { balance: "10.00000" });
         const memOrder = await mem.child.call<{ first: number }>("seedOrders", {
           customerId: memCustomer.id,
@@ -558,6 +561,7 @@ async function main(): Promise<void> {
         raw.memory = {
           services: listed,
           peak,
+          startup: started,
           usage,
           first: { requests: first.ok, rss: rssFirst, rps: first.rps },
           total: { requests: first.ok + rest.ok, rss: rssTotal, rps: rest.rps },

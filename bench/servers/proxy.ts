@@ -17,6 +17,7 @@ import { parseProvidersConfig } from "../../src/config/providers-file.js";
 import { createCustomer } from "../../src/customers/customers.js";
 import { inTransaction } from "../../src/db/client.js";
 import { start } from "../../src/runtime/start.js";
+import { syncAllCatalogues } from "../../src/sync/catalogue.js";
 import { runStatusSyncTick, type StatusSyncResult } from "../../src/sync/order-status.js";
 import { failStart, serveCommands } from "../lib/ipc.js";
 
@@ -90,6 +91,13 @@ async function main(): Promise<void> {
       },
       /** `process.memoryUsage()`: where the RSS goes (V8 heap, external buffers). */
       memoryUsage: () => process.memoryUsage(),
+      /** A full GC when started with `--expose-gc` (else none), then `process.memoryUsage()`. */
+      gc: () => {
+        (globalThis as { gc?: () => void }).gc?.();
+        return process.memoryUsage();
+      },
+      /** One catalogue sync of every provider (`syncAllCatalogues`), as the price-sync job runs it. */
+      syncCatalogues: () => syncAllCatalogues(ctx),
       customer: ({ balance }: { balance: string }) => {
         const { customer, apiKey } = createCustomer(ctx.db, {
           name: "bench",

@@ -15,19 +15,18 @@ import { eq } from "drizzle-orm";
 import { formatRate } from "../billing/money.js";
 import type { ServiceConfig } from "../config/providers-file.js";
 import { inTransaction } from "../db/client.js";
-import {
-  priceChanges,
-  providers,
-  type Service,
-  type ServiceRoute,
-  serviceRoutes,
-  services,
-  upstreamServices,
-} from "../db/schema.js";
+import { providers, type Service, type ServiceRoute, upstreamServices } from "../db/schema.js";
 import { type CatalogueEntry, type ExpandedImports, expandImports } from "../routing/imports.js";
-import { type CachedUpstream, computeService, NOT_LISTED, type RouteState } from "../routing/service-state.js";
+import {
+  type CachedUpstream,
+  computeService,
+  NOT_LISTED,
+  type RouteState,
+  type ServiceState,
+} from "../routing/service-state.js";
 import type { AppContext } from "../runtime/context.js";
 import type { UpstreamService } from "../upstream/types.js";
+import { catalogueStatements, insertRoute, serviceParams, upsertUpstream } from "./catalogue-store.js";
 
 /** Disabled reason of a service whose reference route its provider's catalogue has never listed. */
 export const NOT_IN_CATALOGUE = "not in upstream catalogue";
@@ -141,26 +140,8 @@ export function applyCatalogue(ctx: AppContext, providerId: string, list: readon
       .set({ present: false, updatedAt: now })
       .where(eq(upstreamServices.providerId, providerId))
       .run();
-    for (const s of list) {
-      const values = {
-        name: s.name,
-        type: s.type,
-        category: s.category,
-        rate: s.rate,
-        min: s.min,
-        max: s.max,
-        refill: s.refill,
-        cancel: s.cancel,
-        dripfeed: s.dripfeed,
-        present: true,
-        updatedAt: now,
-      };
-      ctx.db
-        .insert(upstreamServices)
-        .values({ providerId, upstreamService: s.service, createdAt: now, ...values })
-        .onConflictDoUpdate({ target: [upstreamServices.providerId, upstreamServices.upstreamService], set: values })
-        .run();
-    }
+    const st = catalogueStatements(ctx.db);
+    for (const s of list) upsertUpstream(st, providerId, s, now);
     ctx.db
       .update(providers)
       .set({ catalogueSyncedAt: now, lastError: null, updatedAt: now })
@@ -171,43 +152,6 @@ export function applyCatalogue(ctx: AppContext, providerId: string, list: readon
 }
 
 type Recomputed = Omit<Service, "createdAt" | "updatedAt">;
-
-/** The cached catalogues, read once per recompute: by `provider\0upstream id`, and listed per provider. */
-function loadUpstreamCache(ctx: AppContext): {
-  byKey: Map<string, CachedUpstream>;
-  byProvider: Map<string, CatalogueEntry[]>;
-} {
-  const byKey = new Map<string, CachedUpstream>();
-  const byProvider = new Map<string, CatalogueEntry[]>();
-  for (const row of ctx.db.select().from(upstreamServices).all()) {
-    byKey.set(`${row.providerId}\u0000${row.upstreamService}`, row);
-    let list = byProvider.get(row.providerId);
-    if (list === undefined) {
-      list = [];
-      byProvider.set(row.providerId, list);
-    }
-    list.push({ service: row.upstreamService, category: row.category, type: row.type });
-  }
-  return { byKey, byProvider };
-}
-
-/** The route rows of every service, by service id, in route order. */
-function loadRoutes(ctx: AppContext): Map<number, ServiceRoute[]> {
-  const out = new Map<number, ServiceRoute[]>();
-  for (const row of ctx.db
-    .select()
-    .from(serviceRoutes)
-    .orderBy(serviceRoutes.serviceId, serviceRoutes.routeIndex)
-    .all()) {
-    let list = out.get(row.serviceId);
-    if (list === undefined) {
-      list = [];
-      out.set(row.serviceId, list);
-    }
-    list.push(row);
-  }
-  return out;
-}
 
 const ROUTE_FIELDS = [
   "providerId",
@@ -239,13 +183,9 @@ function writeRoutes(
       return route !== undefined && ROUTE_FIELDS.every((k) => row[k] === route[k]);
     });
   if (same) return false;
-  ctx.db.delete(serviceRoutes).where(eq(serviceRoutes.serviceId, serviceId)).run();
-  if (next.length > 0) {
-    ctx.db
-      .insert(serviceRoutes)
-      .values(next.map((r) => ({ ...r, serviceId, createdAt: now, updatedAt: now })))
-      .run();
-  }
+  const st = catalogueStatements(ctx.db);
+  st.deleteRoutes.run(serviceId);
+  for (const route of next) insertRoute(st, serviceId, route, now);
   return true;
 }
 
@@ -267,95 +207,84 @@ export function effectiveServices(
  * current config (services listed in the file and those its import rules produce). Call
  * inside a transaction, or alone. `providerId` is accepted for callers that synced one
  * provider: a service may route through several providers, so all are recomputed.
+ *
+ * Memory (issue #14): one service at a time. Its row, its routes and the upstream services its
+ * routes name are read by prepared statements when it is computed (nothing loads the whole
+ * upstream cache, every row or every route at once); a provider's catalogue is read only when
+ * an import rule asks for it; the rows no longer configured are found by iterating ids.
  * @returns how many local services changed.
  */
 export function recomputeServices(ctx: AppContext, _providerId?: string): number {
   const now = ctx.now();
   let changed = 0;
-  const cache = loadUpstreamCache(ctx);
+  const st = catalogueStatements(ctx.db);
+  const upstreamOf = (p: string, u: string): CachedUpstream | undefined =>
+    st.upstream.get({ provider: p, upstream: u });
   const exchangeRates = new Map(ctx.config.providers.map((p) => [p.id, p.exchangeRate]));
-  const existingRows = new Map(
-    ctx.db
-      .select()
-      .from(services)
-      .all()
-      .map((row) => [row.id, row]),
-  );
-  const existingRoutes = loadRoutes(ctx);
-  const effective = effectiveServices(ctx, (p) => cache.byProvider.get(p) ?? []);
+  const catalogues = new Map<string, CatalogueEntry[]>();
+  const effective = effectiveServices(ctx, (p) => {
+    let list = catalogues.get(p);
+    if (list === undefined) {
+      list = st.catalogue.all({ provider: p });
+      catalogues.set(p, list);
+    }
+    return list;
+  });
+  catalogues.clear();
   for (const conflict of effective.conflicts) {
     ctx.logger.error({ serviceId: conflict.id, rules: conflict.rules }, conflict.message);
   }
   const configured = new Set<number>();
   for (const config of effective.all) {
     configured.add(config.id);
-    const existing = existingRows.get(config.id);
+    const existing = st.service.get({ id: config.id });
     const result = computeService(config, {
       markup: ctx.config.markup,
       exchangeRateOf: (p) => exchangeRates.get(p),
-      upstreamOf: (p, u) => cache.byKey.get(`${p}\u0000${u}`),
+      upstreamOf,
       previous: existing,
       importRule: effective.ruleOf.get(config.id) ?? null,
     });
-    const routesChanged = writeRoutes(ctx, config.id, existingRoutes.get(config.id), result.routes, now);
+    const storedRoutes = st.routes.all({ id: config.id });
+    const routesChanged = writeRoutes(
+      ctx,
+      config.id,
+      storedRoutes.length > 0 ? storedRoutes : undefined,
+      result.routes,
+      now,
+    );
     const next: Recomputed | undefined = result.service;
     if (next === undefined) {
-      const reason = neverListed(ctx, config, cache.byKey) ? NOT_IN_CATALOGUE : (result.disabledReason ?? NOT_LISTED);
+      const reason = neverListed(ctx, config, upstreamOf) ? NOT_IN_CATALOGUE : (result.disabledReason ?? NOT_LISTED);
       if (!existing && reason === NOT_IN_CATALOGUE) {
         // Never listed upstream (a typo?): kept as a disabled row so the operator sees it.
-        ctx.db
-          .insert(services)
-          .values(placeholderService(config, reason, now))
-          .run();
+        st.insertService.run(serviceParams(placeholderService(config, reason), now));
         changed++;
         continue;
       }
       if (existing && (existing.enabled || existing.disabledReason !== reason)) {
-        ctx.db
-          .update(services)
-          .set({ enabled: false, disabledReason: reason, updatedAt: now })
-          .where(eq(services.id, config.id))
-          .run();
+        st.disableService.run(reason, now, config.id);
         if (existing.enabled) warnDisabled(ctx, config.id, reason);
         changed++;
       } else if (routesChanged && existing) changed++;
       continue;
     }
     if (!existing) {
-      ctx.db
-        .insert(services)
-        .values({ ...next, createdAt: now, updatedAt: now })
-        .run();
+      st.insertService.run(serviceParams(next, now));
       changed++;
       continue;
     }
     // A placeholder (never listed upstream) had no price: its first real one is not a change.
     const priced = existing.disabledReason !== NOT_IN_CATALOGUE;
     if (priced && existing.rate !== next.rate) {
-      ctx.db
-        .insert(priceChanges)
-        .values({
-          serviceId: next.id,
-          field: "rate",
-          oldValue: formatRate(existing.rate),
-          newValue: formatRate(next.rate),
-          createdAt: now,
-        })
-        .run();
+      st.insertPriceChange.run(next.id, "rate", formatRate(existing.rate), formatRate(next.rate), now);
     }
     if (priced && existing.cost !== next.cost) {
-      ctx.db
-        .insert(priceChanges)
-        .values({ serviceId: next.id, field: "cost", oldValue: existing.cost, newValue: next.cost, createdAt: now })
-        .run();
+      st.insertPriceChange.run(next.id, "cost", existing.cost, next.cost, now);
     }
     const differs = (Object.keys(next) as Array<keyof Recomputed>).some((k) => existing[k] !== next[k]);
     if (differs) {
-      ctx.db
-        .update(services)
-        .set({ ...next, updatedAt: now })
-        .where(eq(services.id, next.id))
-        .run();
+      st.updateService.run(serviceParams(next, now));
       if (priced && (existing.rate !== next.rate || existing.cost !== next.cost)) {
         ctx.logger.info(
           {
@@ -373,15 +302,16 @@ export function recomputeServices(ctx: AppContext, _providerId?: string): number
     if (differs || routesChanged) changed++;
   }
   const conflictReason = new Map(effective.conflicts.map((c) => [c.id, c.message]));
-  for (const row of existingRows.values()) {
+  // Rows no longer configured: collected first (SQLite cannot write while a statement iterates).
+  const removed: Array<{ id: number; enabled: boolean; reason: string }> = [];
+  for (const row of st.serviceStates.iterate()) {
     if (configured.has(row.id)) continue;
     const reason = conflictReason.get(row.id) ?? "removed from config";
     if (!row.enabled && row.disabledReason === reason) continue;
-    ctx.db
-      .update(services)
-      .set({ enabled: false, disabledReason: reason, updatedAt: now })
-      .where(eq(services.id, row.id))
-      .run();
+    removed.push({ id: row.id, enabled: row.enabled !== 0, reason });
+  }
+  for (const row of removed) {
+    st.disableService.run(row.reason, now, row.id);
     if (row.enabled) changed++;
   }
   if (changed > 0) ctx.catalogueVersion++;
@@ -396,20 +326,23 @@ function warnDisabled(ctx: AppContext, serviceId: number, reason: string): void 
  * Whether the reference route of `config` names an upstream service its provider's catalogue
  * has never listed, although that catalogue was fetched (a typo rather than a withdrawal).
  */
-function neverListed(ctx: AppContext, config: ServiceConfig, cached: ReadonlyMap<string, unknown>): boolean {
+function neverListed(
+  ctx: AppContext,
+  config: ServiceConfig,
+  upstreamOf: (providerId: string, upstreamService: string) => unknown,
+): boolean {
   const reference = config.routes[0];
-  if (reference === undefined || cached.has(`${reference.provider}\u0000${reference.upstreamService}`)) return false;
+  if (reference === undefined || upstreamOf(reference.provider, reference.upstreamService) !== undefined) return false;
   if (!ctx.config.providers.some((p) => p.id === reference.provider)) return false;
-  const state = ctx.db
-    .select({ syncedAt: providers.catalogueSyncedAt })
-    .from(providers)
-    .where(eq(providers.id, reference.provider))
-    .get();
+  const state = catalogueStatements(ctx.db).catalogueSyncedAt.get({ id: reference.provider });
   return state?.syncedAt != null;
 }
 
-/** A disabled row for a configured service its upstream never listed: no price, no limits. */
-function placeholderService(config: ServiceConfig, disabledReason: string, now: number): typeof services.$inferInsert {
+/**
+ * A disabled row for a configured service its upstream never listed: no price, no limits
+ * (routing and import rule as the table's defaults).
+ */
+function placeholderService(config: ServiceConfig, disabledReason: string): ServiceState {
   return {
     id: config.id,
     providerId: config.provider,
@@ -426,7 +359,7 @@ function placeholderService(config: ServiceConfig, disabledReason: string, now: 
     dripfeed: false,
     enabled: false,
     disabledReason,
-    createdAt: now,
-    updatedAt: now,
+    routing: "priority",
+    importRule: null,
   };
 }
