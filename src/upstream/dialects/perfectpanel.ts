@@ -18,6 +18,7 @@ import {
   parseWith,
   refillState,
 } from "./schemas.js";
+import { fastServiceEntry } from "./service-list.js";
 import type { DialectSpec, Form, Parsed } from "./types.js";
 
 /** Comma-joined id list as the seeds' `orders`/`refills` fields take it. */
@@ -67,6 +68,29 @@ export const serviceEntry = z
   );
 
 const servicesSchema = z.array(serviceEntry);
+
+/**
+ * Service list (seed `000_*` "Service list"): an array of entries, read one entry at a time with
+ * the fast reader (`service-list.ts`, same checks and values), an entry it is unsure about with
+ * `serviceEntry`; only the compact results are kept while reading (issue #14's memory goal). An
+ * entry the schema refuses sends the whole list through `servicesSchema` for its problem text.
+ * Same values and problem texts as `parseWith(servicesSchema, body)`.
+ */
+export function parseServices(body: unknown): Parsed<UpstreamService[]> {
+  if (!Array.isArray(body)) return parseWith(servicesSchema, body);
+  const services: UpstreamService[] = new Array(body.length);
+  for (let i = 0; i < body.length; i++) {
+    const fast = fastServiceEntry(body[i]);
+    if (fast !== undefined) {
+      services[i] = fast;
+      continue;
+    }
+    const parsed = parseWith(serviceEntry, body[i]);
+    if (!parsed.ok) return parseWith(servicesSchema, body);
+    services[i] = parsed.value;
+  }
+  return { ok: true, value: services };
+}
 const addSchema = z.object({ order: idString }).transform((v) => ({ order: v.order }));
 
 /** Why one multi-status entry could not be read: its first problem, as one line. */
@@ -167,7 +191,7 @@ export function perfectPanelDialect(name: Dialect): DialectSpec {
     httpErrorCodes: false,
     // Seed 000/001 `add` answers `{"order": 23501}`: a number.
     orderId: { pattern: /^[1-9]\d{0,18}$/, description: "a positive integer such as 23501" },
-    services: { form: () => ({ action: "services" }), parse: (body) => parseWith(servicesSchema, body) },
+    services: { form: () => ({ action: "services" }), parse: parseServices },
     add: { form: (request) => addForm(request), parse: (body) => parseWith(addSchema, body) },
     status: { form: (order) => ({ action: "status", order }), parse: (body) => parseWith(orderState, body) },
     multiStatus: {
