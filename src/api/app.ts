@@ -56,6 +56,8 @@ type Vars = { fields: Fields; customer: KeyHolder; requestId: string };
 type HonoEnv = { Variables: Vars };
 
 const MB = 1024 * 1024;
+/** The API's own paths: `/api/v2` and `/api/v2/`. */
+const API_PATH = /^\/api\/v2\/?$/;
 
 /** Metrics label of a request's action: a known action, `unknown`, or `none` (fields never read). */
 function actionLabel(fields: Fields | undefined): string {
@@ -142,25 +144,43 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
     return c.body(body, 200, { "Content-Type": contentType });
   });
 
+  /** Any thrown value as the answer of the error table (`errors.ts`); unexpected ones logged with the request id. */
+  const errorResponse = (error: unknown, c: Context<HonoEnv>): Response => {
+    const answer = toErrorAnswer(error);
+    if (answer.unexpected) {
+      ctx.logger.error({ err: error, requestId: c.get("requestId") }, "unexpected error answering a request");
+    }
+    if (answer.retryAfter !== undefined) c.header("Retry-After", String(answer.retryAfter));
+    return c.json(answer.body, statusFor(c.get("customer") as KeyHolder | undefined, answer.status, serverHttpErrors));
+  };
+
   // The request line is built here from fixed fields only (never a request field but the
   // bounded action label), so it skips the wildcard redaction that costs ~4× a plain line.
   const accessLog = ctx.logger.child({}, { redact: { paths: ["key", "apiKey"], censor: "[redacted]" } });
 
   const api = new Hono<HonoEnv>({ strict: false });
-  // Only `/api/v2` and `/api/v2/` are the API; any longer path is a JSON 404 (never a key check).
+  const isReady = options.ready;
+  // One middleware, not three (issue #14: each Hono middleware is a promise and a closure call per
+  // request): only `/api/v2` and `/api/v2/` are the API, any longer path is a JSON 404 (never a key
+  // check, no log line); then one log line and one metrics observation per request, after the
+  // answer (errors included); a server still starting answers 503 (logged like any answer).
   api.use(async (c, next) => {
-    if (!/^\/api\/v2\/?$/.test(c.req.path)) return c.json({ error: "Not found" }, 404);
-    await next();
-  });
-  // One log line and one metrics observation per request, after the answer (errors included).
-  api.use(async (c, next) => {
+    if (!API_PATH.test(c.req.path)) return c.json({ error: "Not found" }, 404);
     const started = performance.now();
+    let early: Response | undefined;
     try {
+      if (isReady !== undefined && !isReady()) {
+        early = errorResponse(
+          new DomainError("upstream_unavailable", "Service is starting, try again later", {}, 1),
+          c,
+        );
+        return early;
+      }
       await next();
     } finally {
       const durationMs = performance.now() - started;
       const action = actionLabel(c.get("fields") as Fields | undefined);
-      const status = c.res.status;
+      const status = early === undefined ? c.res.status : early.status;
       metrics.observeRequest(action, status, durationMs);
       const customer = c.get("customer") as KeyHolder | undefined;
       accessLog.info(
@@ -175,13 +195,6 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
       );
     }
   });
-  if (options.ready !== undefined) {
-    const isReady = options.ready;
-    api.use(async (_c, next) => {
-      if (!isReady()) throw new DomainError("upstream_unavailable", "Service is starting, try again later", {}, 1);
-      await next();
-    });
-  }
   api.use(
     bodyWithinLimit(maxBytes, () => {
       throw new DomainError("payload_too_large", `Request body too large (limit ${maxBytes} bytes)`);
@@ -236,13 +249,6 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
   }
 
   app.notFound((c) => c.json({ error: "Not found" }, 404));
-  app.onError((error, c) => {
-    const answer = toErrorAnswer(error);
-    if (answer.unexpected) {
-      ctx.logger.error({ err: error, requestId: c.get("requestId") }, "unexpected error answering a request");
-    }
-    if (answer.retryAfter !== undefined) c.header("Retry-After", String(answer.retryAfter));
-    return c.json(answer.body, statusFor(c.get("customer") as KeyHolder | undefined, answer.status, serverHttpErrors));
-  });
+  app.onError(errorResponse);
   return app;
 }

@@ -18,8 +18,14 @@ export interface OrderStatusView {
   currency: string;
 }
 
+/** The columns of an order its status view reads. */
+export type StatusColumns = Pick<
+  Order,
+  "charge" | "refunded" | "startCount" | "status" | "remains" | "quantity" | "submission"
+>;
+
 /** Customer view of an order row. `charge` is net of refunds; an `unknown` order shows `Pending`. */
-export function toStatusView(order: Order, currency: string): OrderStatusView {
+export function toStatusView(order: StatusColumns, currency: string): OrderStatusView {
   return {
     charge: formatAmount(order.charge - order.refunded),
     start_count: String(order.startCount ?? 0),
@@ -61,6 +67,23 @@ const oneOrder = preparedFor((db: Db) =>
       ),
     )
     .prepare(),
+);
+
+/**
+ * The status columns of the customer's own order `id` if it exists and was placed (or is
+ * held), else undefined: `status` of one order, the hot path (issue #14). One prepared
+ * better-sqlite3 statement returning the row as SQLite gives it (the columns are plain
+ * integers and text, aliased to the schema's names): no drizzle row mapping, no Map.
+ */
+export function findCustomerOrderStatus(ctx: AppContext, customerId: number, id: number): StatusColumns | undefined {
+  return oneOrderStatus(ctx.db).get(customerId, id) as StatusColumns | undefined;
+}
+
+const oneOrderStatus = preparedFor((db: Db) =>
+  db.$client.prepare(
+    "SELECT charge, refunded, start_count AS startCount, status, remains, quantity, submission " +
+      "FROM orders WHERE customer_id = ? AND id = ? AND submission <> 'failed'",
+  ),
 );
 
 /** The customer's currency (for the `currency` field). */

@@ -115,6 +115,38 @@ describe("status", () => {
     expect(Object.keys((await json(multi)) as object)).toEqual([String(mine)]);
   });
 
+  it("answers one order from its stored columns: held shows Pending, unset counts show 0 and the quantity, failed is unknown", async () => {
+    const h = harness();
+    const alice = addCustomer(h.ctx, "10.00000");
+    const held = await placed(h, alice.apiKey);
+    const failed = await placed(h, alice.apiKey);
+    h.ctx.db
+      .update(orders)
+      .set({
+        submission: "unknown",
+        status: "In progress",
+        startCount: null,
+        remains: null,
+        charge: 12_345,
+        refunded: 2_345,
+      })
+      .where(eq(orders.id, held))
+      .run();
+    h.ctx.db.update(orders).set({ submission: "failed" }).where(eq(orders.id, failed)).run();
+    const one = await h.post({ key: alice.apiKey, action: "status", order: held });
+    expect(one.status).toBe(200);
+    expect(await json(one)).toEqual({
+      charge: "0.10000",
+      start_count: "0",
+      status: "Pending",
+      remains: "100",
+      currency: "USD",
+    });
+    const gone = await h.post({ key: alice.apiKey, action: "status", order: failed });
+    expect(gone.status).toBe(404);
+    expect(await json(gone)).toEqual({ error: "Incorrect order ID" });
+  });
+
   it("refuses more than 100 ids and empty lists with 400, and answers malformed ids per id", async () => {
     const h = harness();
     const alice = addCustomer(h.ctx, "1.00000");

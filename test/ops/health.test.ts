@@ -2,10 +2,11 @@
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app.js";
 import { openDb } from "../../src/db/client.js";
+import { createMetrics } from "../../src/observability/metrics.js";
 import type { ProviderStats } from "../../src/upstream/types.js";
 import { harness } from "../api/app-harness.js";
 import { addCustomer } from "../helpers/context.js";
-import { parseMetrics } from "./helpers.js";
+import { captureLogs, parseMetrics } from "./helpers.js";
 
 const OPTIONS = { rateLimitIpPerMin: 0, rateLimitKeyPerMin: 0, trustProxy: false };
 const stats =
@@ -96,6 +97,32 @@ describe("GET /readyz", () => {
     expect(await api.json()).toEqual({ error: "Service is starting, try again later" });
     started = true;
     expect((await app.request("/readyz")).status).toBe(200);
+  });
+
+  it("logs and counts each 503 answered while starting; a longer API path is a JSON 404 with no log line", async () => {
+    const { ctx } = harness();
+    const logs = captureLogs("info");
+    const metrics = createMetrics({ db: ctx.db });
+    const app = createApp({ ...ctx, logger: logs.logger }, { ...OPTIONS, metrics, ready: () => false });
+    const body = () => new URLSearchParams({ key: "k", action: "balance" });
+    for (let i = 0; i < 2; i += 1) {
+      const res = await app.request("/api/v2", { method: "POST", body: body() });
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("1");
+      expect(await res.json()).toEqual({ error: "Service is starting, try again later" });
+    }
+    const other = await app.request("/api/v2/balance", { method: "POST", body: body() });
+    expect(other.status).toBe(404);
+    expect(await other.json()).toEqual({ error: "Not found" });
+    const lines = logs.lines().filter((l) => l.msg === "request");
+    expect(lines).toHaveLength(2);
+    for (const line of lines) {
+      expect(line).toMatchObject({ action: "none", status: 503, customerId: null });
+      expect(typeof line.requestId).toBe("string");
+    }
+    const scraped = parseMetrics((await metrics.render()).body);
+    expect(scraped.get('smm_http_requests_total{action="none",code="503"}')).toBe(2);
+    expect(scraped.get('smm_http_request_duration_seconds_count{action="none"}')).toBe(2);
   });
 
   it("is not ready when no circuit is closed", async () => {

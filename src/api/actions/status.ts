@@ -1,6 +1,6 @@
 import { badRequest, unknownOrder } from "../../orders/errors.js";
 import { parseId, parseIdList } from "../../orders/ids.js";
-import { findCustomerOrders, toStatusView } from "../../orders/order-status.js";
+import { findCustomerOrderStatus, findCustomerOrders, toStatusView } from "../../orders/order-status.js";
 import type { ActionHandler } from "./types.js";
 
 /**
@@ -16,7 +16,7 @@ export const status: ActionHandler = ({ ctx, customer, fields }) => {
     return multiStatus({ ctx, customer, fields: { ...fields, orders: fields.order }, header: () => undefined });
   }
   const id = parseId(fields.order);
-  const order = id === undefined ? undefined : findCustomerOrders(ctx, customer.id, [id]).get(id);
+  const order = id === undefined ? undefined : findCustomerOrderStatus(ctx, customer.id, id);
   if (!order) throw unknownOrder();
   return toStatusView(order, customer.currency);
 };
