@@ -67,10 +67,12 @@ export async function rerouteOrder(
       `order ${orderId} is unknown: confirm on ${order.providerId}'s panel that it does not exist there, then pass --not-on-upstream`,
     );
   }
-  if (order.submission === "unknown" && order.upstreamOrderId !== null) {
+  // An order that carries an upstream order id, in any state (held and followed, or failed after
+  // an answer that came too late, also from before attempts were recorded): that upstream has it.
+  if (order.upstreamOrderId !== null) {
     throw new RerouteError(
       "wrong_state",
-      `order ${orderId} is held with upstream order ${order.upstreamOrderId} on ${order.providerId}: the upstream has it, status sync follows it`,
+      `order ${orderId} carries upstream order ${order.upstreamOrderId} on ${order.providerId}: the upstream has it, it is not placed again`,
     );
   }
   // An attempt the upstream answered with an order id (e.g. confirmed after another process

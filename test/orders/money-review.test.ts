@@ -105,6 +105,34 @@ describe("orders reroute never sends an order an upstream took", () => {
     expect(h.row(1)).toMatchObject({ submission: "failed", refunded: 130_000 });
     expect(balanceOf(h.ctx, h.customer.id)).toEqual({ balance: START, ledger: START });
   });
+
+  it("refuses a failed order that carries an upstream order id even with no attempt recorded", async () => {
+    // Orders failed before attempts were recorded (routing, issue #12) have no attempt rows; the
+    // upstream order id on the order itself is enough to know an upstream holds it.
+    const p1 = new FakeProvider("p1");
+    const p2 = new FakeProvider("p2");
+    const h = routed({ p1, p2 });
+    p1.will("add", {
+      kind: "rejected",
+      failure: { message: "Incorrect service ID", upstreamError: "Incorrect service ID" },
+    });
+    p2.will("add", {
+      kind: "rejected",
+      failure: { message: "Incorrect service ID", upstreamError: "Incorrect service ID" },
+    });
+    expect(await h.add()).toEqual({ status: 502, body: { error: "Upstream provider error" } });
+    expect(h.row(1)).toMatchObject({ submission: "failed", refunded: 130_000 });
+    h.ctx.db.$client.prepare("DELETE FROM order_attempts WHERE order_id = 1").run();
+    h.ctx.db.update(orders).set({ upstreamOrderId: "777" }).where(eq(orders.id, 1)).run();
+
+    await expect(rerouteOrder(h.ctx, 1, { route: 1 })).rejects.toMatchObject({
+      reason: "wrong_state",
+      message: "order 1 carries upstream order 777 on p2: the upstream has it, it is not placed again",
+    });
+    expect(adds(p2)).toHaveLength(1);
+    expect(h.row(1)).toMatchObject({ submission: "failed", refunded: 130_000 });
+    expect(balanceOf(h.ctx, h.customer.id)).toEqual({ balance: START, ledger: START });
+  });
 });
 
 /** A provider whose next `add` leaves (onSend) and stays out until the test answers it. */
