@@ -7,10 +7,10 @@
  * request in `npm run bench`, three times a whole bare Hono route. Anywhere else (multipart
  * bodies, `app.request()` in tests, other methods) it is hono's `bodyLimit` and `c.req.text()`,
  * as before. Either way: a body over the limit (by `content-length`, or counted while
- * reading) gets `onTooLarge`'s answer; the text is decoded as UTF-8 like `Request.text()`.
+ * reading) throws `tooLarge()`; the text is decoded as UTF-8 like `Request.text()`.
  */
 import { IncomingMessage } from "node:http";
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { badRequest } from "../orders/errors.js";
 import { requestHeader } from "./request-headers.js";
@@ -90,33 +90,45 @@ function readWithin(incoming: IncomingMessage, maxBytes: number): Promise<Buffer
 
 const utf8 = new TextDecoder();
 
+const noop = async () => {};
+
 /**
- * Middleware: enforces `maxBytes` on the body and, on the fast path, reads it for
- * {@link requestBodyText}. `onTooLarge` is called for an oversized body (the app throws its
- * `payload_too_large` domain error there, answered 413 by the error table).
+ * A body reader for the API handler: enforces `maxBytes` on the body and, on the fast path
+ * (a POST from @hono/node-server whose stream nobody read yet), reads it for
+ * {@link requestBodyText}; otherwise (tests' `app.request`, multipart) hono's `bodyLimit`
+ * checks the size and the body stays in the request. `tooLarge` is thrown for an oversized
+ * body (the app's `payload_too_large` domain error, answered 413 by the error table).
+ * Rejects with a 400 domain error when the client goes away mid-body.
  */
-export function bodyWithinLimit(maxBytes: number, onTooLarge: (c: Context) => Response): MiddlewareHandler {
-  const fallback = bodyLimit({ maxSize: maxBytes, onError: onTooLarge });
-  return async (c, next) => {
+export function bodyReader(maxBytes: number, tooLarge: () => Error): (c: Context) => Promise<void> {
+  const fallback = bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw tooLarge();
+    },
+  });
+  return async (c) => {
     const incoming = c.req.method === "POST" ? unreadIncoming(c) : undefined;
     const type = (requestHeader(c, "content-type") ?? "").toLowerCase();
-    if (incoming === undefined || type.startsWith("multipart/form-data")) return fallback(c, next);
+    if (incoming === undefined || type.startsWith("multipart/form-data")) {
+      await fallback(c, noop);
+      return;
+    }
     const length = requestHeader(c, "content-length");
     if (
       length !== undefined &&
       requestHeader(c, "transfer-encoding") === undefined &&
       Number.parseInt(length, 10) > maxBytes
     ) {
-      return onTooLarge(c);
+      throw tooLarge();
     }
     const body = await readWithin(incoming, maxBytes);
-    if (body === undefined) return onTooLarge(c);
+    if (body === undefined) throw tooLarge();
     (c as unknown as TextVars).set(BODY_TEXT, utf8.decode(body));
-    await next();
   };
 }
 
-/** The body as text: what {@link bodyWithinLimit} read, else `c.req.text()`. */
+/** The body as text: what {@link bodyReader} read, else `c.req.text()`. */
 export function requestBodyText(c: Context): Promise<string> {
   const text = (c as unknown as TextVars).get(BODY_TEXT);
   return typeof text === "string" ? Promise.resolve(text) : c.req.text();

@@ -23,14 +23,22 @@ export function requestHeader(c: Context, name: string): string | undefined {
 const REQUEST_ID = /^[\w\-=]{1,255}$/;
 
 /**
- * Middleware: the request id (`c.get("requestId")`), taken from a client's `X-Request-Id` of
- * up to 255 word characters, `-` or `=`, else a random UUID; sent back as `X-Request-Id`.
- * What hono's `requestId()` does, reading the header with {@link requestHeader}.
+ * The request id: a client's `X-Request-Id` of up to 255 word characters, `-` or `=`, else a
+ * random UUID. What hono's `requestId()` takes, reading the header with {@link requestHeader}.
+ */
+export function requestIdOf(c: Context): string {
+  const given = requestHeader(c, "x-request-id");
+  return given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * Middleware for the routes beside the API (health, metrics, dashboard): the request id as
+ * `c.get("requestId")`, sent back as `X-Request-Id`. The API handler does the same itself
+ * (`api/v2-handler.ts`), so that no middleware runs before it.
  */
 export function requestIdMiddleware(): MiddlewareHandler<{ Variables: { requestId: string } }> {
   return async (c, next) => {
-    const given = requestHeader(c, "x-request-id");
-    const id = given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
+    const id = requestIdOf(c);
     c.set("requestId", id);
     c.header("X-Request-Id", id);
     await next();

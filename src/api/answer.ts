@@ -1,0 +1,46 @@
+/**
+ * How the API's answers are built (issue #14). An answer is a `Response` over a plain header
+ * object, never Hono's `c.json()`: with a header set beside the content type (`X-Request-Id`
+ * on every answer) Hono builds a web `Headers` and @hono/node-server iterates it back into an
+ * object, ~5 µs per answer. A plain object is written by @hono/node-server as it is.
+ *
+ * When a rate limiter ran on the request it set `RateLimit-*` headers on the context: the
+ * answer then goes through `c.body()`, which merges them.
+ */
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** Header names as @hono/node-server passes them to `writeHead` (any case is valid HTTP). */
+export type AnswerHeaders = Record<string, string>;
+
+/** A JSON answer: `text` is the serialised body (UTF-8). */
+export function jsonAnswer(
+  c: Context,
+  status: number,
+  text: string,
+  headers: AnswerHeaders,
+  throughContext: boolean,
+): Response {
+  headers["content-type"] = "application/json";
+  return bytesAnswer(c, status, text, headers, throughContext);
+}
+
+/** An answer of `body` as it is (a string or precompressed bytes), with exactly `headers`. */
+export function bytesAnswer(
+  c: Context,
+  status: number,
+  body: string | Uint8Array<ArrayBuffer>,
+  headers: AnswerHeaders,
+  throughContext: boolean,
+): Response {
+  if (throughContext) return c.body(body, status as ContentfulStatusCode, headers);
+  return new Response(body, { status, headers });
+}
+
+/**
+ * A 304 Not Modified: no body and no `Content-Length` (RFC 9110 §15.4.5). Hono's `c.body(null)`:
+ * a web `Response` may not carry even an empty body with a 304.
+ */
+export function notModifiedAnswer(c: Context, headers: AnswerHeaders): Response {
+  return c.body(null, 304, headers);
+}
