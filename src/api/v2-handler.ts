@@ -30,7 +30,13 @@ import { type Fields, readFields } from "./request-fields.js";
 import { requestHeader, requestIdOf } from "./request-headers.js";
 
 /** The context variables the handler sets (read by the error handler and tests). */
-export type ApiVars = { fields: Fields; customer: KeyHolder; requestId: string };
+export type ApiVars = {
+  fields: Fields;
+  customer: KeyHolder;
+  requestId: string;
+  /** The status of an answer written to Node's response directly (a 304), whose `Response` is a marker. */
+  answeredStatus: number;
+};
 export type ApiEnv = { Variables: ApiVars };
 
 export interface ApiHandlerOptions {
@@ -104,7 +110,10 @@ export function createApiHandler(
       vary: "Accept-Encoding",
       "cache-control": "private, no-cache",
     };
-    if (answer.notModified(requestHeader(c, "if-none-match"))) return notModifiedAnswer(c, headers);
+    if (answer.notModified(requestHeader(c, "if-none-match"))) {
+      c.set("answeredStatus", 304);
+      return notModifiedAnswer(c, headers, throughContext);
+    }
     headers["content-type"] = "application/json";
     if (form.coding !== "identity") headers["content-encoding"] = form.coding;
     return bytesAnswer(c, 200, form.bytes, headers, throughContext);
@@ -156,7 +165,7 @@ export function createApiHandler(
     }
     const durationMs = performance.now() - started;
     const action = actionLabel(c.get("fields") as Fields | undefined);
-    const status = answer.status;
+    const status = (c.get("answeredStatus") as number | undefined) ?? answer.status;
     metrics.observeRequest(action, status, durationMs);
     const customer = c.get("customer") as KeyHolder | undefined;
     accessLog.info(
