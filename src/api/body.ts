@@ -84,9 +84,21 @@ class BodyReader {
  * @throws DomainError bad_request when the client goes away before the body ends (aborted
  *   upload): a client error, never logged as an unexpected one.
  */
-function readWithin(incoming: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
+async function readWithin(incoming: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
+  // The 'request' event fires while Node's parser is still inside the packet that carried the
+  // headers; one microtask later it has parsed the rest of that packet. A small body sent in
+  // one piece (the usual API request) is then complete in the stream's buffer and is taken
+  // synchronously, with no listeners and no promise of our own (issue #14).
+  await undefined;
+  if (incoming.complete && !incoming.readableFlowing && !incoming.readableDidRead) {
+    const whole = incoming.read() as Buffer | null;
+    if (whole === null) return EMPTY;
+    return whole.length > maxBytes ? undefined : whole;
+  }
   return new Promise((resolve, reject) => new BodyReader(incoming, maxBytes, resolve, reject));
 }
+
+const EMPTY = Buffer.alloc(0);
 
 const utf8 = new TextDecoder();
 

@@ -30,7 +30,12 @@ interface KeyCache {
 
 const cacheFor = preparedFor(
   (db: Db): KeyCache => ({
-    readGeneration: db.$client.prepare("SELECT value FROM cache_generations WHERE name = 'customers'").pluck(),
+    // By rowid (one B-tree step, not the name index then the table): the row's rowid is read
+    // once; a row deleted and made again by hand reads as missing, so nothing is cached.
+    readGeneration: db.$client
+      .prepare("SELECT value FROM cache_generations WHERE rowid = ? AND name = 'customers'")
+      .pluck()
+      .bind(db.$client.prepare("SELECT rowid FROM cache_generations WHERE name = 'customers'").pluck().get() ?? -1),
     generation: undefined,
     byHash: new Map(),
   }),
