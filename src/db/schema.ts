@@ -205,6 +205,14 @@ export const orders = sqliteTable(
      * issue #11): a held order is re-asked with it by status sync. Null when sent without one.
      */
     upstreamIdempotencyKey: text("upstream_idempotency_key"),
+    /**
+     * The customer's `Idempotency-Key` of the `add` that placed it (null: sent without one),
+     * written with its charge, in the transaction that binds the key to it: `orders reroute`
+     * refuses a failed order whose key another request claimed since, and re-binds it otherwise.
+     */
+    idempotencyKey: text("idempotency_key"),
+    /** The hash of that request's fields (`hashRequest`), to re-bind the key as the request made it. */
+    idempotencyRequestHash: text("idempotency_request_hash"),
     lastError: text("last_error"),
     /** Consecutive sync answers of "Incorrect order ID" for this order. */
     missCount: integer("miss_count").notNull().default(0),

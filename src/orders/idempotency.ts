@@ -7,11 +7,13 @@
  * Once an order exists the key is bound to it (`order_id`, written in the transaction of the
  * order's charge, issue #11) and answers `{"order": N}` whatever fails afterwards; only a key
  * whose order was never placed (`failed`, refunded) or that placed nothing is released.
+ * The order remembers its key and request hash (`orders.idempotency_key`), so `orders reroute`
+ * of a failed order re-binds the key to it, or refuses when another request claimed it since.
  */
 import { createHash } from "node:crypto";
-import { and, eq, isNull, or, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, ne, or, sql } from "drizzle-orm";
 import { inTransaction } from "../db/client.js";
-import { idempotencyKeys, orders } from "../db/schema.js";
+import { idempotencyKeys, type Order, orders } from "../db/schema.js";
 import type { AppContext } from "../runtime/context.js";
 import { DomainError } from "./errors.js";
 
@@ -92,7 +94,8 @@ export function recordIdempotentAnswer(
 
 /**
  * Binds a claimed key to the order it placed. Call inside the transaction of the order's
- * charge, so an order never exists without its key knowing it.
+ * charge (whose insert writes the key and request hash on the order), so an order never
+ * exists without its key knowing it.
  */
 export function bindIdempotencyKey(ctx: AppContext, customerId: number, key: string, orderId: number): void {
   ctx.db
@@ -121,4 +124,67 @@ export function releaseIdempotencyKey(ctx: AppContext, customerId: number, key: 
       ),
     )
     .run();
+}
+
+/** Who holds an order's key instead of it: another order placed with the key, or a request still placing. */
+export type KeyHolder = { kind: "order"; orderId: number } | { kind: "in_progress" };
+
+/**
+ * Re-binds the customer's `Idempotency-Key` of a failed (refunded, key released) order to it,
+ * before `orders reroute` charges and places it again: the key's row is re-created with the
+ * order's request hash and id, dated now, so a retry with the key replays `{"order": N}` for
+ * 24 h from the reroute instead of placing a second order. Call inside the transaction of the
+ * reroute's charge.
+ *
+ * Refused (nothing written) when the key was claimed since by another request of the customer:
+ * another order of the customer carries the key and is not `failed` (whatever its age: paying
+ * for it and this order would be paying twice for one intent), or the key's row is bound to
+ * such an order, or is a claim within 24 h that placed no order yet (still in progress). An
+ * expired claim without an order, or a row bound to a failed order, is replaced.
+ * @returns the holder that refuses it, or undefined when bound (or the order has no key).
+ */
+export function rebindIdempotencyKey(
+  ctx: AppContext,
+  order: Pick<Order, "id" | "customerId" | "idempotencyKey" | "idempotencyRequestHash">,
+): KeyHolder | undefined {
+  const key = order.idempotencyKey;
+  if (key === null) return undefined;
+  const other = ctx.db
+    .select({ id: orders.id })
+    .from(orders)
+    .where(
+      and(
+        eq(orders.customerId, order.customerId),
+        eq(orders.idempotencyKey, key),
+        ne(orders.id, order.id),
+        ne(orders.submission, "failed"),
+      ),
+    )
+    .orderBy(desc(orders.id))
+    .get();
+  if (other) return { kind: "order", orderId: other.id };
+  const now = ctx.now();
+  const where = and(eq(idempotencyKeys.customerId, order.customerId), eq(idempotencyKeys.key, key));
+  const row = ctx.db.select().from(idempotencyKeys).where(where).get();
+  if (row && row.orderId === null && row.createdAt > now - IDEMPOTENCY_TTL_MS) return { kind: "in_progress" };
+  if (row && row.orderId !== null && row.orderId !== order.id) {
+    // An order placed before orders remembered their key (migration 0008).
+    const bound = ctx.db.select({ submission: orders.submission }).from(orders).where(eq(orders.id, row.orderId)).get();
+    if (bound !== undefined && bound.submission !== "failed") return { kind: "order", orderId: row.orderId };
+  }
+  if (row) ctx.db.delete(idempotencyKeys).where(where).run();
+  ctx.db
+    .insert(idempotencyKeys)
+    .values({
+      customerId: order.customerId,
+      key,
+      // Written with the key; empty (no request matches it: a retry is refused, never placed) if ever missing.
+      requestHash: order.idempotencyRequestHash ?? "",
+      orderId: order.id,
+      statusCode: 200,
+      body: JSON.stringify({ order: order.id }),
+      createdAt: now,
+    })
+    .run();
+  return undefined;
 }

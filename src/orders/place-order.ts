@@ -53,10 +53,12 @@ export interface PlaceOrderInput {
   /** The request's fields (`service`, `link`, `quantity`, ...), as strings. */
   fields: Readonly<Record<string, string>>;
   /**
-   * The customer's `Idempotency-Key` (already claimed): bound to the order in the transaction
-   * of its charge, so the key answers with this order whatever fails afterwards (issue #11).
+   * The customer's `Idempotency-Key` (already claimed) and the hash of the request that claimed
+   * it (`hashRequest`): bound to the order in the transaction of its charge, so the key answers
+   * with this order whatever fails afterwards (issue #11); the order remembers both, so
+   * `orders reroute` can tell whether the key was claimed again since and re-bind it.
    */
-  idempotencyKey?: string;
+  idempotency?: { key: string; requestHash: string };
 }
 
 /** Flag of an order whose upstream answered with an order id another local order already has. */
@@ -103,6 +105,8 @@ const statements = preparedFor((db: Db) => ({
       rate: sql.placeholder("rate"),
       exchangeRate: sql.placeholder("exchangeRate"),
       charge: sql.placeholder("charge"),
+      idempotencyKey: sql.placeholder("idempotencyKey"),
+      idempotencyRequestHash: sql.placeholder("idempotencyRequestHash"),
       status: "Pending",
       submission: "queued",
       createdAt: sql.placeholder("now"),
@@ -358,6 +362,8 @@ export async function placeOrder(ctx: AppContext, input: PlaceOrderInput): Promi
       rate: service.rate,
       exchangeRate: exchangeRateOf(ctx, first.providerId),
       charge,
+      idempotencyKey: input.idempotency?.key ?? null,
+      idempotencyRequestHash: input.idempotency?.requestHash ?? null,
       now,
     });
     if (!row) throw new Error("order insert returned no row");
@@ -372,7 +378,7 @@ export async function placeOrder(ctx: AppContext, input: PlaceOrderInput): Promi
         at: now,
       });
     }
-    if (input.idempotencyKey !== undefined) bindIdempotencyKey(ctx, input.customerId, input.idempotencyKey, row.id);
+    if (input.idempotency !== undefined) bindIdempotencyKey(ctx, input.customerId, input.idempotency.key, row.id);
     return row.id;
   });
 

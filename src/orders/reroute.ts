@@ -7,6 +7,11 @@
  * again, only if the balance covers it. Then it is sent
  * like any placement (attempt recorded, `ok` → submitted, ambiguous → held, definite → failed
  * and refunded), to that one route only.
+ *
+ * A failed order placed with a customer `Idempotency-Key` (released when it failed) is refused
+ * when that key was claimed since by another request of the customer (the customer's retry
+ * placed another order, or is being placed); otherwise the key is re-bound to it in the
+ * transaction of its new charge, so a retry replays this order (see `rebindIdempotencyKey`).
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { applyBalanceChange } from "../billing/ledger.js";
@@ -16,13 +21,14 @@ import { type Order, orderAttempts, orders, services } from "../db/schema.js";
 import { skipReason } from "../routing/candidates.js";
 import type { AppContext } from "../runtime/context.js";
 import type { DomainError } from "./errors.js";
+import { rebindIdempotencyKey } from "./idempotency.js";
 import { type Route, routesOf, sendToRoutes, upstreamQuantity } from "./place-order.js";
 
 /** Why a reroute was refused (nothing changed). */
 export class RerouteError extends Error {
   override name = "RerouteError";
   constructor(
-    readonly reason: "unknown_order" | "wrong_state" | "not_confirmed" | "no_route" | "route_unusable",
+    readonly reason: "unknown_order" | "wrong_state" | "not_confirmed" | "no_route" | "route_unusable" | "key_claimed",
     message: string,
   ) {
     super(message);
@@ -45,7 +51,9 @@ export interface RerouteResult {
 /**
  * Reroutes order `orderId` to the chosen route.
  * @param confirmedAbsent for an `unknown` order: the operator checked the upstream has no such order.
- * @throws RerouteError (nothing changed); InsufficientFundsError when a failed order's charge is not covered.
+ * @throws RerouteError (nothing changed; `key_claimed`: a failed order's Idempotency-Key was
+ *   claimed since by another request of the customer); InsufficientFundsError when a failed
+ *   order's charge is not covered.
  */
 export async function rerouteOrder(
   ctx: AppContext,
@@ -138,6 +146,18 @@ export async function rerouteOrder(
       .where(and(eq(orders.id, orderId), inArray(orders.submission, [order.submission])))
       .run();
     if (changed.changes !== 1) throw new RerouteError("wrong_state", `order ${orderId} changed meanwhile`);
+    if (order.submission === "failed") {
+      const holder = rebindIdempotencyKey(ctx, order);
+      if (holder !== undefined) {
+        // Thrown inside the transaction: the state change above is rolled back, nothing charged.
+        throw new RerouteError(
+          "key_claimed",
+          holder.kind === "order"
+            ? `order ${orderId} is not placed again: its Idempotency-Key placed order ${holder.orderId} since (the customer's retry); rerouting it would charge customer ${order.customerId} twice`
+            : `order ${orderId} is not placed again: its Idempotency-Key is claimed by another request of customer ${order.customerId} still being processed; look again once it is answered`,
+        );
+      }
+    }
     if (due > 0) {
       applyBalanceChange(ctx.db, {
         customerId: order.customerId,

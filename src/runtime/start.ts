@@ -49,6 +49,11 @@ export interface StartOptions {
   upstream?: Omit<ProviderClientOptions, "onEvent">;
   /** Longest wait for the first catalogue sync before serving, ms (default 15 000). */
   initialSyncTimeoutMs?: number;
+  /**
+   * The clock of the server's context and alerts, epoch ms (default `Date.now`): tests pin the
+   * UTC day the overview reports. The instance lock always keeps the wall clock.
+   */
+  now?: () => number;
 }
 
 /** Listens on `port`/`host`; a busy port rejects with a one-line {@link StartRefusedError}. */
@@ -90,7 +95,7 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
   const lockedAt = Date.now();
   const providerStats = () => registry.stats();
   const metrics = createMetrics({ db, providerStats });
-  const now = () => Date.now();
+  const now = options.now ?? (() => Date.now());
   const alerting = createAlertRuntime(
     { db, now, logger },
     {

@@ -33,6 +33,16 @@ let alice: { id: number; apiKey: string };
 const cliEnv: Record<string, string> = {};
 const dialogs: string[] = [];
 
+/**
+ * The server's clock: the wall clock shifted so that this run starts at 12:00 UTC of the current
+ * day. "Today" is then one UTC day for the orders placed here, the server's overview and the
+ * figures the test expects, even for a run started just before midnight UTC.
+ */
+const DAY_MS = 86_400_000;
+const startedAt = Date.now();
+const clockOffset = Math.floor(startedAt / DAY_MS) * DAY_MS + DAY_MS / 2 - startedAt;
+const serverNow = () => Date.now() + clockOffset;
+
 /** Runs the CLI against the server's store and parses its `--json` output. */
 async function cli<T>(args: string[]): Promise<T> {
   let stdout = "";
@@ -141,7 +151,7 @@ beforeAll(async () => {
       PRICE_SYNC_INTERVAL_MS: "3600000",
       ADMIN_TOKEN,
     }),
-    { initialSyncTimeoutMs: 10_000 },
+    { initialSyncTimeoutMs: 10_000, now: serverNow },
   );
   alice = addCustomer(proxy.ctx, "50.00000", { name: "Alice Reseller" });
   addCustomer(proxy.ctx, "3.25000", { name: "Carol Panel" });
@@ -217,7 +227,8 @@ describe("signing in", () => {
 describe("pages", () => {
   it("Overview shows today's orders, revenue, cost, profit and refunds as the ledger and `orders` give them", async () => {
     await cli(["sync", "status"]); // upstream charges become our cost
-    const today = new Date().toISOString().slice(0, 10);
+    // The UTC day the server reports as today, from the server's own clock.
+    const today = new Date(proxy.ctx.now()).toISOString().slice(0, 10);
     const orders = (await cli<Array<{ id: number; createdAt: string }>>(["orders", "list", "--limit", "1000"])).filter(
       (o) => o.createdAt.startsWith(today),
     );

@@ -6,6 +6,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../src/api/app.js";
 import { parseProvidersConfig } from "../../src/config/providers-file.js";
 import { openDb } from "../../src/db/client.js";
 import { silentLogger } from "../../src/observability/logger.js";
@@ -20,6 +21,7 @@ let jap: Simulator;
 let mtp: Simulator;
 let file: Record<string, unknown>;
 let customer = 0;
+let customerKey = "";
 
 beforeAll(async () => {
   cli = cliSandbox("smm-cli-routing-");
@@ -46,7 +48,14 @@ beforeAll(async () => {
     imports: [{ provider: "mtp", idOffset: 1000, categories: ["instagram followers"] }],
   };
   writeFileSync(cli.env.PROVIDERS_FILE ?? "", JSON.stringify(file));
-  customer = (await cli.json<{ id: number }>(["customers", "add", "--name", "c", "--balance", "10"])).id;
+  ({ id: customer, apiKey: customerKey } = await cli.json<{ id: number; apiKey: string }>([
+    "customers",
+    "add",
+    "--name",
+    "c",
+    "--balance",
+    "10",
+  ]));
   await cli.json(["sync", "prices"]);
 });
 
@@ -55,8 +64,8 @@ afterAll(async () => {
   cli.cleanup();
 });
 
-/** Places an order through the real `add` path over the sandbox database; resolves to its id or the error. */
-async function place(link: string): Promise<number | Error> {
+/** Runs `fn` over an app context on the sandbox database, closed afterwards. */
+async function withContext<T>(fn: (ctx: AppContext) => Promise<T>): Promise<T> {
   const config = parseProvidersConfig(file, {});
   const db = openDb(cli.env.DATABASE_PATH ?? "");
   const registry = createProviderRegistry(config.providers);
@@ -69,13 +78,35 @@ async function place(link: string): Promise<number | Error> {
     catalogueVersion: 0,
   };
   try {
-    return (await placeOrder(ctx, { customerId: customer, fields: { service: "1", link, quantity: "1000" } })).order;
-  } catch (error) {
-    return error as Error;
+    return await fn(ctx);
   } finally {
     await registry.close(1000);
     db.$client.close();
   }
+}
+
+/** Places an order through the real `add` path over the sandbox database; resolves to its id or the error. */
+async function place(link: string): Promise<number | Error> {
+  return withContext(async (ctx) => {
+    try {
+      return (await placeOrder(ctx, { customerId: customer, fields: { service: "1", link, quantity: "1000" } })).order;
+    } catch (error) {
+      return error as Error;
+    }
+  });
+}
+
+/** `add` over the API with an `Idempotency-Key`: the HTTP status and JSON body. */
+async function addWithKey(link: string, idempotencyKey: string): Promise<{ status: number; body: unknown }> {
+  return withContext(async (ctx) => {
+    const app = createApp(ctx, { rateLimitIpPerMin: 0, rateLimitKeyPerMin: 0, trustProxy: false });
+    const res = await app.request("/api/v2", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", "Idempotency-Key": idempotencyKey },
+      body: new URLSearchParams({ key: customerKey, action: "add", service: "1", link, quantity: "1000" }).toString(),
+    });
+    return { status: res.status, body: (await res.json()) as unknown };
+  });
 }
 
 const balance = async () =>
@@ -244,5 +275,25 @@ describe("orders show and orders reroute", () => {
     expect(await balance()).toBe(before);
     const usage = await cli.run(["orders", "reroute", String(order?.id)]);
     expect(usage.code).toBe(2);
+  });
+
+  it("refuses a failed order whose Idempotency-Key placed another order since, in one line naming it", async () => {
+    jap.injectFaults("add", 1, { kind: "error", message: "no" });
+    mtp.injectFaults("add", 1, { kind: "error", message: "no" });
+    expect((await addWithKey("https://ig.com/keyed", "intent-cli")).status).toBe(502);
+    const [failed] = await cli.json<Array<{ id: number; submission: string }>>(["orders", "list", "--limit", "1"]);
+    expect(failed?.submission).toBe("failed");
+    const retry = await addWithKey("https://ig.com/keyed", "intent-cli");
+    expect(retry).toEqual({ status: 200, body: { order: (failed?.id ?? 0) + 1 } });
+    const before = await balance();
+    const refused = await cli.run(["orders", "reroute", String(failed?.id), "--route", "1"]);
+    expect(refused).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `error: order ${failed?.id} is not placed again: its Idempotency-Key placed order ${(failed?.id ?? 0) + 1} since (the customer's retry); rerouting it would charge customer ${customer} twice\n`,
+    });
+    expect(await balance()).toBe(before);
+    const shown = await cli.json<{ submission: string; refunded: string }>(["orders", "show", String(failed?.id)]);
+    expect(shown).toMatchObject({ submission: "failed", refunded: "1.12500" });
   });
 });

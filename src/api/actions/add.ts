@@ -18,11 +18,12 @@ import type { ActionHandler } from "./types.js";
 export const add: ActionHandler = async ({ ctx, customer, fields, header }) => {
   const key = header("idempotency-key");
   if (key === undefined) return placeOrder(ctx, { customerId: customer.id, fields });
-  const claim = claimIdempotencyKey(ctx, customer.id, key, hashRequest(fields));
+  const requestHash = hashRequest(fields);
+  const claim = claimIdempotencyKey(ctx, customer.id, key, requestHash);
   if (claim.kind === "replay") return new PresetAnswer(claim.statusCode, JSON.parse(claim.body));
   let answer: { order: number };
   try {
-    answer = await placeOrder(ctx, { customerId: customer.id, fields, idempotencyKey: key });
+    answer = await placeOrder(ctx, { customerId: customer.id, fields, idempotency: { key, requestHash } });
   } catch (error) {
     try {
       releaseIdempotencyKey(ctx, customer.id, key);
