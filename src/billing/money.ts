@@ -64,7 +64,13 @@ function toMinorExact(value: Decimal): Minor {
  */
 export function formatAmount(minor: Minor): string {
   assertMinor(minor);
-  return new MoneyDecimal(minor).dividedBy(MINOR_PER_UNIT).toFixed(SCALE);
+  // Integer arithmetic on a safe integer is exact: `%` of two integers, and the division of an
+  // exact multiple of 100000 (issue #14: ~1 µs less per `status` answer than decimal.js).
+  const negative = minor < 0;
+  const abs = negative ? -minor : minor;
+  const fraction = abs % MINOR_PER_UNIT;
+  const whole = (abs - fraction) / MINOR_PER_UNIT;
+  return `${negative ? "-" : ""}${whole}.${String(fraction).padStart(SCALE, "0")}`;
 }
 
 /**

@@ -43,6 +43,22 @@ describe("parseAmount / formatAmount", () => {
     );
   });
 
+  it.each([
+    [0, "0.00000"],
+    [1, "0.00001"],
+    [-1, "-0.00001"],
+    [99_999, "0.99999"],
+    [100_000, "1.00000"],
+    [-100_000, "-1.00000"],
+    [27_819, "0.27819"],
+    [Number.MAX_SAFE_INTEGER, "90071992547.40991"],
+    [-Number.MAX_SAFE_INTEGER, "-90071992547.40991"],
+    [Number.MAX_SAFE_INTEGER - 40_991, "90071992547.00000"],
+    [Number.MAX_SAFE_INTEGER - 40_992, "90071992546.99999"],
+  ])("formats %d minor units as %s", (m, text) => {
+    expect(formatAmount(m)).toBe(text);
+  });
+
   it("parses any decimal with up to 5 decimals exactly", () => {
     const decimalText = fc
       .tuple(
