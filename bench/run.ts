@@ -1,10 +1,12 @@
 /**
  * `npm run bench` (issue #6): smm-proxy against the limits of its own stack, every figure a
- * ratio against a baseline started in the same run. Servers run in child processes (`node
- * --import tsx`, baseline and proxy alike); load comes from this process (autocannon) over
- * loopback, bounded in time. Prints the table and writes the raw figures to bench/results.json.
+ * ratio against a baseline started in the same run. Servers run in child processes, baseline and
+ * proxy alike, from the compiled build (`lib/build.ts`: what `npm start` runs); load comes from
+ * this process (autocannon) over loopback, bounded in time. Prints the table and writes the raw
+ * figures to bench/results.json.
  *
- * Flags: `--quick` (short phases, scaled-down counts),
+ * Flags: `--quick` (short phases, scaled-down counts), `--tsx` (servers run their TypeScript
+ * through tsx instead of the build),
  * `--only=status,services,add,failover,memory,sync,sync3,queue,admin`,
  * `--profile` (V8 CPU profile of the proxy during each proxy load phase, in bench/profiles/<phase>.cpuprofile;
  * read them with `npx tsx bench/profile-summary.ts <file>` or Chrome DevTools).
@@ -14,7 +16,8 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { adminRows, runAdminPagesBench } from "./admin-pages.js";
-import { type Child, cpuMsOf, rssOf, startChild } from "./lib/ipc.js";
+import { BENCH_BUILD_DIR, buildForBench } from "./lib/build.js";
+import { type Child, cpuMsOf, rssOf, runChildrenFrom, startChild } from "./lib/ipc.js";
 import { type LoadOptions, type LoadResult, type LoadRun, mergeRuns, rawPost, runLoad } from "./lib/load.js";
 import { markdownTable, mb, ms, num, type Row } from "./lib/report.js";
 import type { BareSyncAnswer } from "./servers/bare-sync.js";
@@ -25,6 +28,7 @@ import type { LogSummary } from "./servers/simulator.js";
 const argv = process.argv.slice(2);
 const QUICK = argv.includes("--quick");
 const PROFILE = argv.includes("--profile");
+const TSX = argv.includes("--tsx");
 const ONLY = argv
   .find((a) => a.startsWith("--only="))
   ?.slice(7)
@@ -141,6 +145,11 @@ async function main(): Promise<void> {
     return { child: started.child, ready: started.ready as T };
   };
   log(`${QUICK ? "quick" : "full"} run on ${cpus().length} cores, Node ${process.version}`);
+  if (!TSX) {
+    const started = Date.now();
+    runChildrenFrom(buildForBench());
+    log(`servers run from the compiled build (${BENCH_BUILD_DIR}/, built in ${Date.now() - started} ms)`);
+  } else log("servers run their TypeScript through tsx (--tsx)");
 
   // admin: in this process, before the servers start, over its own seeded store.
   if (runs("admin")) {

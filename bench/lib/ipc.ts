@@ -1,7 +1,7 @@
 /**
  * Request/answer messaging between the bench driver and the processes it starts (servers
- * under test, the bare sync script). Each child runs in its own Node process started with
- * `node --import tsx`, so its pid is the process whose RSS we read and whose CPU we profile.
+ * under test, the bare sync script). Each child runs in its own Node process (from the compiled
+ * build, or `node --import tsx`), so its pid is the process whose RSS we read and whose CPU we profile.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { openSync } from "node:fs";
@@ -35,14 +35,26 @@ export interface Child {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-/** Starts `script` (a TypeScript file under bench/) and waits for its `ready` message. */
+let buildDir: string | undefined;
+
+/**
+ * From now on, children run from the compiled build in `dir` (`lib/build.ts`) with plain Node,
+ * as `npm start` runs the proxy; by default they run their TypeScript through tsx.
+ */
+export function runChildrenFrom(dir: string): void {
+  buildDir = dir;
+}
+
+/** Starts `script` (a TypeScript file under bench/, or its compiled form) and waits for its `ready` message. */
 export async function startChild(
   script: string,
   options: ChildOptions = {},
 ): Promise<{ child: Child; ready: unknown }> {
   const out = options.logFile === undefined ? "ignore" : openSync(options.logFile, "a");
-  const proc: ChildProcess = fork(resolve(script), options.args ?? [], {
-    execArgv: ["--import", "tsx", ...(options.nodeFlags ?? [])],
+  const file = buildDir === undefined ? resolve(script) : resolve(buildDir, script.replace(/\.ts$/, ".js"));
+  const loader = buildDir === undefined ? ["--import", "tsx"] : [];
+  const proc: ChildProcess = fork(file, options.args ?? [], {
+    execArgv: [...loader, ...(options.nodeFlags ?? [])],
     env: { ...process.env, ...options.env },
     stdio: ["ignore", out, out, "ipc"],
   });

@@ -1,6 +1,6 @@
 import { asc, eq, sql } from "drizzle-orm";
 import { formatRate } from "../../billing/money.js";
-import { readChangeCounters } from "../../db/change-counters.js";
+import { dataVersion } from "../../db/data-version.js";
 import { services as servicesTable } from "../../db/schema.js";
 import type { AppContext } from "../../runtime/context.js";
 import { type PrecompressedJson, precompress } from "../precompressed.js";
@@ -75,8 +75,8 @@ function catalogueFingerprint(ctx: AppContext): string {
  * another connection committed something (a price sync by the CLI is seen on the next request).
  * Requests arriving while a new catalogue is compressed wait for that one compression.
  */
-export const services: ActionHandler = ({ ctx, counters }) => {
-  const version = (counters ?? readChangeCounters(ctx.db)).dataVersion;
+export const services: ActionHandler = ({ ctx }) => {
+  const version = dataVersion(ctx.db);
   const hit = cache.get(ctx);
   if (hit && hit.version === ctx.catalogueVersion) {
     if (hit.dataVersion === version) return hit.answer;

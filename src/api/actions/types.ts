@@ -1,5 +1,4 @@
 import type { KeyHolder } from "../../customers/key-cache.js";
-import type { ChangeCounters } from "../../db/change-counters.js";
 import type { AppContext } from "../../runtime/context.js";
 import type { Fields } from "../request-fields.js";
 
@@ -9,8 +8,6 @@ export interface ActionRequest {
   /** The key's owner from the key cache: every column but the balance (read it from the store). */
   customer: KeyHolder;
   fields: Fields;
-  /** The store's change counters, read once for this request (the API handler); absent elsewhere. */
-  counters?: ChangeCounters;
   /** Request headers the action may need (lower-case names). */
   header: (name: string) => string | undefined;
 }
