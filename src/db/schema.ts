@@ -162,6 +162,14 @@ export const ATTEMPT_OUTCOMES = ["sending", "ok", "rejected", "not_sent", "rate_
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 /**
+ * What an `add` attempt was: `add`, a placement's send to a route (first send, failover or
+ * `orders reroute`); `reask`, a held order's `add` sent again with its `Idempotency-Key`
+ * (`sync/held-orders.ts`), which can only answer for the order already sent, never place another.
+ */
+export const ATTEMPT_KINDS = ["add", "reask"] as const;
+export type AttemptKind = (typeof ATTEMPT_KINDS)[number];
+
+/**
  * Submission state of an order towards its upstream:
  * `queued` (charged, not yet confirmed), `submitted` (upstream id known), `unknown` (the
  * upstream may or may not have it: held for the operator), `failed` (never placed; refunded).
@@ -206,6 +214,15 @@ export const orders = sqliteTable(
      */
     upstreamIdempotencyKey: text("upstream_idempotency_key"),
     /**
+     * The lease of a held order's re-ask (`sync/held-orders.ts`): set by one conditional write
+     * right before the re-ask's request leaves, to the epoch ms until which that re-ask owns the
+     * order (its provider's `add` budget plus a margin). While it is in the future `orders
+     * resolve`, `orders reroute` and `orders settle` refuse the order; the re-ask's outcome is
+     * applied only while the order still carries this value, and clears it. A value in the past
+     * (a crash) claims nothing: the next tick or the operator takes the order over.
+     */
+    reaskLeaseUntil: integer("reask_lease_until"),
+    /**
      * The customer's `Idempotency-Key` of the `add` that placed it (null: sent without one),
      * written with its charge, in the transaction that binds the key to it: `orders reroute`
      * refuses a failed order whose key another request claimed since, and re-binds it otherwise.
@@ -241,8 +258,9 @@ export const orders = sqliteTable(
 
 /**
  * Every upstream `add` attempt of an order (issue #12): written durably right before the
- * request leaves (`sending`), settled with its outcome class. At most one attempt of an order
- * is ever `ok` or `ambiguous`: failover follows only a definite failure.
+ * request leaves (`sending`), settled with its outcome class. Of its `add` attempts at most one
+ * is ever `ok` or `ambiguous`: failover follows only a definite failure. The re-asks of a held
+ * order (`kind` `reask`) repeat that one attempt's request with its key, on the same route.
  */
 export const orderAttempts = sqliteTable(
   "order_attempts",
@@ -255,6 +273,7 @@ export const orderAttempts = sqliteTable(
     providerId: text("provider_id").notNull(),
     upstreamService: text("upstream_service").notNull(),
     outcome: text("outcome").$type<AttemptOutcome>().notNull(),
+    kind: text("kind").$type<AttemptKind>().notNull().default("add"),
     /** Up to 200 characters: the failure's message (keys redacted), or the upstream order id when ok. */
     error: text("error"),
     sentAt: integer("sent_at").notNull(),

@@ -8,12 +8,15 @@
  * like any placement (attempt recorded, `ok` → submitted, ambiguous → held, definite → failed
  * and refunded), to that one route only.
  *
+ * A held order is refused while a re-ask of it is out (`reask-claim.ts`): that upstream may be
+ * answering for it right now.
+ *
  * A failed order placed with a customer `Idempotency-Key` (released when it failed) is refused
  * when that key was claimed since by another request of the customer (the customer's retry
  * placed another order, or is being placed); otherwise the key is re-bound to it in the
  * transaction of its new charge, so a retry replays this order (see `rebindIdempotencyKey`).
  */
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import { applyBalanceChange } from "../billing/ledger.js";
 import { formatAmount } from "../billing/money.js";
 import { inTransaction } from "../db/client.js";
@@ -23,12 +26,20 @@ import type { AppContext } from "../runtime/context.js";
 import type { DomainError } from "./errors.js";
 import { rebindIdempotencyKey } from "./idempotency.js";
 import { type Route, routesOf, sendToRoutes, upstreamQuantity } from "./place-order.js";
+import { endStaleReasks, reaskInFlight, reaskInFlightMessage } from "./reask-claim.js";
 
 /** Why a reroute was refused (nothing changed). */
 export class RerouteError extends Error {
   override name = "RerouteError";
   constructor(
-    readonly reason: "unknown_order" | "wrong_state" | "not_confirmed" | "no_route" | "route_unusable" | "key_claimed",
+    readonly reason:
+      | "unknown_order"
+      | "wrong_state"
+      | "not_confirmed"
+      | "no_route"
+      | "route_unusable"
+      | "key_claimed"
+      | "reask_in_flight",
     message: string,
   ) {
     super(message);
@@ -52,7 +63,8 @@ export interface RerouteResult {
  * Reroutes order `orderId` to the chosen route.
  * @param confirmedAbsent for an `unknown` order: the operator checked the upstream has no such order.
  * @throws RerouteError (nothing changed; `key_claimed`: a failed order's Idempotency-Key was
- *   claimed since by another request of the customer); InsufficientFundsError when a failed
+ *   claimed since by another request of the customer; `reask_in_flight`: a re-ask of the held
+ *   order is out); InsufficientFundsError when a failed
  *   order's charge is not covered.
  */
 export async function rerouteOrder(
@@ -69,6 +81,7 @@ export async function rerouteOrder(
       `order ${orderId} is ${order.submission}: only a failed or unknown order can be rerouted`,
     );
   }
+  if (reaskInFlight(order, ctx.now())) throw new RerouteError("reask_in_flight", reaskInFlightMessage(order));
   if (order.submission === "unknown" && options.confirmedAbsent !== true) {
     throw new RerouteError(
       "not_confirmed",
@@ -138,14 +151,29 @@ export async function rerouteOrder(
         upstreamService: route.upstreamService,
         exchangeRate,
         submitStartedAt: null,
+        reaskLeaseUntil: null,
         lastError: null,
         flag: null,
         missCount: 0,
         updatedAt: now,
       })
-      .where(and(eq(orders.id, orderId), inArray(orders.submission, [order.submission])))
+      .where(
+        and(
+          eq(orders.id, orderId),
+          inArray(orders.submission, [order.submission]),
+          // A re-ask that claimed the order since it was read above keeps it.
+          or(isNull(orders.reaskLeaseUntil), lte(orders.reaskLeaseUntil, now)),
+        ),
+      )
       .run();
-    if (changed.changes !== 1) throw new RerouteError("wrong_state", `order ${orderId} changed meanwhile`);
+    if (changed.changes !== 1) {
+      const current = ctx.db.select().from(orders).where(eq(orders.id, orderId)).get();
+      if (current !== undefined && reaskInFlight(current, now)) {
+        throw new RerouteError("reask_in_flight", reaskInFlightMessage(current));
+      }
+      throw new RerouteError("wrong_state", `order ${orderId} changed meanwhile`);
+    }
+    if (order.reaskLeaseUntil !== null) endStaleReasks(ctx, orderId, now);
     if (order.submission === "failed") {
       const holder = rebindIdempotencyKey(ctx, order);
       if (holder !== undefined) {

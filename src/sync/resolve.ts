@@ -12,13 +12,15 @@
  *   its final status may refund it (status sync, or `orders settle` once the operator knows it). It stays visible to its customer (as `Canceled`),
  *   so its submission becomes `submitted` with no upstream id (sync and cancel skip it).
  * Both clear the order's flag; both happen in one transaction, with a webhook outbox row when
- * the customer-visible state changed. A `queued` order stuck at run time (older than its
+ * the customer-visible state changed. Both are refused while a re-ask of the order is out
+ * (`reask_in_flight`, `orders/reask-claim.ts`): its answer may link the order. A `queued` order stuck at run time (older than its
  * provider's longest possible placement, `isStuckQueued`) can be resolved the same way.
  */
 import { and, eq, ne } from "drizzle-orm";
 import { inTransaction } from "../db/client.js";
 import { customers, type Order, orders } from "../db/schema.js";
 import { DomainError } from "../orders/errors.js";
+import { endStaleReasks, reaskInFlight, reaskInFlightMessage } from "../orders/reask-claim.js";
 import { isStuckQueued } from "../orders/recover.js";
 import type { AppContext } from "../runtime/context.js";
 import { dialectSpec } from "../upstream/dialects/index.js";
@@ -36,7 +38,9 @@ export class ResolveOrderError extends Error {
       | "duplicate_upstream_id"
       | "unknown_upstream_order"
       | "upstream_unreachable"
-      | "upstream_holds",
+      | "upstream_holds"
+      | "reask_in_flight"
+      | "reask_claim_lost",
     message: string,
   ) {
     super(message);
@@ -65,6 +69,8 @@ export async function resolveUnknownOrder(ctx: AppContext, orderId: number, acti
 async function checkUpstreamOrder(ctx: AppContext, orderId: number, upstreamOrderId: string): Promise<void> {
   const order = ctx.db.select().from(orders).where(eq(orders.id, orderId)).get();
   if (!order) throw new ResolveOrderError("unknown_order", `order ${orderId} not found`);
+  // Refused before the upstream is asked; settleUnknownOrder checks again in its transaction.
+  if (reaskInFlight(order, ctx.now())) throw new ResolveOrderError("reask_in_flight", reaskInFlightMessage(order));
   if (!UPSTREAM_ID.test(upstreamOrderId)) return; // refused with its own line by settleUnknownOrder
   const provider = ctx.config.providers.find((p) => p.id === order.providerId);
   if (provider) {
@@ -107,21 +113,46 @@ async function checkUpstreamOrder(ctx: AppContext, orderId: number, upstreamOrde
   }
 }
 
+/** Who settles: the operator (default), or the re-ask holding the order's claim with this lease value. */
+export interface SettleUnknownOptions {
+  /**
+   * The `reask_lease_until` value the calling re-ask wrote (`sync/held-orders.ts`): the order
+   * is settled only while it still carries it (`reask_claim_lost` otherwise, nothing changed).
+   */
+  reaskClaim?: number;
+}
+
 /**
- * Settles the `unknown` order `orderId` as the operator decided.
+ * Settles the `unknown` order `orderId` as the operator decided (or as its re-ask found,
+ * with `options.reaskClaim`). Clears an expired re-ask claim.
  * @returns the order row after the change.
  * @throws ResolveOrderError `unknown_order` (no such order), `not_unknown` (its submission is
  * not `unknown`: nothing changed), `bad_upstream_id` (empty, with a space or comma, > 64 chars),
  * `duplicate_upstream_id` (another order of the same provider already has that upstream id),
- * `upstream_holds` (a refund of an order that follows an upstream order id).
+ * `upstream_holds` (a refund of an order that follows an upstream order id), `reask_in_flight`
+ * (a re-ask of the order is out: {@link reaskInFlightMessage}), `reask_claim_lost` (with
+ * `options.reaskClaim`: the order no longer carries that claim).
  */
-export function settleUnknownOrder(ctx: AppContext, orderId: number, action: ResolveAction): Order {
+export function settleUnknownOrder(
+  ctx: AppContext,
+  orderId: number,
+  action: ResolveAction,
+  options: SettleUnknownOptions = {},
+): Order {
   if ("upstreamOrder" in action && !UPSTREAM_ID.test(action.upstreamOrder.trim())) {
     throw new ResolveOrderError("bad_upstream_id", `invalid upstream order id ${JSON.stringify(action.upstreamOrder)}`);
   }
   return inTransaction(ctx.db, () => {
     const order = ctx.db.select().from(orders).where(eq(orders.id, orderId)).get();
     if (!order) throw new ResolveOrderError("unknown_order", `order ${orderId} not found`);
+    const now = ctx.now();
+    if (options.reaskClaim !== undefined) {
+      if (order.reaskLeaseUntil !== options.reaskClaim) {
+        throw new ResolveOrderError("reask_claim_lost", `order ${orderId}: the re-ask's claim ended; nothing changed`);
+      }
+    } else if (reaskInFlight(order, now)) {
+      throw new ResolveOrderError("reask_in_flight", reaskInFlightMessage(order));
+    }
     if (order.submission === "queued" && !isStuckQueued(ctx, order)) {
       throw new ResolveOrderError(
         "not_unknown",
@@ -140,7 +171,7 @@ export function settleUnknownOrder(ctx: AppContext, orderId: number, action: Res
         `order ${orderId} follows upstream order ${order.upstreamOrderId} of ${order.providerId}: the upstream holds it, so it is not refunded here; status sync settles it, or 'orders settle ${orderId} --status ...' once you know its final status`,
       );
     }
-    const now = ctx.now();
+    if (options.reaskClaim === undefined && order.reaskLeaseUntil !== null) endStaleReasks(ctx, orderId, now);
     if ("upstreamOrder" in action) {
       const upstreamOrderId = action.upstreamOrder.trim();
       const taken = ctx.db
@@ -168,6 +199,7 @@ export function settleUnknownOrder(ctx: AppContext, orderId: number, action: Res
           flag: null,
           missCount: 0,
           syncedAt: null,
+          reaskLeaseUntil: null,
           updatedAt: now,
         })
         .where(and(eq(orders.id, orderId), eq(orders.submission, order.submission)))
@@ -182,6 +214,7 @@ export function settleUnknownOrder(ctx: AppContext, orderId: number, action: Res
         remains: order.quantity,
         flag: null,
         ...(action.reason === undefined ? {} : { lastError: action.reason }),
+        reaskLeaseUntil: null,
         updatedAt: now,
       })
       .where(and(eq(orders.id, orderId), eq(orders.submission, order.submission)))

@@ -13,12 +13,14 @@
  * - An `unknown` order becomes `submitted` whatever the status: its customer was given its id
  *   (held adds answer 200 `{order}`), so it stays visible with its final status, as after
  *   `orders resolve --refund` (a `failed` order is hidden from its customer).
+ * - Refused while a re-ask of the order is out (`orders/reask-claim.ts`): its answer may link it.
  */
 import { eq } from "drizzle-orm";
 import type { Minor } from "../billing/money.js";
 import { inTransaction } from "../db/client.js";
 import { type Order, orders, type SubmissionState } from "../db/schema.js";
 import { FINAL_ORDER_STATUSES, type OrderStatus } from "../panel/statuses.js";
+import { endStaleReasks, reaskInFlight, reaskInFlightMessage } from "../orders/reask-claim.js";
 import type { AppContext } from "../runtime/context.js";
 import { enqueueOrderWebhook } from "../webhooks/outbox.js";
 import { settleRefund } from "./refunds.js";
@@ -31,7 +33,7 @@ export type SettleStatus = (typeof SETTLE_STATUSES)[number];
 export class SettleOrderError extends Error {
   override name = "SettleOrderError";
   constructor(
-    readonly reason: "unknown_order" | "not_open" | "bad_remains",
+    readonly reason: "unknown_order" | "not_open" | "bad_remains" | "reask_in_flight",
     message: string,
   ) {
     super(message);
@@ -54,7 +56,8 @@ export interface SettleResult {
  * Settles open order `orderId` with `input.status`.
  * @throws SettleOrderError `unknown_order`; `not_open` (final already, `failed`, or `queued`:
  * its placement is still in progress); `bad_remains` (Partial without remains or outside
- * 0..quantity; remains given with Completed/Canceled).
+ * 0..quantity; remains given with Completed/Canceled); `reask_in_flight` (a re-ask of the held
+ * order is out: nothing changed, try again once it is answered).
  */
 export function settleOrder(ctx: Pick<AppContext, "db" | "now">, orderId: number, input: SettleInput): SettleResult {
   return inTransaction(ctx.db, () => {
@@ -72,12 +75,23 @@ export function settleOrder(ctx: Pick<AppContext, "db" | "now">, orderId: number
         `order ${orderId} is already final (${order.status}, ${order.submission}): nothing to settle`,
       );
     }
+    const now = ctx.now();
+    if (reaskInFlight(order, now)) throw new SettleOrderError("reask_in_flight", reaskInFlightMessage(order));
     const remains = remainsFor(order, input);
     const submission: SubmissionState = order.submission === "unknown" ? "submitted" : order.submission;
-    const now = ctx.now();
+    if (order.reaskLeaseUntil !== null) endStaleReasks(ctx, orderId, now);
     ctx.db
       .update(orders)
-      .set({ status: input.status, remains, submission, flag: null, missCount: 0, syncedAt: now, updatedAt: now })
+      .set({
+        status: input.status,
+        remains,
+        submission,
+        flag: null,
+        missCount: 0,
+        syncedAt: now,
+        reaskLeaseUntil: null,
+        updatedAt: now,
+      })
       .where(eq(orders.id, orderId))
       .run();
     const refundedNow = settleRefund(ctx, order, input.status, remains, now);

@@ -399,7 +399,7 @@ describe("held orders", () => {
       .getByRole("row")
       .filter({ has: page.getByRole("cell") });
     expect(await attempts.count()).toBe(order.attempts.length);
-    expect(await attempts.first().getByRole("cell").nth(3).textContent()).toBe(order.attempts[0]?.outcome);
+    expect(await attempts.first().getByRole("cell").nth(4).textContent()).toBe(order.attempts[0]?.outcome);
     const ledgerAmounts = await page
       .getByRole("row")
       .filter({ has: page.getByRole("cell", { name: /^(charge|refund)$/ }) })

@@ -202,6 +202,7 @@ describe("sync status / orders show", () => {
         "params",
         "rate",
         "rawStatus",
+        "reaskLeaseUntil",
         "refills",
         "remains",
         "startCount",

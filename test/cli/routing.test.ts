@@ -225,7 +225,7 @@ describe("orders show and orders reroute", () => {
     ]);
     const text = (await cli.run(["orders", "show", String(id)])).stdout;
     expect(text).toMatch(
-      /Upstream attempts:\n.*\n.*\n +0 +jap +1 +rejected +upstream error: Not enough funds on balance/,
+      /Upstream attempts:\n.*\n.*\n +0 +jap +1 +add +rejected +upstream error: Not enough funds on balance/,
     );
   });
 

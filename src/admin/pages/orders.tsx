@@ -300,12 +300,13 @@ export const OrderPage = ({
         <Empty>No upstream attempt recorded.</Empty>
       ) : (
         <table>
-          <caption class="sr-only">Upstream attempts, one per route tried</caption>
+          <caption class="sr-only">Upstream attempts: one per route tried, and each re-ask of a held order</caption>
           <thead>
             <tr>
               <th scope="col">Route</th>
               <th scope="col">Provider</th>
               <th scope="col">Upstream service</th>
+              <th scope="col">Kind</th>
               <th scope="col">Outcome</th>
               <th scope="col">Sent</th>
               <th scope="col">Finished</th>
@@ -318,6 +319,7 @@ export const OrderPage = ({
                 <td>{a.routeIndex === 0 ? "0 (reference)" : a.routeIndex}</td>
                 <td>{a.providerId}</td>
                 <td>{a.upstreamService}</td>
+                <td>{a.kind === "reask" ? "re-ask" : "add"}</td>
                 <td>
                   <Badge text={a.outcome} />
                 </td>

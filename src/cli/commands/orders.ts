@@ -75,6 +75,8 @@ export interface OrderDetailJson extends OrderJson {
   lastError: string | null;
   missCount: number;
   submitStartedAt: string | null;
+  /** While a re-ask of the held order is out: when its claim ends (resolve, reroute and settle refuse it until then). */
+  reaskLeaseUntil: string | null;
   syncedAt: string | null;
   updatedAt: string | null;
   ledger: LedgerJson[];
@@ -88,6 +90,8 @@ export interface AttemptJson {
   route: number;
   providerId: string;
   upstreamService: string;
+  /** `add` (a placement's send to the route) or `reask` (a held order's add sent again with its Idempotency-Key). */
+  kind: string;
   /** `sending` (in flight), `ok`, `rejected`, `not_sent`, `rate_limited` or `ambiguous`. */
   outcome: string;
   error: string | null;
@@ -100,6 +104,7 @@ function attemptJson(a: OrderAttempt): AttemptJson {
     route: a.routeIndex,
     providerId: a.providerId,
     upstreamService: a.upstreamService,
+    kind: a.kind,
     outcome: a.outcome,
     error: a.error,
     sentAt: isoTime(a.sentAt),
@@ -167,6 +172,7 @@ function orderDetailJson(
     lastError: order.lastError,
     missCount: order.missCount,
     submitStartedAt: isoTime(order.submitStartedAt),
+    reaskLeaseUntil: isoTime(order.reaskLeaseUntil),
     syncedAt: isoTime(order.syncedAt),
     updatedAt: isoTime(order.updatedAt),
     ledger: ledger.map(ledgerJson),
@@ -285,6 +291,7 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
         ["last error", o.lastError],
         ["miss count", o.missCount],
         ["flag", o.flag],
+        ...(o.reaskLeaseUntil === null ? [] : ([["re-ask in flight until", o.reaskLeaseUntil]] as const)),
         ["created", o.createdAt],
         ["synced", o.syncedAt],
       ]);
@@ -307,6 +314,7 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
         { header: "ROUTE", value: (a) => a.route, align: "right" },
         { header: "PROVIDER", value: (a) => a.providerId },
         { header: "UPSTREAM", value: (a) => a.upstreamService, align: "right" },
+        { header: "KIND", value: (a) => a.kind },
         { header: "OUTCOME", value: (a) => a.outcome },
         { header: "ERROR", value: (a) => a.error },
         { header: "SENT", value: (a) => a.sentAt },
