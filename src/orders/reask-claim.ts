@@ -44,7 +44,13 @@ export function reaskInFlightMessage(order: Pick<Order, "id" | "providerId">): s
 export function endStaleReasks(ctx: Pick<AppContext, "db">, orderId: number, now: number): void {
   ctx.db
     .update(orderAttempts)
-    .set({ outcome: "ambiguous", error: "re-ask in flight when its claim ended; its answer not applied", finishedAt: now })
-    .where(and(eq(orderAttempts.orderId, orderId), eq(orderAttempts.kind, "reask"), eq(orderAttempts.outcome, "sending")))
+    .set({
+      outcome: "ambiguous",
+      error: "re-ask in flight when its claim ended; its answer not applied",
+      finishedAt: now,
+    })
+    .where(
+      and(eq(orderAttempts.orderId, orderId), eq(orderAttempts.kind, "reask"), eq(orderAttempts.outcome, "sending")),
+    )
     .run();
 }

@@ -31,8 +31,9 @@
  * ({@link ANSWERED_AFTER_SETTLED_FLAG}); for an order still held, the re-ask holding it now
  * gets the same answer (same key).
  */
-import { and, desc, eq } from "drizzle-orm";
+
 import type Sqlite from "better-sqlite3";
+import { and, desc, eq } from "drizzle-orm";
 import { inTransaction } from "../db/client.js";
 import { type AttemptOutcome, orderAttempts, serviceRoutes } from "../db/schema.js";
 import type { Logger } from "../observability/logger.js";
@@ -298,7 +299,7 @@ async function reaskOne(
   const now = ctx.now();
   if (claimed === undefined) {
     // Refused by our own client before anything left (queue, circuit): no claim was taken.
-    const message = `re-asked: ${outcome.kind === "ok" ? "answered unsent" : outcome.failure.message}`;
+    const message = `re-ask not sent, kept held: ${outcome.kind === "ok" ? "answered unsent" : outcome.failure.message}`;
     inTransaction(ctx.db, () => {
       insertAttempt(ctx, order, routeIndex, outcome.kind, excerpt(message), now, now);
       s.note.run(message, now, order.id);
@@ -371,11 +372,11 @@ function applyAnswer(
         if (followed) result.linked++;
         return;
       }
-      release(ctx, s, order, claimed, "ambiguous", `re-asked: ${message}`);
+      release(ctx, s, order, claimed, "ambiguous", `re-asked, kept held: ${message}`);
       return;
     }
     default:
-      release(ctx, s, order, claimed, outcome.kind, `re-asked: ${outcome.failure.message}`);
+      release(ctx, s, order, claimed, outcome.kind, `re-asked, kept held: ${outcome.failure.message}`);
   }
 }
 

@@ -255,13 +255,21 @@ describe("a re-ask answered after the operator settled the order", () => {
     });
     const p2 = new FakeProvider("p2");
     const h = routed({ p1, p2 }, { p1: true });
+    let clock = 1_700_000_000_000;
+    h.ctx.now = () => clock;
     expect(await h.add()).toEqual({ status: 200, body: { order: 1 } });
     expect(h.row(1)).toMatchObject({ submission: "unknown", providerId: "p1" });
     p1.holding = true;
     const reask = reaskHeldOrders(h.ctx, "p1", p1);
     for (let i = 0; i < 20 && adds(p1).length < 2; i++) await Promise.resolve();
     expect(adds(p1)).toHaveLength(2);
-    // The operator gives up on it while the re-ask is out; then the upstream answers its order.
+    // The re-ask's claim holds the order: the operator is refused while it lives.
+    expect(() => settleUnknownOrder(h.ctx, 1, { refund: true })).toThrow(
+      "order 1 is being re-asked at p1 right now; try again in a few seconds",
+    );
+    // The re-ask outlives its claim (a stalled process): once it expired, the operator gives up
+    // on the order; then the upstream answers its order to the stale re-ask.
+    clock = (h.row(1)?.reaskLeaseUntil ?? 0) + 1;
     settleUnknownOrder(h.ctx, 1, { refund: true });
     p1.answer.resolve({ kind: "ok", value: { order: "4242" } });
     expect(await reask).toMatchObject({ asked: 1, linked: 0 });
