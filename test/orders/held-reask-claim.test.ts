@@ -141,9 +141,9 @@ describe("a held order's re-ask claims it", () => {
 
     const reask = h.reaskHeldOpen({ order: 4242 });
     await reask.reached;
-    expect(h.row(1)?.reaskLeaseUntil).toBeGreaterThan(Date.now());
     const refund = await h.cli.run(["orders", "resolve", "1", "--refund"]);
     expect(refund).toEqual({ code: 1, stdout: "", stderr: REFUSED });
+    expect(h.row(1)?.reaskLeaseUntil).toBeGreaterThan(Date.now());
     const settle = await h.cli.run(["orders", "settle", "1", "--status", "Canceled"]);
     expect(settle).toEqual({ code: 1, stdout: "", stderr: REFUSED });
     expect(h.row(1)).toMatchObject({ submission: "unknown", status: "Pending", refunded: 0 });
