@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app.js";
 import { parseProvidersConfig } from "../../src/config/providers-file.js";
 import { openDb } from "../../src/db/client.js";
-import { ledgerEntries, orders } from "../../src/db/schema.js";
+import { ledgerEntries, orderAttempts, orders } from "../../src/db/schema.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import type { AppContext } from "../../src/runtime/context.js";
 import { applyCatalogue } from "../../src/sync/catalogue.js";
@@ -144,6 +144,8 @@ describe("a held order's re-ask claims it", () => {
     const refund = await h.cli.run(["orders", "resolve", "1", "--refund"]);
     expect(refund).toEqual({ code: 1, stdout: "", stderr: REFUSED });
     expect(h.row(1)?.reaskLeaseUntil).toBeGreaterThan(Date.now());
+    const link = await h.cli.run(["orders", "resolve", "1", "--upstream-order", "4242"]);
+    expect(link).toEqual({ code: 1, stdout: "", stderr: REFUSED });
     const settle = await h.cli.run(["orders", "settle", "1", "--status", "Canceled"]);
     expect(settle).toEqual({ code: 1, stdout: "", stderr: REFUSED });
     expect(h.row(1)).toMatchObject({ submission: "unknown", status: "Pending", refunded: 0 });
@@ -190,6 +192,11 @@ describe("a held order's re-ask claims it", () => {
     // Both re-asked by a process that crashed with its requests out: claims older than their lease.
     const expired = Date.now() - 1;
     h.ctx.db.update(orders).set({ reaskLeaseUntil: expired }).run();
+    const crashed = { routeIndex: 0, providerId: "p1", upstreamService: "101", kind: "reask" as const };
+    h.ctx.db
+      .insert(orderAttempts)
+      .values([1, 2].map((orderId) => ({ ...crashed, orderId, outcome: "sending" as const, sentAt: expired - 60_000 })))
+      .run();
 
     const refund = await h.cli.json<{ status: string; refundedNow: string }>(["orders", "resolve", "1", "--refund"]);
     expect(refund).toMatchObject({ status: "Canceled", refundedNow: "1.30000" });
@@ -205,6 +212,13 @@ describe("a held order's re-ask claims it", () => {
       h.row(2)?.upstreamIdempotencyKey,
     ]);
     expect(balanceOf(h.ctx, h.customer.id)).toEqual({ balance: START - CHARGE, ledger: START - CHARGE });
+    // The crashed re-asks are ended, not left in flight.
+    const reasks = h.ctx.db.select().from(orderAttempts).where(eq(orderAttempts.kind, "reask")).all();
+    expect(reasks.map((a) => [a.orderId, a.outcome, a.error])).toEqual([
+      [1, "ambiguous", "re-ask in flight when its claim ended; its answer not applied"],
+      [2, "ambiguous", "re-ask in flight when its claim ended; its answer not applied"],
+      [2, "ok", "upstream order 56"],
+    ]);
   });
 
   it("lists every re-ask with its outcome in orders show", async () => {
