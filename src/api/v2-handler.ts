@@ -16,6 +16,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { customerByApiKey, type KeyHolder } from "../customers/key-cache.js";
+import { type CacheGenerations, readCacheGenerations } from "../db/cache-generations.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { accountSuspended, badRequest, DomainError, invalidKey } from "../orders/errors.js";
@@ -119,13 +120,13 @@ export function createApiHandler(
     return bytesAnswer(c, 200, form.bytes, headers, throughContext);
   };
 
-  const act = async (c: Context<ApiEnv>, requestId: string): Promise<Response> => {
+  const act = async (c: Context<ApiEnv>, requestId: string, generations: CacheGenerations): Promise<Response> => {
     const customer = c.get("customer");
     const fields = c.get("fields");
     const name = resolveAction(fields);
     const handler = name === undefined ? undefined : Object.hasOwn(ACTIONS, name) ? ACTIONS[name] : undefined;
     if (!handler) throw badRequest();
-    const answer = await handler({ ctx, customer, fields, header: (h) => requestHeader(c, h) });
+    const answer = await handler({ ctx, customer, fields, generations, header: (h) => requestHeader(c, h) });
     if (answer instanceof PrecompressedJson) return precompressedAnswer(c, requestId, answer);
     if (answer instanceof PresetAnswer) {
       const status = statusFor(customer, answer.statusCode, serverHttpErrors);
@@ -139,12 +140,15 @@ export function createApiHandler(
     const fields = await readFields(c);
     c.set("fields", fields);
     const key = fields.key;
-    const customer = key ? customerByApiKey(ctx.db, key) : undefined;
+    if (!key) throw invalidKey();
+    // One read of the cache counters serves the key cache and the action (`services`).
+    const generations = readCacheGenerations(ctx.db);
+    const customer = customerByApiKey(ctx.db, key, generations);
     if (!customer) throw invalidKey();
     c.set("customer", customer);
     if (customer.suspendedAt !== null) throw accountSuspended();
-    if (keyLimiter !== undefined) return around(keyLimiter, c, () => act(c, requestId));
-    return act(c, requestId);
+    if (keyLimiter !== undefined) return around(keyLimiter, c, () => act(c, requestId, generations));
+    return act(c, requestId, generations);
   };
 
   const starting = () => new DomainError("upstream_unavailable", "Service is starting, try again later", {}, 1);

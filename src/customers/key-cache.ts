@@ -10,6 +10,8 @@
  * (`readBalance`). Every other column of the customer row is carried as stored, so a new flag
  * (e.g. a `suspended` column) reaches the API with no change here.
  */
+
+import { type CacheGenerations, readCacheGenerations } from "../db/cache-generations.js";
 import type { Db } from "../db/client.js";
 import { preparedFor } from "../db/prepared.js";
 import type { Customer } from "../db/schema.js";
@@ -22,36 +24,28 @@ export type KeyHolder = Omit<Customer, "balance" | "updatedAt">;
 const MAX_ENTRIES = 100_000;
 
 interface KeyCache {
-  readGeneration: { get(): unknown };
   /** The counter the map was filled under; undefined = not filled yet. */
   generation: number | undefined;
   byHash: Map<string, KeyHolder>;
 }
 
-const cacheFor = preparedFor(
-  (db: Db): KeyCache => ({
-    // By rowid (one B-tree step, not the name index then the table): the row's rowid is read
-    // once; a row deleted and made again by hand reads as missing, so nothing is cached.
-    readGeneration: db.$client
-      .prepare("SELECT value FROM cache_generations WHERE rowid = ? AND name = 'customers'")
-      .pluck()
-      .bind(db.$client.prepare("SELECT rowid FROM cache_generations WHERE name = 'customers'").pluck().get() ?? -1),
-    generation: undefined,
-    byHash: new Map(),
-  }),
-);
+const cacheFor = preparedFor((_db: Db): KeyCache => ({ generation: undefined, byHash: new Map() }));
 
 /**
  * The customer owning the active key `key`, or undefined (empty, too long, unknown or revoked).
- * One counter read and one SHA-256 per call; the indexed lookup only on the first use of a key
- * since the last change to keys or customers.
+ * One SHA-256 per call, and one read of the cache counters unless the caller passes the
+ * request's `generations` (the API handler reads them once per request); the indexed lookup
+ * only on the first use of a key since the last change to keys or customers.
  */
-export function customerByApiKey(db: Db, key: string): KeyHolder | undefined {
+export function customerByApiKey(
+  db: Db,
+  key: string,
+  generations: CacheGenerations = readCacheGenerations(db),
+): KeyHolder | undefined {
   if (typeof key !== "string" || key.length === 0 || key.length > MAX_KEY_LENGTH) return undefined;
   const cache = cacheFor(db);
-  const raw = cache.readGeneration.get();
   // No counter row (a store edited by hand): nothing can tell us of changes, so nothing is kept.
-  const generation = typeof raw === "number" ? raw : undefined;
+  const generation = generations.customers;
   if (generation !== cache.generation || cache.byHash.size >= MAX_ENTRIES) {
     cache.byHash.clear();
     cache.generation = generation;

@@ -78,6 +78,44 @@ describe("services answer forms", () => {
   });
 });
 
+describe("services answer cache", () => {
+  const ratesOf = async (res: Response) =>
+    (JSON.parse(await res.text()) as Array<{ service: number; rate: string }>).map((s) => [s.service, s.rate]);
+
+  it("is rebuilt after a change to what it shows, written straight to the store, and only then", async () => {
+    const h = harness();
+    const customer = addCustomer(h.ctx, "1.00000");
+    const form = { key: customer.apiKey, action: "services" };
+    const first = await h.post(form);
+    const etag = first.headers.get("etag");
+
+    // Bookkeeping the answer does not show (the upstream cost) keeps the cached bytes.
+    h.ctx.db.$client.prepare("UPDATE services SET cost = '9.99' WHERE id = 1").run();
+    expect((await h.post(form, { "if-none-match": etag ?? "" })).status).toBe(304);
+
+    // A rate written by any connection (here, plain SQL: no code of ours tells the cache).
+    h.ctx.db.$client.prepare("UPDATE services SET rate = 200000 WHERE id = 1").run();
+    const changed = await h.post(form, { "if-none-match": etag ?? "" });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get("etag")).not.toBe(etag);
+    expect((await ratesOf(changed))[0]).toEqual([1, "2.00"]);
+
+    h.ctx.db.$client.prepare("UPDATE services SET enabled = 0 WHERE id = 2").run();
+    expect((await ratesOf(await h.post(form))).map(([id]) => id)).toEqual([1, 3, 4, 5, 6]);
+  });
+
+  it("without its counter row (a hand-edited store), still shows this process's catalogue changes on the next request", async () => {
+    const h = harness();
+    const customer = addCustomer(h.ctx, "1.00000");
+    const form = { key: customer.apiKey, action: "services" };
+    h.ctx.db.$client.prepare("DELETE FROM cache_generations WHERE name = 'catalogue'").run();
+    expect((await ratesOf(await h.post(form)))[0]).toEqual([1, "1.25"]);
+    h.ctx.db.$client.prepare("UPDATE services SET rate = 300000 WHERE id = 1").run();
+    h.ctx.catalogueVersion++; // what a catalogue sync in this process does after writing
+    expect((await ratesOf(await h.post(form)))[0]).toEqual([1, "3.00"]);
+  });
+});
+
 describe("chooseCoding", () => {
   it.each([
     [undefined, "identity"],

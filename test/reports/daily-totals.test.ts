@@ -26,29 +26,21 @@ function context(): { ctx: AppContext; at: (ms: number) => void } {
   return { ctx, at: (ms) => (now = ms) };
 }
 
-/** An order charged at `ctx.now()` (the way `add` writes it: row and charge in one transaction). */
+/**
+ * An order charged at `ctx.now()` (the way `add` writes it: row and charge in one transaction).
+ * The row is written with the columns every schema version since 0000 has, so the same helper
+ * fills a store migrated only up to an older version.
+ */
 function charged(ctx: AppContext, customerId: number, charge: number): number {
   return inTransaction(ctx.db, () => {
     const at = ctx.now();
-    const { id } = ctx.db
-      .insert(orders)
-      .values({
-        customerId,
-        serviceId: 1,
-        providerId: "jap",
-        upstreamService: "1",
-        params: "{}",
-        quantity: 1000,
-        rate: charge,
-        exchangeRate: "1",
-        charge,
-        status: "Pending",
-        submission: "submitted",
-        createdAt: at,
-        updatedAt: at,
-      })
-      .returning({ id: orders.id })
-      .get();
+    const { id } = ctx.db.$client
+      .prepare(
+        `INSERT INTO orders (customer_id, service_id, provider_id, upstream_service, params, quantity, rate,
+           exchange_rate, charge, status, submission, created_at, updated_at)
+         VALUES (?, 1, 'jap', '1', '{}', 1000, ?, '1', ?, 'Pending', 'submitted', ?, ?) RETURNING id`,
+      )
+      .get(customerId, charge, charge, at, at) as { id: number };
     applyBalanceChange(ctx.db, { customerId, amount: -charge, kind: "charge", orderId: id, at });
     return id;
   });

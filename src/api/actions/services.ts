@@ -1,5 +1,6 @@
-import { asc, eq, sql } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { formatRate } from "../../billing/money.js";
+import { readCacheGenerations } from "../../db/cache-generations.js";
 import { dataVersion } from "../../db/data-version.js";
 import { services as servicesTable } from "../../db/schema.js";
 import type { AppContext } from "../../runtime/context.js";
@@ -43,12 +44,12 @@ export function listServiceViews(ctx: AppContext): ServiceView[] {
 }
 
 interface CachedCatalogue {
-  /** `ctx.catalogueVersion` when built: this process's own catalogue writes bump it. */
+  /** The store's `catalogue` counter when built; undefined when the store has no counter row. */
+  generation: number | undefined;
+  /** Without a counter row only: `ctx.catalogueVersion` (this process's own catalogue writes). */
   version: number;
-  /** SQLite `data_version` when last checked: it moves when another connection commits. */
+  /** Without a counter row only: SQLite `data_version` (moves when another connection commits). */
   dataVersion: number;
-  /** Count and last update of the stored services rows when built. */
-  fingerprint: string;
   /** The serialised catalogue and its gzip and brotli forms (being made, then made). */
   answer: Promise<PrecompressedJson>;
 }
@@ -56,39 +57,40 @@ interface CachedCatalogue {
 const cache = new WeakMap<AppContext, CachedCatalogue>();
 
 /**
- * A fingerprint of the stored catalogue (count and last update of the services rows), so a
- * change written by another process (`npm run cli -- sync prices`) is seen too.
- */
-function catalogueFingerprint(ctx: AppContext): string {
-  const row = ctx.db
-    .select({ count: sql<number>`count(*)`, last: sql<number | null>`max(${servicesTable.updatedAt})` })
-    .from(servicesTable)
-    .get();
-  return `${row?.count ?? 0}:${row?.last ?? 0}`;
-}
-
-/**
  * `services`: the catalogue, rebuilt (serialised and compressed, see `precompressed.ts`) only
- * when it changed, since every customer sees the same list; `app.ts` picks the form by
- * `Accept-Encoding` and answers 304 to a matching `If-None-Match` (issue #14). While nothing
- * was written the check costs one pragma read; the stored fingerprint is read only after
- * another connection committed something (a price sync by the CLI is seen on the next request).
- * Requests arriving while a new catalogue is compressed wait for that one compression.
+ * when it changed, since every customer sees the same list; the API handler picks the form by
+ * `Accept-Encoding` and answers 304 to a matching `If-None-Match` (issue #14). A change is seen
+ * on the next request whoever wrote it (a price sync here or by the CLI): the store's
+ * `catalogue` counter moves with every change to what the answer shows (migration 0009), and the
+ * API handler reads it with the key cache's counter in one statement. In a store without that
+ * row (edited by hand) the answer is rebuilt whenever this process changed the catalogue or
+ * another connection committed anything. Requests arriving while a new catalogue is compressed
+ * wait for that one compression.
  */
-export const services: ActionHandler = ({ ctx }) => {
-  const version = dataVersion(ctx.db);
+export const services: ActionHandler = ({ ctx, generations }) => {
+  const generation = (generations ?? readCacheGenerations(ctx.db)).catalogue;
   const hit = cache.get(ctx);
-  if (hit && hit.version === ctx.catalogueVersion) {
-    if (hit.dataVersion === version) return hit.answer;
-    if (hit.fingerprint === catalogueFingerprint(ctx)) {
-      hit.dataVersion = version;
-      return hit.answer;
-    }
+  if (generation !== undefined) {
+    if (hit !== undefined && hit.generation === generation) return hit.answer;
+    return build(ctx, generation, 0);
   }
+  const version = dataVersion(ctx.db);
+  if (
+    hit !== undefined &&
+    hit.generation === undefined &&
+    hit.version === ctx.catalogueVersion &&
+    hit.dataVersion === version
+  ) {
+    return hit.answer;
+  }
+  return build(ctx, undefined, version);
+};
+
+function build(ctx: AppContext, generation: number | undefined, version: number): Promise<PrecompressedJson> {
   const entry: CachedCatalogue = {
+    generation,
     version: ctx.catalogueVersion,
     dataVersion: version,
-    fingerprint: catalogueFingerprint(ctx),
     answer: precompress(JSON.stringify(listServiceViews(ctx))),
   };
   cache.set(ctx, entry);
@@ -97,4 +99,4 @@ export const services: ActionHandler = ({ ctx }) => {
     if (cache.get(ctx) === entry) cache.delete(ctx);
   });
   return entry.answer;
-};
+}

@@ -1,4 +1,5 @@
 import type { KeyHolder } from "../../customers/key-cache.js";
+import type { CacheGenerations } from "../../db/cache-generations.js";
 import type { AppContext } from "../../runtime/context.js";
 import type { Fields } from "../request-fields.js";
 
@@ -8,6 +9,8 @@ export interface ActionRequest {
   /** The key's owner from the key cache: every column but the balance (read it from the store). */
   customer: KeyHolder;
   fields: Fields;
+  /** The store's cache counters, read once for this request by the API handler; absent elsewhere. */
+  generations?: CacheGenerations;
   /** Request headers the action may need (lower-case names). */
   header: (name: string) => string | undefined;
 }
