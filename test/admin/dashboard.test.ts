@@ -8,11 +8,13 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { eq } from "drizzle-orm";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app.js";
 import { runCli } from "../../src/cli/program.js";
 import { loadEnv } from "../../src/config/env.js";
+import { orders } from "../../src/db/schema.js";
 import { type Runtime, start } from "../../src/runtime/start.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { addCustomer } from "../helpers/context.js";
@@ -305,6 +307,17 @@ describe("held orders", () => {
     await page.goto(url("/admin/held"));
     await shot("held-orders");
     const refundRow = page.getByRole("row").filter({ has: page.getByRole("link", { name: `#${toRefund.id}` }) });
+    // A re-ask of the order is out (its claim, as sync/held-orders.ts writes it): Refund is refused.
+    const lease = (until: number | null) =>
+      proxy.ctx.db.update(orders).set({ reaskLeaseUntil: until }).where(eq(orders.id, toRefund.id)).run();
+    lease(proxy.ctx.now() + 60_000);
+    await refundRow.getByRole("button", { name: "Refund" }).click();
+    await expect
+      .poll(() => page.getByRole("alert").textContent())
+      .toBe(`order ${toRefund.id} is being re-asked at jap right now; try again in a few seconds`);
+    expect((await cli<CustomerShow>(["customers", "show", String(alice.id)])).balance).toBe(before.balance);
+    expect((await cli<OrderShow>(["orders", "show", String(toRefund.id)])).submission).toBe("unknown");
+    lease(null);
     await refundRow.getByRole("button", { name: "Refund" }).click();
     await expect.poll(() => page.getByRole("status").textContent()).toContain(`Order #${toRefund.id} refunded`);
     expect(dialogs.at(-1)).toBe(`Cancel order #${toRefund.id} and refund ${toRefund.charge} USD to Alice Reseller?`);
