@@ -311,6 +311,11 @@ describe("held orders", () => {
     const lease = (until: number | null) =>
       proxy.ctx.db.update(orders).set({ reaskLeaseUntil: until }).where(eq(orders.id, toRefund.id)).run();
     lease(proxy.ctx.now() + 60_000);
+    await page.reload();
+    await expect
+      .poll(() => refundRow.getByRole("cell").nth(6).textContent())
+      .toContain("re-ask at jap in flight until");
+    await shot("held-orders-reask-in-flight");
     await refundRow.getByRole("button", { name: "Refund" }).click();
     await expect
       .poll(() => page.getByRole("alert").textContent())

@@ -1,7 +1,8 @@
 /**
  * Held orders: every `unknown` order and every `queued` order stuck past its provider's longest
  * placement, each with Refund and Link (the upstream order id the operator found on the panel):
- * the `orders resolve` verb.
+ * the `orders resolve` verb. An order whose re-ask is out (`orders/reask-claim.ts`) says so and
+ * until when: its buttons are refused until then.
  */
 
 import { formatAmount } from "../../billing/money.js";
@@ -94,6 +95,12 @@ export const HeldPage = ({ held, routesOf, now, formToken, currency }: HeldProps
                   <span class="hint">
                     {" "}
                     stuck since <Time ms={o.createdAt} />
+                  </span>
+                ) : null}
+                {o.reaskLeaseUntil !== null && o.reaskLeaseUntil > now ? (
+                  <span class="hint">
+                    {" "}
+                    re-ask at {o.providerId} in flight until <Time ms={o.reaskLeaseUntil} />
                   </span>
                 ) : null}
               </td>
