@@ -84,18 +84,18 @@ class BodyReader {
  * @throws DomainError bad_request when the client goes away before the body ends (aborted
  *   upload): a client error, never logged as an unexpected one.
  */
-async function readWithin(incoming: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
-  // The 'request' event fires while Node's parser is still inside the packet that carried the
-  // headers; one microtask later it has parsed the rest of that packet. A small body sent in
-  // one piece (the usual API request) is then complete in the stream's buffer and is taken
-  // synchronously, with no listeners and no promise of our own (issue #14).
-  await undefined;
-  if (incoming.complete && !incoming.readableFlowing && !incoming.readableDidRead) {
-    const whole = incoming.read() as Buffer | null;
-    if (whole === null) return EMPTY;
-    return whole.length > maxBytes ? undefined : whole;
-  }
+function readWithin(incoming: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => new BodyReader(incoming, maxBytes, resolve, reject));
+}
+
+/**
+ * The whole body if it is already in the stream's buffer (a small body sent in one piece, the
+ * usual API request): taken synchronously, with no listeners and no promise (issue #14). Else
+ * undefined, and the stream is left untouched.
+ */
+function takeComplete(incoming: IncomingMessage): Buffer | undefined {
+  if (!incoming.complete || incoming.readableFlowing || incoming.readableDidRead) return undefined;
+  return (incoming.read() as Buffer | null) ?? EMPTY;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -134,10 +134,19 @@ export function bodyReader(maxBytes: number, tooLarge: () => Error): (c: Context
     ) {
       throw tooLarge();
     }
-    const body = await readWithin(incoming, maxBytes);
-    if (body === undefined) throw tooLarge();
+    // The 'request' event fires while Node's parser is still inside the packet that carried the
+    // headers; one microtask later it has parsed the rest of that packet.
+    await undefined;
+    const body = takeComplete(incoming) ?? (await readWithin(incoming, maxBytes));
+    if (body === undefined || body.length > maxBytes) throw tooLarge();
     (c as unknown as TextVars).set(BODY_TEXT, utf8.decode(body));
   };
+}
+
+/** The body as text if {@link bodyReader} read it (the fast path), else undefined. */
+export function bodyTextRead(c: Context): string | undefined {
+  const text = (c as unknown as TextVars).get(BODY_TEXT);
+  return typeof text === "string" ? text : undefined;
 }
 
 /** The body as text: what {@link bodyReader} read, else `c.req.text()`. */

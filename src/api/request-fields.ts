@@ -6,7 +6,7 @@
  */
 import type { Context } from "hono";
 import { badRequest } from "../orders/errors.js";
-import { requestBodyText } from "./body.js";
+import { bodyTextRead, requestBodyText } from "./body.js";
 import { requestHeader } from "./request-headers.js";
 
 export type Fields = Record<string, string>;
@@ -67,9 +67,30 @@ export async function readFields(c: Context): Promise<Fields> {
     for (const [name, value] of form) if (typeof value === "string") fields[name] = value;
     return fields;
   }
-  const text = await requestBodyText(c);
+  return fromBody(await requestBodyText(c), type, fields);
+}
+
+/** Adds the fields of a non-multipart body `text` of content type `type` (lower-case) to `fields`. */
+function fromBody(text: string, type: string, fields: Fields): Fields {
   if (text === "") return fields;
   if (type.startsWith("application/json") || (type === "" && text.trimStart().startsWith("{"))) fromJson(text, fields);
   else fromSearchParams(new URLSearchParams(text), fields);
   return fields;
+}
+
+/**
+ * {@link readFields} without waiting, when nothing is left to wait for: a POST whose body the
+ * body reader already took from the stream (the usual API request). Undefined otherwise
+ * (multipart, a body still in the web `Request`): then await {@link readFields}.
+ * @throws DomainError bad_request as {@link readFields}.
+ */
+export function readFieldsNow(c: Context): Fields | undefined {
+  if (c.req.method !== "POST") return undefined;
+  const text = bodyTextRead(c);
+  if (text === undefined) return undefined;
+  const fields: Fields = {};
+  const url = c.req.url;
+  const q = url.indexOf("?");
+  if (q !== -1) fromSearchParams(new URLSearchParams(url.slice(q + 1)), fields);
+  return fromBody(text, (requestHeader(c, "content-type") ?? "").toLowerCase(), fields);
 }

@@ -27,7 +27,7 @@ import { bodyReader } from "./body.js";
 import { statusFor, toErrorAnswer } from "./errors.js";
 import { chooseCoding, PrecompressedJson } from "./precompressed.js";
 import { PresetAnswer } from "./preset-answer.js";
-import { type Fields, readFields } from "./request-fields.js";
+import { type Fields, readFields, readFieldsNow } from "./request-fields.js";
 import { requestHeader, requestIdOf } from "./request-headers.js";
 
 /** The context variables the handler sets (read by the error handler and tests). */
@@ -120,13 +120,20 @@ export function createApiHandler(
     return bytesAnswer(c, 200, form.bytes, headers, throughContext);
   };
 
-  const act = async (c: Context<ApiEnv>, requestId: string, generations: CacheGenerations): Promise<Response> => {
+  /** The action's answer as a `Response`; a promise only when the action answers with one (`add`, `services`). */
+  const act = (c: Context<ApiEnv>, requestId: string, generations: CacheGenerations): Response | Promise<Response> => {
     const customer = c.get("customer");
     const fields = c.get("fields");
     const name = resolveAction(fields);
     const handler = name === undefined ? undefined : Object.hasOwn(ACTIONS, name) ? ACTIONS[name] : undefined;
     if (!handler) throw badRequest();
-    const answer = await handler({ ctx, customer, fields, generations, header: (h) => requestHeader(c, h) });
+    const answer = handler({ ctx, customer, fields, generations, header: (h) => requestHeader(c, h) });
+    // Awaiting an answer that is already there would cost microtask turns on the hot path.
+    if (answer instanceof Promise) return answer.then((value) => toResponse(c, requestId, customer, value));
+    return toResponse(c, requestId, customer, answer);
+  };
+
+  const toResponse = (c: Context<ApiEnv>, requestId: string, customer: KeyHolder, answer: unknown): Response => {
     if (answer instanceof PrecompressedJson) return precompressedAnswer(c, requestId, answer);
     if (answer instanceof PresetAnswer) {
       const status = statusFor(customer, answer.statusCode, serverHttpErrors);
@@ -137,7 +144,7 @@ export function createApiHandler(
 
   const afterIpLimit = async (c: Context<ApiEnv>, requestId: string): Promise<Response> => {
     await readBody(c);
-    const fields = await readFields(c);
+    const fields = readFieldsNow(c) ?? (await readFields(c));
     c.set("fields", fields);
     const key = fields.key;
     if (!key) throw invalidKey();
@@ -147,7 +154,7 @@ export function createApiHandler(
     if (!customer) throw invalidKey();
     c.set("customer", customer);
     if (customer.suspendedAt !== null) throw accountSuspended();
-    if (keyLimiter !== undefined) return around(keyLimiter, c, () => act(c, requestId, generations));
+    if (keyLimiter !== undefined) return around(keyLimiter, c, async () => act(c, requestId, generations));
     return act(c, requestId, generations);
   };
 
