@@ -35,11 +35,12 @@
 import type Sqlite from "better-sqlite3";
 import { and, desc, eq } from "drizzle-orm";
 import { inTransaction } from "../db/client.js";
-import { type AttemptOutcome, orderAttempts, serviceRoutes } from "../db/schema.js";
+import { type AttemptOutcome, orderAttempts } from "../db/schema.js";
 import type { Logger } from "../observability/logger.js";
 import { DUPLICATE_UPSTREAM_ID_FLAG, isUniqueViolation } from "../orders/place-order.js";
 import { endStaleReasks, reaskLeaseMs } from "../orders/reask-claim.js";
 import type { AddParams } from "../panel/service-types.js";
+import { findOrderRoute } from "../routing/order-route.js";
 import type { AppContext } from "../runtime/context.js";
 import type { CallOutcome, ProviderClient, UpstreamFailure } from "../upstream/types.js";
 import { forEachBounded } from "./pool.js";
@@ -198,17 +199,11 @@ function routeIndexOf(ctx: AppContext, order: HeldRow): number {
     .orderBy(desc(orderAttempts.id))
     .get();
   if (attempt) return attempt.routeIndex;
-  const route = ctx.db
-    .select({ routeIndex: serviceRoutes.routeIndex })
-    .from(serviceRoutes)
-    .where(
-      and(
-        eq(serviceRoutes.serviceId, order.service_id),
-        eq(serviceRoutes.providerId, order.provider_id),
-        eq(serviceRoutes.upstreamService, order.upstream_service),
-      ),
-    )
-    .get();
+  const route = findOrderRoute(ctx.db, {
+    serviceId: order.service_id,
+    providerId: order.provider_id,
+    upstreamService: order.upstream_service,
+  });
   return route?.routeIndex ?? 0;
 }
 
