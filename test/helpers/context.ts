@@ -53,3 +53,30 @@ export function balanceOf(ctx: AppContext, customerId: number): { balance: numbe
     .get();
   return { balance: row?.balance ?? Number.NaN, ledger: sum?.total ?? Number.NaN };
 }
+
+/**
+ * POSTs `fields` form-encoded to the app's `/api/v2`, as the panels' PHP client does, with
+ * `headers` added; gives the HTTP status and the parsed JSON body.
+ */
+export async function postApi(
+  app: { request: (path: string, init: RequestInit) => Response | Promise<Response> },
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown }> {
+  const res = await app.request("/api/v2", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    body: new URLSearchParams(fields).toString(),
+  });
+  return { status: res.status, body: (await res.json()) as unknown };
+}
+
+/** Service 10, "Followers", on two routes: p1's upstream service 101, then p2's 201 (issue #12). */
+export const TWO_ROUTE_SERVICE = {
+  id: 10,
+  name: "Followers",
+  routes: [
+    { provider: "p1", upstreamService: 101 },
+    { provider: "p2", upstreamService: 201 },
+  ],
+};

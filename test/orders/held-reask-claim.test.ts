@@ -22,7 +22,7 @@ import { reaskHeldOrders } from "../../src/sync/held-orders.js";
 import { createProviderClient } from "../../src/upstream/client.js";
 import type { ProviderClient } from "../../src/upstream/types.js";
 import { cliSandbox } from "../cli/helpers.js";
-import { addCustomer, balanceOf } from "../helpers/context.js";
+import { addCustomer, balanceOf, postApi, TWO_ROUTE_SERVICE } from "../helpers/context.js";
 import { upstreamService } from "../helpers/fake-provider.js";
 import { deferred, formOf, jsonResponse, useMsw } from "../upstream/helpers.js";
 
@@ -52,16 +52,7 @@ function proxy() {
       timeoutMs: 2000,
       idempotencyKeys: true,
     })),
-    services: [
-      {
-        id: 10,
-        name: "Followers",
-        routes: [
-          { provider: "p1", upstreamService: 101 },
-          { provider: "p2", upstreamService: 201 },
-        ],
-      },
-    ],
+    services: [TWO_ROUTE_SERVICE],
   };
   writeFileSync(sandbox.env.PROVIDERS_FILE ?? "", JSON.stringify(file));
   const config = parseProvidersConfig(file, {});
@@ -100,20 +91,8 @@ function proxy() {
   applyCatalogue(ctx, "p2", [upstreamService({ service: "201", rate: "1.00" })]);
   const app = createApp(ctx, { rateLimitIpPerMin: 0, rateLimitKeyPerMin: 0, trustProxy: false });
   const customer = addCustomer(ctx, "10.00000");
-  const add = async () => {
-    const res = await app.request("/api/v2", {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        key: customer.apiKey,
-        action: "add",
-        service: "10",
-        link: "https://ig.com/a",
-        quantity: "1000",
-      }).toString(),
-    });
-    return { status: res.status, body: (await res.json()) as unknown };
-  };
+  const add = () =>
+    postApi(app, { key: customer.apiKey, action: "add", service: "10", link: "https://ig.com/a", quantity: "1000" });
   const row = (id: number) => ctx.db.select().from(orders).where(eq(orders.id, id)).get();
   const p1 = clients.find((c) => c.id === "p1") as ProviderClient;
   /** Runs p1's re-asks with its answer held open; resolves `reached` once the request is at p1. */

@@ -11,7 +11,7 @@ import { idempotencyKeys, orders } from "../../src/db/schema.js";
 import { claimIdempotencyKey, hashRequest, IDEMPOTENCY_TTL_MS } from "../../src/orders/idempotency.js";
 import { rerouteOrder } from "../../src/orders/reroute.js";
 import { applyCatalogue } from "../../src/sync/catalogue.js";
-import { addCustomer, balanceOf, makeContext, testConfig } from "../helpers/context.js";
+import { addCustomer, balanceOf, makeContext, postApi, TWO_ROUTE_SERVICE, testConfig } from "../helpers/context.js";
 import { FakeProvider, upstreamService } from "../helpers/fake-provider.js";
 
 const START = 1_000_000;
@@ -28,33 +28,19 @@ function setup() {
     currency: "USD",
     markup: { percent: 30 },
     providers: ["p1", "p2"].map((id) => ({ id, dialect: "panel", url: `https://${id}.example/api/v2`, key: "k" })),
-    services: [
-      {
-        id: 10,
-        name: "Followers",
-        routes: [
-          { provider: "p1", upstreamService: 101 },
-          { provider: "p2", upstreamService: 201 },
-        ],
-      },
-    ],
+    services: [TWO_ROUTE_SERVICE],
   });
   const ctx = makeContext(config, [p1, p2]);
   applyCatalogue(ctx, "p1", [upstreamService({ service: "101", rate: "1.00" })]);
   applyCatalogue(ctx, "p2", [upstreamService({ service: "201", rate: "1.00" })]);
   const app = createApp(ctx, { rateLimitIpPerMin: 0, rateLimitKeyPerMin: 0, trustProxy: false });
   const customer = addCustomer(ctx, "10.00000");
-  const add = async (idempotencyKey?: string) => {
-    const res = await app.request("/api/v2", {
-      method: "POST",
-      headers: {
-        "content-type": "application/x-www-form-urlencoded",
-        ...(idempotencyKey === undefined ? {} : { "Idempotency-Key": idempotencyKey }),
-      },
-      body: new URLSearchParams({ key: customer.apiKey, ...FIELDS }).toString(),
-    });
-    return { status: res.status, body: (await res.json()) as unknown };
-  };
+  const add = (idempotencyKey?: string) =>
+    postApi(
+      app,
+      { key: customer.apiKey, ...FIELDS },
+      idempotencyKey === undefined ? {} : { "Idempotency-Key": idempotencyKey },
+    );
   const row = (id: number) => ctx.db.select().from(orders).where(eq(orders.id, id)).get();
   const adds = () => p1.calls.length + p2.calls.length;
   const balance = () => balanceOf(ctx, customer.id);
