@@ -16,7 +16,7 @@ import { runStatusSyncTick } from "../../src/sync/order-status.js";
 import { ResolveOrderError, settleUnknownOrder } from "../../src/sync/resolve.js";
 import { createProviderClient } from "../../src/upstream/client.js";
 import type { CallOptions, CallOutcome, ProviderClient, UpstreamAddRequest } from "../../src/upstream/types.js";
-import { addCustomer, balanceOf, makeContext, testConfig } from "../helpers/context.js";
+import { addCustomer, balanceOf, makeContext, postApi, testConfig } from "../helpers/context.js";
 import { FakeProvider, upstreamService } from "../helpers/fake-provider.js";
 import { deferred, formOf, jsonResponse, useMsw } from "../upstream/helpers.js";
 
@@ -51,20 +51,8 @@ function routed(providers: { p1: FakeProvider; p2: FakeProvider }, keyed: { p1?:
   applyCatalogue(ctx, "p2", [upstreamService({ service: "201", rate: "1.00" })]);
   const app = createApp(ctx, { rateLimitIpPerMin: 0, rateLimitKeyPerMin: 0, trustProxy: false });
   const customer = addCustomer(ctx, "10.00000");
-  const add = async () => {
-    const res = await app.request("/api/v2", {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        key: customer.apiKey,
-        action: "add",
-        service: "10",
-        link: "https://ig.com/a",
-        quantity: "1000",
-      }).toString(),
-    });
-    return { status: res.status, body: (await res.json()) as unknown };
-  };
+  const add = () =>
+    postApi(app, { key: customer.apiKey, action: "add", service: "10", link: "https://ig.com/a", quantity: "1000" });
   const row = (id: number) => ctx.db.select().from(orders).where(eq(orders.id, id)).get();
   const reconfigure = (keys: { p1?: boolean; p2?: boolean }) => {
     ctx.config = config(keys);
@@ -313,20 +301,8 @@ function chain(answer: () => Response) {
   applyCatalogue(ctx, "b", [upstreamService({ service: "7", rate: "1.00", min: 10, max: 10000 })]);
   const app = createApp(ctx, { rateLimitIpPerMin: 0, rateLimitKeyPerMin: 0, trustProxy: false });
   const customer = addCustomer(ctx, "10.00000");
-  const add = async () => {
-    const res = await app.request("/api/v2", {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        key: customer.apiKey,
-        action: "add",
-        service: "1",
-        link: "https://ig.com/x",
-        quantity: "1000",
-      }).toString(),
-    });
-    return { status: res.status, body: (await res.json()) as unknown };
-  };
+  const add = () =>
+    postApi(app, { key: customer.apiKey, action: "add", service: "1", link: "https://ig.com/x", quantity: "1000" });
   const row = (id: number) => ctx.db.select().from(orders).where(eq(orders.id, id)).get();
   return { ctx, customer, add, row, requests };
 }

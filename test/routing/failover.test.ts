@@ -10,7 +10,7 @@ import { createApp } from "../../src/api/app.js";
 import { orderAttempts, orders } from "../../src/db/schema.js";
 import { applyCatalogue } from "../../src/sync/catalogue.js";
 import type { CallOutcome, ProviderStats } from "../../src/upstream/types.js";
-import { addCustomer, balanceOf, makeContext, testConfig } from "../helpers/context.js";
+import { addCustomer, balanceOf, makeContext, postApi, testConfig } from "../helpers/context.js";
 import { FakeProvider, upstreamService } from "../helpers/fake-provider.js";
 
 class Provider extends FakeProvider {
@@ -56,20 +56,14 @@ function harness(
   for (const p of providers) applyCatalogue(ctx, p.id, p.catalogue);
   const app = createApp(ctx, { rateLimitIpPerMin: 0, rateLimitKeyPerMin: 0, trustProxy: false, metricsToken: "t" });
   const customer = addCustomer(ctx, "10.00000");
-  const add = async (quantity = 1000) => {
-    const res = await app.request("/api/v2", {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        key: customer.apiKey,
-        action: "add",
-        service: "10",
-        link: "https://ig.com/a",
-        quantity: String(quantity),
-      }).toString(),
+  const add = (quantity = 1000) =>
+    postApi(app, {
+      key: customer.apiKey,
+      action: "add",
+      service: "10",
+      link: "https://ig.com/a",
+      quantity: String(quantity),
     });
-    return { status: res.status, body: (await res.json()) as unknown };
-  };
   const adds = (p: FakeProvider) => p.calls.filter((c) => c.method === "add");
   const attempts = (orderId: number) =>
     ctx.db
