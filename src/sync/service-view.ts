@@ -5,7 +5,7 @@
  * A service its provider never listed (`NOT_IN_CATALOGUE`, most likely a typo in the providers
  * file) has no price or limits to show: null.
  */
-import { asc, sql } from "drizzle-orm";
+import { asc, eq, sql } from "drizzle-orm";
 import { marginOf } from "../billing/margin.js";
 import { formatRate } from "../billing/money.js";
 import { isBelowCost } from "../billing/pricing.js";
@@ -104,6 +104,19 @@ export function serviceMargin(s: Service, routes: readonly ServiceRoute[] = []):
     importRule: s.importRule,
     routes: routes.map((r) => routeMargin(s, r)),
   };
+}
+
+/** The routes of service `serviceId` with their cost and margin, in route order; empty for an unknown service. */
+export function serviceRouteMargins(db: Db, serviceId: number): RouteMargin[] {
+  const service = db.select().from(services).where(eq(services.id, serviceId)).get();
+  if (service === undefined) return [];
+  const routes = db
+    .select()
+    .from(serviceRoutes)
+    .where(eq(serviceRoutes.serviceId, serviceId))
+    .orderBy(asc(serviceRoutes.routeIndex))
+    .all();
+  return serviceMargin(service, routes).routes;
 }
 
 /** Every local service as last recomputed by the catalogue sync, by id, with its margin and routes. */

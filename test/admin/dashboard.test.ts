@@ -555,3 +555,46 @@ describe("providers", () => {
     expect(await time.textContent()).toMatch(/GMT\+9|JST/);
   });
 });
+
+describe("failed orders", () => {
+  it("Place again charges the customer once more and places a failed order on the chosen route", async () => {
+    const refusal = { kind: "error" as const, message: "Not enough funds on balance" };
+    mtp.injectFaults("add", 1, refusal);
+    jap.injectFaults("add", 1, refusal);
+    // An earlier test turned Alice's HTTP error codes off; this one reads the 502.
+    await cli(["customers", "set-http-errors", String(alice.id), "on"]);
+    const before = await cli<CustomerShow>(["customers", "show", String(alice.id)]);
+    const answer = await apiCall(proxy.url, {
+      key: alice.apiKey,
+      action: "add",
+      service: 5,
+      link: "https://example.com/failed",
+      quantity: 1000,
+    });
+    expect(answer).toEqual({ status: 502, body: { error: "Upstream provider error" } });
+    expect((await cli<CustomerShow>(["customers", "show", String(alice.id)])).balance).toBe(before.balance);
+    const [failed] = await cli<Array<{ id: number }>>(["orders", "list", "--state", "failed"]);
+    const id = (failed as { id: number }).id;
+    const charge = (await cli<OrderShow>(["orders", "show", String(id)])).charge;
+
+    await page.goto(url(`/admin/orders/${id}`));
+    await shot("order-failed");
+    const placeAgain = page.getByRole("region", { name: "Place again" });
+    await placeAgain.getByLabel("Route").selectOption("1");
+    await placeAgain.getByRole("button", { name: `Place again order ${id}` }).click();
+    await expect
+      .poll(() => page.getByRole("status").textContent())
+      .toMatch(new RegExp(`^Order #${id} placed again on route 1 \\(jap\\): submitted, upstream order \\d+$`));
+    expect(dialogs.at(-1)).toBe(
+      `Charge Alice Reseller ${charge} USD again and place order #${id} on the chosen route?`,
+    );
+    await shot("order-placed-again");
+
+    const placed = await cli<OrderShow>(["orders", "show", String(id)]);
+    expect([placed.submission, placed.upstreamOrderId]).toEqual(["submitted", String(Math.max(...jap.orders.keys()))]);
+    const after = await cli<CustomerShow>(["customers", "show", String(alice.id)]);
+    expect(after.balance).toBe(sum([before.balance, `-${charge}`]));
+    expect(page.getByRole("region", { name: "Place again" })).toBeDefined();
+    expect(await page.getByRole("region", { name: "Place again" }).count()).toBe(0);
+  });
+});

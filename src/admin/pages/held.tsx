@@ -19,9 +19,33 @@ export interface HeldProps {
   currency: string;
 }
 
-/** Reroute (`orders reroute --not-on-upstream`): only for a service with several routes and an order with no upstream id. */
-const RerouteForm = ({ orderId, routes, formToken }: { orderId: number; routes: RouteMargin[]; formToken: string }) => (
-  <form method="post" action={`/admin/held/${orderId}/reroute`} class="inline reroute">
+/**
+ * Reroute (`orders reroute`): a held order, only for a service with several routes and an order
+ * with no upstream id, after the operator checked its panel (`--not-on-upstream`); or a failed
+ * order (every route refused it, charge refunded), placed again on the chosen route and charged
+ * again (`placeAgain`: from the order page).
+ */
+export const RerouteForm = ({
+  orderId,
+  routes,
+  formToken,
+  placeAgain,
+}: {
+  orderId: number;
+  routes: RouteMargin[];
+  formToken: string;
+  placeAgain?: { charge: string; currency: string; customer: string };
+}) => (
+  <form
+    method="post"
+    action={placeAgain ? `/admin/orders/${orderId}/reroute` : `/admin/held/${orderId}/reroute`}
+    class="inline reroute"
+    data-confirm={
+      placeAgain
+        ? `Charge ${placeAgain.customer} ${placeAgain.charge} ${placeAgain.currency} again and place order #${orderId} on the chosen route?`
+        : undefined
+    }
+  >
     <FormToken token={formToken} />
     <label>
       Route
@@ -33,12 +57,14 @@ const RerouteForm = ({ orderId, routes, formToken }: { orderId: number; routes: 
         ))}
       </select>
     </label>
-    <label class="check">
-      <input type="checkbox" name="confirmedAbsent" value="1" required />
-      Not on its panel
-    </label>
-    <button type="submit" aria-label={`Reroute order ${orderId}`}>
-      Reroute
+    {placeAgain ? null : (
+      <label class="check">
+        <input type="checkbox" name="confirmedAbsent" value="1" required />
+        Not on its panel
+      </label>
+    )}
+    <button type="submit" aria-label={`${placeAgain ? "Place again" : "Reroute"} order ${orderId}`}>
+      {placeAgain ? "Place again" : "Reroute"}
     </button>
   </form>
 );

@@ -1,11 +1,14 @@
 /** Orders: newest first, filtered, keyset-paginated (`orders list`); one order (`orders show`). */
 
+import { formatAmount } from "../../billing/money.js";
 import type { LedgerEntry, Order } from "../../db/schema.js";
 import { SUBMISSION_STATES } from "../../db/schema.js";
 import type { OrderDetail, OrderLabels } from "../../orders/operator-orders.js";
 import { FINAL_ORDER_STATUSES, ORDER_STATUSES, type OrderStatus } from "../../panel/statuses.js";
+import type { RouteMargin } from "../../sync/service-view.js";
 import { SETTLE_STATUSES } from "../../sync/settle.js";
 import { Badge, Empty, FormToken, Money, NextPage, Time } from "../components.js";
+import { RerouteForm } from "./held.js";
 
 export interface OrderFilterValues {
   customer?: number;
@@ -194,12 +197,15 @@ export const OrderPage = ({
   serviceName,
   currency,
   formToken,
+  routes,
 }: {
   detail: OrderDetail;
   customerName: string | null;
   serviceName: string | null;
   currency: string;
   formToken: string;
+  /** The service's routes, for Place again of a failed order. */
+  routes: RouteMargin[];
 }) => {
   const o = detail.order;
   const open =
@@ -295,6 +301,25 @@ export const OrderPage = ({
         </section>
       </div>
       {open ? <SettleForm orderId={o.id} quantity={o.quantity} formToken={formToken} /> : null}
+      {o.submission === "failed" && routes.length > 0 ? (
+        <section class="card" aria-label="Place again">
+          <h2>Place again</h2>
+          <p class="hint">
+            Every route refused this order and its charge went back to the customer. Once a route can take it, place it
+            again there: the customer is charged again (refused if the balance does not cover it).
+          </p>
+          <RerouteForm
+            orderId={o.id}
+            routes={routes}
+            formToken={formToken}
+            placeAgain={{
+              charge: formatAmount(o.charge),
+              currency,
+              customer: customerName ?? `customer #${o.customerId}`,
+            }}
+          />
+        </section>
+      ) : null}
       <h2>Upstream attempts</h2>
       {detail.attempts.length === 0 ? (
         <Empty>No upstream attempt recorded.</Empty>
@@ -310,7 +335,7 @@ export const OrderPage = ({
               <th scope="col">Outcome</th>
               <th scope="col">Sent</th>
               <th scope="col">Finished</th>
-              <th scope="col">Error</th>
+              <th scope="col">Detail</th>
             </tr>
           </thead>
           <tbody>
@@ -329,7 +354,7 @@ export const OrderPage = ({
                 <td>
                   <Time ms={a.finishedAt} />
                 </td>
-                <td class="error-text">{a.error ?? ""}</td>
+                <td class={a.outcome === "ok" ? undefined : "error-text"}>{a.error ?? ""}</td>
               </tr>
             ))}
           </tbody>

@@ -5,7 +5,9 @@ import { z } from "zod";
 import { formatAmount } from "../../billing/money.js";
 import { SUBMISSION_STATES } from "../../db/schema.js";
 import { getOrderDetail, listOrders, orderLabels } from "../../orders/operator-orders.js";
+import { rerouteOrder } from "../../orders/reroute.js";
 import { ORDER_STATUSES } from "../../panel/statuses.js";
+import { serviceRouteMargins } from "../../sync/service-view.js";
 import { SETTLE_STATUSES, SettleOrderError, type SettleStatus, settleOrder } from "../../sync/settle.js";
 import { type AdminEnv, type AdminKit, bodyText, optionalId } from "../kit.js";
 import { OrderPage, OrdersPage } from "../pages/orders.js";
@@ -80,8 +82,32 @@ export function registerOrderRoutes(app: Hono<AdminEnv>, kit: AdminKit): void {
         serviceName={labels.services.get(detail.order.serviceId) ?? null}
         currency={currency()}
         formToken={c.get("session").formToken}
+        routes={detail.order.submission === "failed" ? serviceRouteMargins(ctx.db, detail.order.serviceId) : []}
       />
     ));
+  });
+  app.post("/orders/:id{[0-9]+}/reroute", async (c) => {
+    const orderId = Number(c.req.param("id"));
+    const body = await c.req.parseBody();
+    const route = Number(bodyText(body, "route"));
+    return act(
+      c,
+      `/admin/orders/${orderId}`,
+      async (): Promise<Flash> => {
+        const r = await rerouteOrder(ctx, orderId, { route: Number.isSafeInteger(route) ? route : -1 });
+        const where = `route ${r.route.routeIndex} (${r.route.providerId})`;
+        return r.error === undefined
+          ? {
+              kind: "ok",
+              text: `Order #${orderId} placed again on ${where}: ${r.order.submission}, upstream order ${r.order.upstreamOrderId ?? "-"}`,
+            }
+          : {
+              kind: "error",
+              text: `Order #${orderId} not placed on ${where}: ${r.error.message}; now ${r.order.submission}`,
+            };
+      },
+      { orderId, reroute: route },
+    );
   });
   app.post("/orders/:id{[0-9]+}/settle", async (c) => {
     const orderId = Number(c.req.param("id"));
