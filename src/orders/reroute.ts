@@ -161,8 +161,13 @@ export async function rerouteOrder(
         and(
           eq(orders.id, orderId),
           inArray(orders.submission, [order.submission]),
-          // A re-ask that claimed the order since it was read above keeps it.
+          // A re-ask that claimed the order since it was read above keeps it; one that was
+          // answered since with an upstream order id (stored, or an `ok` attempt recorded by
+          // another process) means that upstream holds it: checked again here, in the write
+          // transaction, so it is never sent to a second upstream.
           or(isNull(orders.reaskLeaseUntil), lte(orders.reaskLeaseUntil, now)),
+          isNull(orders.upstreamOrderId),
+          sql`NOT EXISTS (SELECT 1 FROM order_attempts WHERE order_attempts.order_id = ${orderId} AND order_attempts.outcome = 'ok')`,
         ),
       )
       .run();
@@ -171,7 +176,16 @@ export async function rerouteOrder(
       if (current !== undefined && reaskInFlight(current, now)) {
         throw new RerouteError("reask_in_flight", reaskInFlightMessage(current));
       }
-      throw new RerouteError("wrong_state", `order ${orderId} changed meanwhile`);
+      if (current?.upstreamOrderId != null) {
+        throw new RerouteError(
+          "wrong_state",
+          `order ${orderId} carries upstream order ${current.upstreamOrderId} on ${current.providerId} since it was read (a re-ask found it): the upstream has it, it is not placed again`,
+        );
+      }
+      throw new RerouteError(
+        "wrong_state",
+        `order ${orderId} changed meanwhile (an upstream may have answered for it)`,
+      );
     }
     if (order.reaskLeaseUntil !== null) endStaleReasks(ctx, orderId, now);
     if (order.submission === "failed") {

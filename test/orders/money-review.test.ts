@@ -123,6 +123,36 @@ describe("orders reroute never sends an order an upstream took", () => {
   });
 });
 
+describe("orders reroute never sends a held order a re-ask found meanwhile", () => {
+  it("refuses when another process stored the upstream order id between the reroute's read and its write", async () => {
+    const p1 = new FakeProvider("p1");
+    const p2 = new FakeProvider("p2");
+    const h = routed({ p1, p2 });
+    p1.will("add", { kind: "ambiguous", failure: { message: "socket hang up" } });
+    expect(await h.add()).toEqual({ status: 200, body: { order: 1 } });
+    expect(h.row(1)).toMatchObject({ submission: "unknown", upstreamOrderId: null });
+    // The server's re-ask commits the id p1 answered right after the reroute (the CLI) read the
+    // order: the reroute's first clock read comes after that read.
+    const clock = h.ctx.now;
+    let raced = false;
+    h.ctx.now = () => {
+      if (!raced) {
+        raced = true;
+        h.ctx.db.$client.prepare("UPDATE orders SET upstream_order_id = 'U-77' WHERE id = 1").run();
+      }
+      return clock();
+    };
+
+    await expect(rerouteOrder(h.ctx, 1, { route: 1 }, { confirmedAbsent: true })).rejects.toMatchObject({
+      reason: "wrong_state",
+      message: expect.stringContaining("carries upstream order U-77 on p1 since it was read"),
+    });
+    expect(adds(p2)).toHaveLength(0);
+    expect(h.row(1)).toMatchObject({ submission: "unknown", upstreamOrderId: "U-77", providerId: "p1" });
+    expect(balanceOf(h.ctx, h.customer.id)).toEqual({ balance: START - 130_000, ledger: START - 130_000 });
+  });
+});
+
 /** A provider whose next `add` leaves (onSend) and stays out until the test answers it. */
 class OutProvider extends FakeProvider {
   readonly answer = deferred<CallOutcome<{ order: string }>>();
