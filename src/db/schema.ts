@@ -230,6 +230,12 @@ export const orders = sqliteTable(
     idempotencyKey: text("idempotency_key"),
     /** The hash of that request's fields (`hashRequest`), to re-bind the key as the request made it. */
     idempotencyRequestHash: text("idempotency_request_hash"),
+    /**
+     * True for an order that had failed before orders remembered their key (migration 0011): it
+     * may have been sent with a key since released and retried, so `orders reroute` refuses it
+     * until the operator checked (`--key-checked`).
+     */
+    idempotencyKeyUnknown: integer("idempotency_key_unknown", { mode: "boolean" }).notNull().default(false),
     lastError: text("last_error"),
     /** Consecutive sync answers of "Incorrect order ID" for this order. */
     missCount: integer("miss_count").notNull().default(0),

@@ -126,8 +126,11 @@ export function releaseIdempotencyKey(ctx: AppContext, customerId: number, key: 
     .run();
 }
 
-/** Who holds an order's key instead of it: another order placed with the key, or a request still placing. */
-export type KeyHolder = { kind: "order"; orderId: number } | { kind: "in_progress" };
+/**
+ * Why an order's key cannot be re-bound: another order placed with it for the same request, a
+ * request with it still being processed, or an order from before orders remembered their key.
+ */
+export type KeyHolder = { kind: "order"; orderId: number } | { kind: "in_progress" } | { kind: "unknown" };
 
 /**
  * Re-binds the customer's `Idempotency-Key` of a failed (refunded, key released) order to it,
@@ -136,21 +139,27 @@ export type KeyHolder = { kind: "order"; orderId: number } | { kind: "in_progres
  * 24 h from the reroute instead of placing a second order. Call inside the transaction of the
  * reroute's charge.
  *
- * Refused (nothing written) when the key was claimed since by another request of the customer:
- * another order of the customer carries the key and is not `failed` (whatever its age: paying
- * for it and this order would be paying twice for one intent), or the key's row is bound to
- * such an order, or is a claim within 24 h that placed no order yet (still in progress). An
- * expired claim without an order, or a row bound to a failed order, is replaced.
- * @returns the holder that refuses it, or undefined when bound (or the order has no key).
+ * Refused (nothing written) when paying for this order would pay twice for one request: another
+ * order of the customer placed with the key for the same request (same request hash) is not
+ * `failed` (whatever its age: the customer's retry), or the key's row is bound to such an order,
+ * or is a claim within 24 h that placed no order yet (still in progress); or the order failed
+ * before orders remembered their key (migration 0011), unless `keyChecked` (the operator looked
+ * at the customer's orders since). A key now held by a live order for a different request (reused
+ * after its 24 h) stays with that order: this one is placed without re-binding it.
+ * @returns the holder that refuses it, or undefined when placed may go ahead.
  */
 export function rebindIdempotencyKey(
   ctx: AppContext,
-  order: Pick<Order, "id" | "customerId" | "idempotencyKey" | "idempotencyRequestHash">,
+  order: Pick<Order, "id" | "customerId" | "idempotencyKey" | "idempotencyRequestHash" | "idempotencyKeyUnknown">,
+  options: { keyChecked?: boolean } = {},
 ): KeyHolder | undefined {
+  if (order.idempotencyKeyUnknown && options.keyChecked !== true) return { kind: "unknown" };
   const key = order.idempotencyKey;
   if (key === null) return undefined;
-  const other = ctx.db
-    .select({ id: orders.id })
+  const hash = order.idempotencyRequestHash;
+  const sameRequest = (otherHash: string | null) => otherHash === null || hash === null || otherHash === hash;
+  const others = ctx.db
+    .select({ id: orders.id, requestHash: orders.idempotencyRequestHash })
     .from(orders)
     .where(
       and(
@@ -161,16 +170,19 @@ export function rebindIdempotencyKey(
       ),
     )
     .orderBy(desc(orders.id))
-    .get();
-  if (other) return { kind: "order", orderId: other.id };
+    .all();
+  const retry = others.find((o) => sameRequest(o.requestHash));
+  if (retry) return { kind: "order", orderId: retry.id };
   const now = ctx.now();
   const where = and(eq(idempotencyKeys.customerId, order.customerId), eq(idempotencyKeys.key, key));
   const row = ctx.db.select().from(idempotencyKeys).where(where).get();
   if (row && row.orderId === null && row.createdAt > now - IDEMPOTENCY_TTL_MS) return { kind: "in_progress" };
   if (row && row.orderId !== null && row.orderId !== order.id) {
-    // An order placed before orders remembered their key (migration 0008).
     const bound = ctx.db.select({ submission: orders.submission }).from(orders).where(eq(orders.id, row.orderId)).get();
-    if (bound !== undefined && bound.submission !== "failed") return { kind: "order", orderId: row.orderId };
+    if (bound !== undefined && bound.submission !== "failed") {
+      if (sameRequest(row.requestHash)) return { kind: "order", orderId: row.orderId };
+      return undefined; // the key serves another request's live order now: it stays with it
+    }
   }
   if (row) ctx.db.delete(idempotencyKeys).where(where).run();
   ctx.db
@@ -179,7 +191,7 @@ export function rebindIdempotencyKey(
       customerId: order.customerId,
       key,
       // Written with the key; empty (no request matches it: a retry is refused, never placed) if ever missing.
-      requestHash: order.idempotencyRequestHash ?? "",
+      requestHash: hash ?? "",
       orderId: order.id,
       statusCode: 200,
       body: JSON.stringify({ order: order.id }),

@@ -24,7 +24,7 @@ import { type Order, orderAttempts, orders, services } from "../db/schema.js";
 import { skipReason } from "../routing/candidates.js";
 import type { AppContext } from "../runtime/context.js";
 import type { DomainError } from "./errors.js";
-import { rebindIdempotencyKey } from "./idempotency.js";
+import { type KeyHolder, rebindIdempotencyKey } from "./idempotency.js";
 import { type Route, routesOf, sendToRoutes, upstreamQuantity } from "./place-order.js";
 import { endStaleReasks, reaskInFlight, reaskInFlightMessage } from "./reask-claim.js";
 
@@ -59,9 +59,24 @@ export interface RerouteResult {
   error: DomainError | undefined;
 }
 
+/** The operator's one line for a failed order whose Idempotency-Key refuses a reroute. */
+function keyClaimedMessage(holder: KeyHolder, order: Pick<Order, "id" | "customerId">): string {
+  const head = `order ${order.id} is not placed again`;
+  switch (holder.kind) {
+    case "order":
+      return `${head}: its Idempotency-Key placed order ${holder.orderId} since (the customer's retry); rerouting it would charge customer ${order.customerId} twice`;
+    case "in_progress":
+      return `${head}: its Idempotency-Key is claimed by another request of customer ${order.customerId} still being processed; look again once it is answered`;
+    case "unknown":
+      return `${head}: it failed before orders remembered their Idempotency-Key, so a retry of it may have placed another order; check customer ${order.customerId}'s orders since, then run orders reroute ${order.id} again with --key-checked`;
+  }
+}
+
 /**
  * Reroutes order `orderId` to the chosen route.
  * @param confirmedAbsent for an `unknown` order: the operator checked the upstream has no such order.
+ * @param keyChecked for a failed order from before orders remembered their key: the operator
+ *   checked that no later order of the customer repeats it.
  * @throws RerouteError (nothing changed; `key_claimed`: a failed order's Idempotency-Key was
  *   claimed since by another request of the customer; `reask_in_flight`: a re-ask of the held
  *   order is out); InsufficientFundsError when a failed
@@ -71,7 +86,7 @@ export async function rerouteOrder(
   ctx: AppContext,
   orderId: number,
   choice: RouteChoice,
-  options: { confirmedAbsent?: boolean } = {},
+  options: { confirmedAbsent?: boolean; keyChecked?: boolean } = {},
 ): Promise<RerouteResult> {
   const order = ctx.db.select().from(orders).where(eq(orders.id, orderId)).get();
   if (!order) throw new RerouteError("unknown_order", `order ${orderId} not found`);
@@ -189,15 +204,10 @@ export async function rerouteOrder(
     }
     if (order.reaskLeaseUntil !== null) endStaleReasks(ctx, orderId, now);
     if (order.submission === "failed") {
-      const holder = rebindIdempotencyKey(ctx, order);
+      const holder = rebindIdempotencyKey(ctx, order, { keyChecked: options.keyChecked === true });
       if (holder !== undefined) {
         // Thrown inside the transaction: the state change above is rolled back, nothing charged.
-        throw new RerouteError(
-          "key_claimed",
-          holder.kind === "order"
-            ? `order ${orderId} is not placed again: its Idempotency-Key placed order ${holder.orderId} since (the customer's retry); rerouting it would charge customer ${order.customerId} twice`
-            : `order ${orderId} is not placed again: its Idempotency-Key is claimed by another request of customer ${order.customerId} still being processed; look again once it is answered`,
-        );
+        throw new RerouteError("key_claimed", keyClaimedMessage(holder, order));
       }
     }
     if (due > 0) {

@@ -44,7 +44,7 @@ function setup() {
   const row = (id: number) => ctx.db.select().from(orders).where(eq(orders.id, id)).get();
   const adds = () => p1.calls.length + p2.calls.length;
   const balance = () => balanceOf(ctx, customer.id);
-  return { ctx, p1, p2, customer, add, row, adds, balance };
+  return { ctx, app, p1, p2, customer, add, row, adds, balance };
 }
 
 describe("orders reroute of a failed order placed with an Idempotency-Key", () => {
@@ -145,6 +145,46 @@ describe("orders reroute of a failed order placed with an Idempotency-Key", () =
     const sent = h.adds();
     expect(await h.add("intent-1")).toEqual({ status: 200, body: { order: 1 } });
     expect(h.adds()).toBe(sent);
+    expect(h.balance()).toEqual({ balance: START - CHARGE, ledger: START - CHARGE });
+  });
+
+  it("past the key's 24 h, a reuse of the key for another request does not block it, and the key stays with that order", async () => {
+    const h = setup();
+    let now = Date.UTC(2026, 11, 1, 12);
+    h.ctx.now = () => now;
+    h.p1.will("add", refused);
+    h.p2.will("add", refused);
+    expect((await h.add("intent-1")).status).toBe(502);
+    now += IDEMPOTENCY_TTL_MS + 60_000;
+    const other = { key: h.customer.apiKey, ...FIELDS, link: "https://ig.com/another-post" };
+    expect(await postApi(h.app, other, { "Idempotency-Key": "intent-1" })).toEqual({ status: 200, body: { order: 2 } });
+
+    const r = await rerouteOrder(h.ctx, 1, { route: 1 });
+    expect(r.error).toBeUndefined();
+    expect(h.row(1)).toMatchObject({ submission: "submitted", refunded: 0 });
+    expect(h.balance()).toEqual({ balance: START - 2 * CHARGE, ledger: START - 2 * CHARGE });
+    // The key still answers for order 2's request, and refuses order 1's: no third order.
+    expect(await postApi(h.app, other, { "Idempotency-Key": "intent-1" })).toEqual({ status: 200, body: { order: 2 } });
+    expect((await h.add("intent-1")).status).toBe(400);
+    expect(h.ctx.db.select().from(orders).all()).toHaveLength(2);
+  });
+
+  it("refuses a failed order from before orders remembered their key until the operator checked (--key-checked)", async () => {
+    const h = setup();
+    h.p1.will("add", refused);
+    h.p2.will("add", refused);
+    expect((await h.add()).status).toBe(502);
+    // As migration 0011 leaves a failed order whose key row was already released.
+    h.ctx.db.update(orders).set({ idempotencyKeyUnknown: true }).where(eq(orders.id, 1)).run();
+
+    await expect(rerouteOrder(h.ctx, 1, { route: 1 })).rejects.toMatchObject({
+      reason: "key_claimed",
+      message:
+        "order 1 is not placed again: it failed before orders remembered their Idempotency-Key, so a retry of it may have placed another order; check customer 1's orders since, then run orders reroute 1 again with --key-checked",
+    });
+    expect(h.balance()).toEqual({ balance: START, ledger: START });
+    const r = await rerouteOrder(h.ctx, 1, { route: 1 }, { keyChecked: true });
+    expect(r.error).toBeUndefined();
     expect(h.balance()).toEqual({ balance: START - CHARGE, ledger: START - CHARGE });
   });
 

@@ -409,16 +409,26 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
     .option("--route <n>", "the service's route index (0 = the reference route)", parseCount)
     .option("--provider <id>", "the service's first route on this provider")
     .option("--not-on-upstream", "for an unknown order: you checked its upstream panel and the order is not there")
+    .option(
+      "--key-checked",
+      "for a failed order from before orders remembered their Idempotency-Key: you checked that no later order of its customer repeats it",
+    )
     .option(...JSON_FLAG)
     .action(
-      async (id: number, opts: { route?: number; provider?: string; notOnUpstream?: boolean; json?: boolean }) => {
+      async (
+        id: number,
+        opts: { route?: number; provider?: string; notOnUpstream?: boolean; keyChecked?: boolean; json?: boolean },
+      ) => {
         if ((opts.route === undefined) === (opts.provider === undefined)) {
           throw new CliUsageError("give either --route N or --provider ID");
         }
         const choice: RouteChoice =
           opts.route !== undefined ? { route: opts.route } : { provider: opts.provider ?? "" };
         const result = await withAppContext(ctx, async ({ ctx: app }) => {
-          const r = await rerouteOrder(app, id, choice, { confirmedAbsent: opts.notOnUpstream === true });
+          const r = await rerouteOrder(app, id, choice, {
+            confirmedAbsent: opts.notOnUpstream === true,
+            keyChecked: opts.keyChecked === true,
+          });
           const json: RerouteJson = {
             ...orderJson(r.order),
             route: r.route.routeIndex,
