@@ -5,8 +5,9 @@
  *
  * 1. the request id (a client's `X-Request-Id` or a UUID), sent back on every answer;
  * 2. 503 "Service is starting" until start-up's recovery is done (issue #11);
- * 3. the per-IP rate limit, when configured (seed `003_*`: 1000 per minute);
- * 4. the body within its size limit (413), its fields (form, JSON, multipart, query);
+ * 3. the body within its size limit (413);
+ * 4. the per-IP rate limit, when configured (seed `003_*`: 1000 per minute), then the fields
+ *    (form, JSON, multipart, query);
  * 5. the API key (401) from the key cache, a suspended account (403);
  * 6. the per-key rate limit, when configured;
  * 7. the action (`actions/`), or 400 for an unknown one;
@@ -143,7 +144,6 @@ export function createApiHandler(
   };
 
   const afterIpLimit = async (c: Context<ApiEnv>, requestId: string): Promise<Response> => {
-    await readBody(c);
     const fields = readFieldsNow(c) ?? (await readFields(c));
     c.set("fields", fields);
     const key = fields.key;
@@ -167,6 +167,9 @@ export function createApiHandler(
     let answer: Response;
     try {
       if (ready !== undefined && !ready()) throw starting();
+      // The body's size is checked before the per-IP limit, as it always was: an oversized body
+      // answers 413 and takes no rate-limit slot.
+      await readBody(c);
       answer =
         ipLimiter !== undefined
           ? await around(ipLimiter, c, () => afterIpLimit(c, requestId))
@@ -177,12 +180,16 @@ export function createApiHandler(
     const durationMs = performance.now() - started;
     const action = actionLabel(c.get("fields") as Fields | undefined);
     const status = (c.get("answeredStatus") as number | undefined) ?? answer.status;
-    metrics.observeRequest(action, status, durationMs);
-    const customer = c.get("customer") as KeyHolder | undefined;
-    accessLog.info(
-      { requestId, action, customerId: customer?.id ?? null, status, durationMs: Math.round(durationMs * 10) / 10 },
-      "request",
-    );
+    try {
+      metrics.observeRequest(action, status, durationMs);
+      const customer = c.get("customer") as KeyHolder | undefined;
+      accessLog.info(
+        { requestId, action, customerId: customer?.id ?? null, status, durationMs: Math.round(durationMs * 10) / 10 },
+        "request",
+      );
+    } catch {
+      // A failing log or metrics sink never turns a made answer into an error answer.
+    }
     return answer;
   };
 }

@@ -55,7 +55,12 @@ export function createLogger(level: string, options: LoggerOptions = {}): Logger
   // as pino's "Asynchronous Logging" doc shows; a quiet server's last lines are written by
   // the flush below within a second.
   const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  setInterval(() => destination.flush(), LOG_FLUSH_INTERVAL_MS).unref();
+  const timer = setInterval(() => {
+    // Once pino ended the destination at exit there is nothing left to flush.
+    // (sonic-boom sets `destroyed`; its types do not declare it)
+    if ((destination as unknown as { destroyed?: boolean }).destroyed === true) clearInterval(timer);
+    else destination.flush();
+  }, LOG_FLUSH_INTERVAL_MS).unref();
   return pino(base, destination);
 }
 

@@ -60,6 +60,29 @@ describe("TRUST_PROXY=N", () => {
   });
 });
 
+describe("the per-IP limit and the body limit", () => {
+  it("answers 413 for an oversized body before counting it against the IP's limit", async () => {
+    const { ctx } = harness();
+    const app = createApp(ctx, { rateLimitIpPerMin: 1, rateLimitKeyPerMin: 0, trustProxy: false, maxBodyBytes: 100 });
+    const send = (body: string) =>
+      app.request("/api/v2", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body,
+      });
+    const big = await send(`key=nope&action=balance&pad=${"x".repeat(200)}`);
+    expect(big.status).toBe(413);
+    expect(big.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await big.json()).toEqual({ error: "Request body too large (limit 100 bytes)" });
+    // The oversized request took no slot: the first request of the minute is still allowed.
+    expect((await send("key=nope&action=balance")).status).toBe(401);
+    const limited = await send("key=nope&action=balance");
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(limited.headers.get("ratelimit-limit")).toBe("1");
+  });
+});
+
 describe("money precision", () => {
   it("0.9 × 1.111111111111111111112 sells at 1.0001 and costs the exact product", () => {
     expect(priceService("0.9", "1.111111111111111111112", { markup: { percent: "0" } })).toEqual({
