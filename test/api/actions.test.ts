@@ -327,6 +327,14 @@ describe("request shapes", () => {
     const path = await h.app.request("/nope");
     expect(path.status).toBe(404);
     expect(await json(path)).toEqual({ error: "Not found" });
+    const put = await h.app.request("/api/v2", {
+      method: "PUT",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `key=${alice.apiKey}&action=balance`,
+    });
+    expect(put.status).toBe(404);
+    expect(put.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await json(put)).toEqual({ error: "Not found" });
     const big = await h.app.request("/api/v2", {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
