@@ -21,6 +21,19 @@ import { DomainError } from "./errors.js";
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const MAX_KEY_LENGTH = 255;
 
+/**
+ * How long a claim may stay without an order or an answer, ms. A request binds its key to its
+ * order in the charge's transaction, milliseconds after claiming it (before any upstream call);
+ * a claim still without either after this long was left by a process that stopped in between,
+ * and nothing was placed for it: the key is free again.
+ */
+export const STALE_CLAIM_MS = 5 * 60 * 1000;
+
+/** Whether a claim without an order or an answer was left behind (see {@link STALE_CLAIM_MS}). */
+function claimIsStale(row: { orderId: number | null; statusCode: number | null; createdAt: number }, now: number) {
+  return row.orderId === null && row.statusCode === null && row.createdAt <= now - STALE_CLAIM_MS;
+}
+
 export type IdempotencyClaim = { kind: "claimed" } | { kind: "replay"; statusCode: number; body: string };
 
 /** Stable hash of the request's fields (excluding the API key). */
@@ -66,7 +79,10 @@ export function claimIdempotencyKey(
         }
         // Its order was never placed (refunded): the key is free again.
       } else if (row.statusCode === null || row.body === null) {
-        throw new DomainError("conflict", "A request with this Idempotency-Key is still being processed");
+        if (!claimIsStale(row, now)) {
+          throw new DomainError("conflict", "A request with this Idempotency-Key is still being processed");
+        }
+        // Stale: its process stopped between the claim and the charge; nothing was placed.
       } else {
         return { kind: "replay", statusCode: row.statusCode, body: row.body };
       }
@@ -142,7 +158,7 @@ export type KeyHolder = { kind: "order"; orderId: number } | { kind: "in_progres
  * Refused (nothing written) when paying for this order would pay twice for one request: another
  * order of the customer placed with the key for the same request (same request hash) is not
  * `failed` (whatever its age: the customer's retry), or the key's row is bound to such an order,
- * or is a claim within 24 h that placed no order yet (still in progress); or the order failed
+ * or is a claim still being placed (see {@link STALE_CLAIM_MS}); or the order failed
  * before orders remembered their key (migration 0011), unless `keyChecked` (the operator looked
  * at the customer's orders since). A key now held by a live order for a different request (reused
  * after its 24 h) stays with that order: this one is placed without re-binding it.
@@ -176,7 +192,10 @@ export function rebindIdempotencyKey(
   const now = ctx.now();
   const where = and(eq(idempotencyKeys.customerId, order.customerId), eq(idempotencyKeys.key, key));
   const row = ctx.db.select().from(idempotencyKeys).where(where).get();
-  if (row && row.orderId === null && row.createdAt > now - IDEMPOTENCY_TTL_MS) return { kind: "in_progress" };
+  // A request still being placed with the key (not a recorded answer, not a claim left behind).
+  if (row && row.orderId === null && row.statusCode === null && !claimIsStale(row, now)) {
+    return { kind: "in_progress" };
+  }
   if (row && row.orderId !== null && row.orderId !== order.id) {
     const bound = ctx.db.select({ submission: orders.submission }).from(orders).where(eq(orders.id, row.orderId)).get();
     if (bound !== undefined && bound.submission !== "failed") {

@@ -5,10 +5,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { orders } from "../../src/db/schema.js";
+import { claimIdempotencyKey, hashRequest, STALE_CLAIM_MS } from "../../src/orders/idempotency.js";
 import { addCustomer, balanceOf } from "../helpers/context.js";
 import { harness, json } from "./app-harness.js";
 
 const FIELDS = { action: "add", service: 1, link: "https://x.com/a", quantity: 100 };
+const stringFields = { action: "add", service: "1", link: "https://x.com/a", quantity: "100" };
 
 describe("Idempotency-Key bound to its order", () => {
   it("a failed answer write after a successful placement: 200 with the order, and the retry replays it", async () => {
@@ -61,5 +63,26 @@ describe("Idempotency-Key bound to its order", () => {
     const retry = await post({ key: customer.apiKey, ...FIELDS }, { "Idempotency-Key": "k-3" });
     expect(await json(retry)).toEqual({ order: 2 });
     expect(balanceOf(ctx, customer.id).balance).toBe(1_000_000 - 12_500);
+  });
+});
+
+describe("Idempotency-Key claim left behind", () => {
+  it("answers 409 while it may still be placing, then frees the key once a claim without an order is stale", async () => {
+    const { ctx, post, provider } = harness();
+    let now = Date.UTC(2026, 11, 1, 12);
+    ctx.now = () => now;
+    const customer = addCustomer(ctx, "10.00000");
+    // A process claimed the key, then stopped before charging the order: no order, no answer.
+    expect(
+      claimIdempotencyKey(ctx, customer.id, "k-9", hashRequest({ key: customer.apiKey, ...stringFields })),
+    ).toEqual({ kind: "claimed" });
+    const early = await post({ key: customer.apiKey, ...FIELDS }, { "Idempotency-Key": "k-9" });
+    expect(early.status).toBe(409);
+    now += STALE_CLAIM_MS;
+    const retry = await post({ key: customer.apiKey, ...FIELDS }, { "Idempotency-Key": "k-9" });
+    expect(retry.status).toBe(200);
+    expect(await json(retry)).toEqual({ order: 1 });
+    expect(provider.calls.filter((c) => c.method === "add")).toHaveLength(1);
+    expect(balanceOf(ctx, customer.id)).toEqual({ balance: 1_000_000 - 12_500, ledger: 1_000_000 - 12_500 });
   });
 });

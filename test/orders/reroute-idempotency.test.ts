@@ -8,7 +8,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app.js";
 import { idempotencyKeys, orders } from "../../src/db/schema.js";
-import { claimIdempotencyKey, hashRequest, IDEMPOTENCY_TTL_MS } from "../../src/orders/idempotency.js";
+import { claimIdempotencyKey, hashRequest, IDEMPOTENCY_TTL_MS, STALE_CLAIM_MS } from "../../src/orders/idempotency.js";
 import { rerouteOrder } from "../../src/orders/reroute.js";
 import { applyCatalogue } from "../../src/sync/catalogue.js";
 import { addCustomer, balanceOf, makeContext, postApi, TWO_ROUTE_SERVICE, testConfig } from "../helpers/context.js";
@@ -87,6 +87,28 @@ describe("orders reroute of a failed order placed with an Idempotency-Key", () =
     });
     expect(h.balance()).toEqual({ balance: START, ledger: START });
     expect(h.row(1)).toMatchObject({ submission: "failed", refunded: CHARGE });
+  });
+
+  it("is not blocked by a claim its process left behind: the key is free again for the reroute and for the customer", async () => {
+    const h = setup();
+    let now = Date.UTC(2026, 11, 1, 12);
+    h.ctx.now = () => now;
+    h.p1.will("add", refused);
+    h.p2.will("add", refused);
+    expect((await h.add("intent-1")).status).toBe(502);
+    // A retry claimed the key, then its process stopped before charging: nothing was placed.
+    expect(claimIdempotencyKey(h.ctx, h.customer.id, "intent-1", hashRequest(FIELDS))).toEqual({ kind: "claimed" });
+    expect(await h.add("intent-1")).toEqual({
+      status: 409,
+      body: { error: "A request with this Idempotency-Key is still being processed" },
+    });
+    now += STALE_CLAIM_MS;
+
+    const r = await rerouteOrder(h.ctx, 1, { route: 1 });
+    expect(r.error).toBeUndefined();
+    expect(h.balance()).toEqual({ balance: START - CHARGE, ledger: START - CHARGE });
+    expect(await h.add("intent-1")).toEqual({ status: 200, body: { order: 1 } });
+    expect(h.ctx.db.select().from(orders).all()).toHaveLength(1);
   });
 
   it("places it when no retry came, and a later retry with the key replays it with no new charge", async () => {
