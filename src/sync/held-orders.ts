@@ -174,9 +174,12 @@ export async function reaskHeldOrders(
   const now = ctx.now();
   const held = s.held.all(providerId, now - REASK_WINDOW_MS, now);
   const log = ctx.logger.child({ providerId, job: "held-orders" });
+  // The lease of the config `client` was made from (a reload during the tick swaps both; the
+  // longer of this and the lease at claim time is used, so a re-ask never outlives its claim).
+  const leaseMs = reaskLeaseMs(ctx, providerId);
   await forEachBounded(held, providerConcurrency(ctx, providerId), async (order) => {
     try {
-      if (await reaskOne(ctx, client, s, order, result, log)) result.asked++;
+      if (await reaskOne(ctx, client, s, order, result, log, leaseMs)) result.asked++;
     } catch (error) {
       log.error({ err: error, orderId: order.id }, "held order re-ask could not be recorded; asked again next tick");
     }
@@ -251,10 +254,10 @@ function finishAttempt(ctx: AppContext, attemptId: number, outcome: AttemptOutco
  * Claims the order for this re-ask and records its `sending` attempt, in one transaction
  * (called by the client right before the request leaves). @throws NotClaimed (nothing sent).
  */
-function claim(ctx: AppContext, s: HeldStatements, order: HeldRow, routeIndex: number): Claim {
+function claim(ctx: AppContext, s: HeldStatements, order: HeldRow, routeIndex: number, leaseMs: number): Claim {
   return inTransaction(ctx.db, () => {
     const now = ctx.now();
-    const until = now + reaskLeaseMs(ctx, order.provider_id);
+    const until = now + Math.max(leaseMs, reaskLeaseMs(ctx, order.provider_id));
     const claimed = s.claim.run(until, order.id, order.provider_id, order.upstream_idempotency_key, now);
     if (claimed.changes === 0) throw new NotClaimed(`order ${order.id} is no longer held unclaimed`);
     endStaleReasks(ctx, order.id, now);
@@ -270,6 +273,7 @@ async function reaskOne(
   order: HeldRow,
   result: HeldReaskResult,
   log: Logger,
+  leaseMs: number,
 ): Promise<boolean> {
   const params = JSON.parse(order.params) as AddParams;
   const routeIndex = routeIndexOf(ctx, order);
@@ -282,7 +286,7 @@ async function reaskOne(
         priority: "sync",
         idempotencyKey: order.upstream_idempotency_key,
         onSend: () => {
-          claimed = claim(ctx, s, order, routeIndex);
+          claimed = claim(ctx, s, order, routeIndex, leaseMs);
         },
       },
     );

@@ -200,6 +200,38 @@ describe("a held order's re-ask claims it", () => {
     ]);
   });
 
+  it("keeps the lease of the config its client was made from when a reload lowers the timeout meanwhile", async () => {
+    const h = proxy();
+    expect(await h.add()).toEqual({ status: 200, body: { order: 1 } });
+    const lowered = {
+      ...h.ctx.config,
+      providers: h.ctx.config.providers.map((p) => (p.id === "p1" ? { ...p, timeoutMs: 100 } : p)),
+    };
+    // The tick runs on the client of the old config (2 s); the file is reloaded with 100 ms just
+    // before its request leaves.
+    const reloadingMeanwhile: ProviderClient = Object.assign(Object.create(h.p1) as ProviderClient, {
+      add: (...args: Parameters<ProviderClient["add"]>) => {
+        h.ctx.config = lowered;
+        return h.p1.add(...args);
+      },
+    });
+    const reached = deferred();
+    const release = deferred();
+    h.answers.p1 = async () => {
+      reached.resolve();
+      await release.promise;
+      return { order: 555 };
+    };
+    const before = Date.now();
+    const tick = reaskHeldOrders(h.ctx, "p1", reloadingMeanwhile);
+    await reached.promise;
+    // The old client may take 2 s + 1 s (its add budget); the lease covers it plus the margin.
+    expect((h.row(1)?.reaskLeaseUntil ?? 0) - before).toBeGreaterThanOrEqual(2000 + 1000 + 30_000);
+    release.resolve();
+    expect(await tick).toEqual({ asked: 1, linked: 1, refunded: 0 });
+    expect(h.row(1)).toMatchObject({ submission: "submitted", upstreamOrderId: "555", reaskLeaseUntil: null });
+  });
+
   it("lists every re-ask with its outcome in orders show", async () => {
     const h = proxy();
     expect(await h.add()).toEqual({ status: 200, body: { order: 1 } });
