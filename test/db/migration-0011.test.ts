@@ -4,27 +4,20 @@
  * was released when it failed, is marked as not knowing its key, so `orders reroute` refuses it
  * until the operator checked.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { describe, expect, it } from "vitest";
-import { MIGRATIONS_FOLDER, openDb } from "../../src/db/client.js";
+import { MIGRATIONS_FOLDER } from "../../src/db/client.js";
 import { addCustomer, makeContext, testConfig } from "../helpers/context.js";
+import { storeMigratedUpTo } from "../helpers/migrations.js";
 
 describe("migration 0011 on a store migrated up to 0007", () => {
   it("copies bound keys onto their orders and marks failed orders as not knowing theirs", () => {
     const dir = mkdtempSync(join(tmpdir(), "smm-migrate-"));
     try {
-      const before = join(dir, "before");
-      mkdirSync(join(before, "meta"), { recursive: true });
-      const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, "meta/_journal.json"), "utf8"));
-      const entries = (journal.entries as Array<{ tag: string }>).filter((e) => Number(e.tag.slice(0, 4)) <= 7);
-      expect(entries.map((e) => e.tag).at(-1)).toBe("0007_daily_totals");
-      writeFileSync(join(before, "meta/_journal.json"), JSON.stringify({ ...journal, entries }));
-      for (const e of entries) copyFileSync(join(MIGRATIONS_FOLDER, `${e.tag}.sql`), join(before, `${e.tag}.sql`));
-      const db = openDb(join(dir, "store.db"), { migrate: false });
-      migrate(db, { migrationsFolder: before });
+      const db = storeMigratedUpTo(dir, 7);
       const ctx = {
         ...makeContext(
           testConfig({ providers: [{ id: "p1", dialect: "jap", url: "http://127.0.0.1:9/api/v2", key: "k" }] }),

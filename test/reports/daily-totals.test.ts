@@ -2,19 +2,20 @@
  * Daily totals for the overview (issue #13): kept by triggers in the transaction of each order,
  * ledger row and cost change, they always equal a full recount of the orders and the ledger.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { describe, expect, it } from "vitest";
 import { applyBalanceChange } from "../../src/billing/ledger.js";
-import { inTransaction, MIGRATIONS_FOLDER, openDb } from "../../src/db/client.js";
+import { inTransaction, MIGRATIONS_FOLDER } from "../../src/db/client.js";
 import { orders } from "../../src/db/schema.js";
 import { DAY_MS, dailyReport } from "../../src/reports/daily-totals.js";
 import type { AppContext } from "../../src/runtime/context.js";
 import { settleRefund } from "../../src/sync/refunds.js";
 import { addCustomer, makeContext, testConfig } from "../helpers/context.js";
+import { storeMigratedUpTo } from "../helpers/migrations.js";
 
 const TODAY = Date.UTC(2026, 11, 2, 10, 30);
 
@@ -129,15 +130,8 @@ describe("migration 0007 on a store with orders already", () => {
   it("fills the daily totals from the orders and the ledger it finds", () => {
     const dir = mkdtempSync(join(tmpdir(), "smm-migrate-"));
     try {
-      // A migrations folder up to 0006 only, as a store created before this change was.
-      const before = join(dir, "before");
-      mkdirSync(join(before, "meta"), { recursive: true });
-      const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, "meta/_journal.json"), "utf8"));
-      const entries = journal.entries.slice(0, 7) as Array<{ tag: string }>;
-      writeFileSync(join(before, "meta/_journal.json"), JSON.stringify({ ...journal, entries }));
-      for (const e of entries) copyFileSync(join(MIGRATIONS_FOLDER, `${e.tag}.sql`), join(before, `${e.tag}.sql`));
-      const db = openDb(join(dir, "store.db"), { migrate: false });
-      migrate(db, { migrationsFolder: before });
+      // Migrations up to 0006 only, as a store created before this change was.
+      const db = storeMigratedUpTo(dir, 6);
       const { ctx, at } = context();
       const old = { ...ctx, db };
       const { id: customer } = addCustomer(old, "50.00000");
