@@ -44,14 +44,18 @@ function setup() {
   const row = (id: number) => ctx.db.select().from(orders).where(eq(orders.id, id)).get();
   const adds = () => p1.calls.length + p2.calls.length;
   const balance = () => balanceOf(ctx, customer.id);
-  return { ctx, app, p1, p2, customer, add, row, adds, balance };
+  /** Both routes refuse the next `add`: the order fails, refunded, answered 502. */
+  const refuseNextAdd = () => {
+    p1.will("add", refused);
+    p2.will("add", refused);
+  };
+  return { ctx, app, p1, p2, customer, add, row, adds, balance, refuseNextAdd };
 }
 
 describe("orders reroute of a failed order placed with an Idempotency-Key", () => {
   it("refuses it once the customer's retry with the key placed another order: nothing charged, the message names it", async () => {
     const h = setup();
-    h.p1.will("add", refused);
-    h.p2.will("add", refused);
+    h.refuseNextAdd();
     expect(await h.add("intent-1")).toEqual({ status: 502, body: { error: "Upstream provider error" } });
     expect(h.row(1)).toMatchObject({ submission: "failed", refunded: CHARGE, idempotencyKey: "intent-1" });
     expect(await h.add("intent-1")).toEqual({ status: 200, body: { order: 2 } });
@@ -74,8 +78,7 @@ describe("orders reroute of a failed order placed with an Idempotency-Key", () =
 
   it("refuses it while the customer's retry with the key is still being placed", async () => {
     const h = setup();
-    h.p1.will("add", refused);
-    h.p2.will("add", refused);
+    h.refuseNextAdd();
     expect((await h.add("intent-1")).status).toBe(502);
     // A retry claimed the key and has not charged its order yet.
     expect(claimIdempotencyKey(h.ctx, h.customer.id, "intent-1", hashRequest(FIELDS))).toEqual({ kind: "claimed" });
@@ -93,8 +96,7 @@ describe("orders reroute of a failed order placed with an Idempotency-Key", () =
     const h = setup();
     let now = Date.UTC(2026, 11, 1, 12);
     h.ctx.now = () => now;
-    h.p1.will("add", refused);
-    h.p2.will("add", refused);
+    h.refuseNextAdd();
     expect((await h.add("intent-1")).status).toBe(502);
     // A retry claimed the key, then its process stopped before charging: nothing was placed.
     expect(claimIdempotencyKey(h.ctx, h.customer.id, "intent-1", hashRequest(FIELDS))).toEqual({ kind: "claimed" });
@@ -113,8 +115,7 @@ describe("orders reroute of a failed order placed with an Idempotency-Key", () =
 
   it("places it when no retry came, and a later retry with the key replays it with no new charge", async () => {
     const h = setup();
-    h.p1.will("add", refused);
-    h.p2.will("add", refused);
+    h.refuseNextAdd();
     expect((await h.add("intent-1")).status).toBe(502);
     expect(h.balance()).toEqual({ balance: START, ledger: START });
 
@@ -135,8 +136,7 @@ describe("orders reroute of a failed order placed with an Idempotency-Key", () =
     const h = setup();
     let now = Date.UTC(2026, 11, 1, 12);
     h.ctx.now = () => now;
-    h.p1.will("add", refused);
-    h.p2.will("add", refused);
+    h.refuseNextAdd();
     expect((await h.add("intent-1")).status).toBe(502);
     expect(await h.add("intent-1")).toEqual({ status: 200, body: { order: 2 } });
     now += IDEMPOTENCY_TTL_MS + 60_000;
@@ -153,8 +153,7 @@ describe("orders reroute of a failed order placed with an Idempotency-Key", () =
     const h = setup();
     let now = Date.UTC(2026, 11, 1, 12);
     h.ctx.now = () => now;
-    h.p1.will("add", refused);
-    h.p2.will("add", refused);
+    h.refuseNextAdd();
     expect((await h.add("intent-1")).status).toBe(502);
     now += 2 * IDEMPOTENCY_TTL_MS;
 
@@ -174,8 +173,7 @@ describe("orders reroute of a failed order placed with an Idempotency-Key", () =
     const h = setup();
     let now = Date.UTC(2026, 11, 1, 12);
     h.ctx.now = () => now;
-    h.p1.will("add", refused);
-    h.p2.will("add", refused);
+    h.refuseNextAdd();
     expect((await h.add("intent-1")).status).toBe(502);
     now += IDEMPOTENCY_TTL_MS + 60_000;
     const other = { key: h.customer.apiKey, ...FIELDS, link: "https://ig.com/another-post" };
@@ -193,8 +191,7 @@ describe("orders reroute of a failed order placed with an Idempotency-Key", () =
 
   it("refuses a failed order from before orders remembered their key until the operator checked (--key-checked)", async () => {
     const h = setup();
-    h.p1.will("add", refused);
-    h.p2.will("add", refused);
+    h.refuseNextAdd();
     expect((await h.add()).status).toBe(502);
     // As migration 0011 leaves a failed order whose key row was already released.
     h.ctx.db.update(orders).set({ idempotencyKeyUnknown: true }).where(eq(orders.id, 1)).run();
@@ -212,8 +209,7 @@ describe("orders reroute of a failed order placed with an Idempotency-Key", () =
 
   it("an order placed without a key reroutes as before, charged once", async () => {
     const h = setup();
-    h.p1.will("add", refused);
-    h.p2.will("add", refused);
+    h.refuseNextAdd();
     expect((await h.add()).status).toBe(502);
     expect(h.row(1)).toMatchObject({ submission: "failed", idempotencyKey: null });
     expect(await h.add("intent-1")).toEqual({ status: 200, body: { order: 2 } });
