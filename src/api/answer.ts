@@ -11,6 +11,7 @@ import { ServerResponse } from "node:http";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { endOfTurn } from "./end-of-turn.js";
 
 /** Header names as @hono/node-server passes them to `writeHead` (any case is valid HTTP). */
 export type AnswerHeaders = Record<string, string>;
@@ -46,13 +47,22 @@ export function bytesAnswer(
  * @hono/node-server and with no headers on the context (`throughContext` false), the 304 is
  * written to Node's response directly and `RESPONSE_ALREADY_SENT` returned, as @hono/node-server
  * documents ("Direct response from Node.js API"); else Hono's `c.body(null, 304)`.
+ * The direct write waits for the end of the turn, as every other answer does (`end-of-turn.ts`).
  * Either way the status the caller should log is 304.
  */
 export function notModifiedAnswer(c: Context, headers: AnswerHeaders, throughContext: boolean): Response {
   const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
   if (!throughContext && outgoing instanceof ServerResponse) {
-    outgoing.writeHead(304, headers);
-    outgoing.end();
+    // With the turn's other answers (`end-of-turn.ts`), as the handler returns the others.
+    void endOfTurn().then(() => {
+      try {
+        outgoing.writeHead(304, headers);
+        outgoing.end();
+      } catch {
+        // The connection went away meanwhile: nothing left to answer.
+        outgoing.destroy();
+      }
+    });
     return RESPONSE_ALREADY_SENT;
   }
   return c.body(null, 304, headers);

@@ -11,7 +11,9 @@
  * 5. the API key (401) from the key cache, a suspended account (403);
  * 6. the per-key rate limit, when configured;
  * 7. the action (`actions/`), or 400 for an unknown one;
- * 8. after the answer, errors included: one metrics observation and one log line.
+ * 8. the answer waits for the end of the event-loop turn, to leave with the turn's other answers
+ *    (`end-of-turn.ts`);
+ * 9. one metrics observation and one log line, errors included.
  *
  * Every failure becomes its answer through the error table (`errors.ts`), never a stack trace.
  */
@@ -25,6 +27,7 @@ import type { AppContext } from "../runtime/context.js";
 import { ACTIONS, resolveAction } from "./actions/index.js";
 import { type AnswerHeaders, bytesAnswer, jsonAnswer, notModifiedAnswer } from "./answer.js";
 import { bodyReader } from "./body.js";
+import { endOfTurn } from "./end-of-turn.js";
 import { statusFor, toErrorAnswer } from "./errors.js";
 import { chooseCoding, PrecompressedJson } from "./precompressed.js";
 import { PresetAnswer } from "./preset-answer.js";
@@ -177,6 +180,8 @@ export function createApiHandler(
     } catch (error) {
       answer = errorAnswer(c, requestId, error);
     }
+    // Answers made in this turn leave together at its end (`end-of-turn.ts`).
+    await endOfTurn();
     const durationMs = performance.now() - started;
     const action = actionLabel(c.get("fields") as Fields | undefined);
     const status = (c.get("answeredStatus") as number | undefined) ?? answer.status;
