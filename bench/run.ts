@@ -326,12 +326,17 @@ async function main(): Promise<void> {
                 options: { url: proxyUrl, form: statusForm, connections: 50 },
                 pid: proxy.child.pid,
               },
+              {
+                name: "baseline_constant_json_end_of_turn",
+                options: { url: `${baseUrl}-end-of-turn`, form: statusForm, connections: 50 },
+                pid: baseline.child.pid,
+              },
             ],
             raw,
             (run) => profiled("status", run),
           ),
         );
-        const [base, s] = sampled.value as [Measured, Measured];
+        const [base, s, turnBase] = sampled.value as [Measured, Measured, Measured];
         raw.status_rss = { maxRss: sampled.maxRss, peakHwm: sampled.peakHwm };
         rows.push({
           figure: "`status` of one order, req/s at 50 connections",
@@ -340,6 +345,14 @@ async function main(): Promise<void> {
           ratio: ratio(s.rps, base.rps),
           goal: "≥ 0.40; p99 ≤ 3 × baseline p99",
           pass: s.rps / base.rps >= 0.4 && s.latency.p99 <= 3 * base.latency.p99 && s.non2xx === 0,
+        });
+        rows.push({
+          figure: "`status` against a bare route that also answers at the end of the event-loop turn",
+          baseline: `${num(turnBase.rps)} req/s, p99 ${ms(turnBase.latency.p99)} (bare Hono, constant JSON, \`endOfTurn\`)`,
+          measured: `${num(s.rps)} req/s`,
+          ratio: ratio(s.rps, turnBase.rps),
+          goal: "(information)",
+          pass: null,
         });
         rows.push({
           figure: `memory: peak RSS during the \`status\` load (${num(CATALOGUE_SIZE)} services)`,

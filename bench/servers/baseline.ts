@@ -2,6 +2,9 @@
  * The baseline server: bare Hono routes on the same stack as smm-proxy (@hono/node-server),
  * no middleware, no store.
  * - `POST /api/v2` answers a constant small JSON (the `status` and `services` baseline);
+ * - `POST /api/v2-end-of-turn` answers the same JSON at the end of the event-loop turn, as the
+ *   proxy's API does (`src/api/end-of-turn.ts`): how much of that gain any route gets on this
+ *   machine (information);
  * - `POST /catalogue` answers a constant JSON text set by the `setCatalogue` command (the same
  *   bytes as the proxy's `services` answer, serialised once), for the same-size comparison;
  * - `POST /catalogue-gzip` answers constant gzip bytes (`Content-Encoding: gzip`) set by the
@@ -10,6 +13,7 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
+import { endOfTurn } from "../../src/api/end-of-turn.js";
 import { failStart, serveCommands } from "../lib/ipc.js";
 
 const CONSTANT = { charge: "0.27819", start_count: "3572", status: "Partial", remains: "157", currency: "USD" };
@@ -19,6 +23,10 @@ async function main(): Promise<void> {
   let catalogueGzip = new Uint8Array(0);
   const app = new Hono();
   app.post("/api/v2", (c) => c.json(CONSTANT));
+  app.post("/api/v2-end-of-turn", async (c) => {
+    await endOfTurn();
+    return c.json(CONSTANT);
+  });
   app.post("/catalogue", (c) => c.body(catalogue, 200, { "Content-Type": "application/json" }));
   app.post("/catalogue-gzip", (c) =>
     c.body(catalogueGzip, 200, { "Content-Type": "application/json", "Content-Encoding": "gzip" }),
