@@ -52,6 +52,11 @@ export class CircuitBreaker {
     return Math.max(0, this.openedAt + this.coolDownMs - this.now());
   }
 
+  /** Since the circuit last opened: when its cool-down ends and a probe may go, epoch ms (of `now`); undefined unless open. */
+  get openUntil(): number | undefined {
+    return this.current === "open" ? this.openedAt + this.coolDownMs : undefined;
+  }
+
   /** Asks to send one call. Half-open admits a single probe at a time. */
   admit(): Admission {
     if (this.current === "open") {

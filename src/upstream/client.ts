@@ -397,7 +397,13 @@ export function createProviderClient(
     stats() {
       const state = circuit.state;
       const base = { queued: queue.queued, inFlight: queue.inFlight, circuit: state };
-      return state === "open" ? { ...base, retryAfterMs: circuit.retryAfterMs } : base;
+      if (state !== "open") return base;
+      const openUntil = circuit.openUntil;
+      return {
+        ...base,
+        retryAfterMs: circuit.retryAfterMs,
+        ...(openUntil === undefined ? {} : { openUntil: new Date(openUntil).toISOString() }),
+      };
     },
     close(timeoutMs = 5000) {
       closing ??= (async () => {

@@ -146,6 +146,8 @@ export interface ProviderStats {
   circuit: "closed" | "open" | "half_open";
   /** While the circuit is open: time before a probe may go, ms (absent otherwise). */
   retryAfterMs?: number;
+  /** While the circuit is open: when a probe may go, ISO 8601 UTC (the server's clock; absent otherwise). */
+  openUntil?: string;
 }
 
 /** Largest id list one upstream multi-call takes (seeds: "up to 100 IDs"). */

@@ -24,6 +24,9 @@ export function cliSandbox(prefix = "smm-cli-"): CliSandbox {
   const env: Record<string, string | undefined> = {
     DATABASE_PATH: join(dir, "test.db"),
     PROVIDERS_FILE: join(dir, "providers.json"),
+    // The port `services list` / `providers list` ask for the running server's circuits: port 1
+    // (privileged, never served here) refuses at once, so no server on this shared machine answers.
+    PORT: "1",
   };
   const run = async (args: string[], extraEnv: Record<string, string | undefined> = {}): Promise<CliRun> => {
     let stdout = "";

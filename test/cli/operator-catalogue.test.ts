@@ -170,6 +170,7 @@ describe("services list", () => {
         disabledReason: null,
         routing: "priority",
         importRule: null,
+        circuit: null,
         routes: [
           {
             route: 0,
@@ -180,6 +181,7 @@ describe("services list", () => {
             marginPercent: "20.00",
             usable: true,
             whyNot: null,
+            circuit: null,
           },
         ],
       },
@@ -200,6 +202,7 @@ describe("services list", () => {
         disabledReason: null,
         routing: "priority",
         importRule: null,
+        circuit: null,
         routes: [
           {
             route: 0,
@@ -210,6 +213,7 @@ describe("services list", () => {
             marginPercent: "20.00",
             usable: true,
             whyNot: null,
+            circuit: null,
           },
         ],
       },
@@ -230,6 +234,7 @@ describe("services list", () => {
         disabledReason: null,
         routing: "priority",
         importRule: null,
+        circuit: null,
         routes: [
           {
             route: 0,
@@ -240,6 +245,7 @@ describe("services list", () => {
             marginPercent: "33.97",
             usable: true,
             whyNot: null,
+            circuit: null,
           },
         ],
       },
@@ -260,6 +266,7 @@ describe("services list", () => {
         disabledReason: "not in upstream catalogue",
         routing: "priority",
         importRule: null,
+        circuit: null,
         routes: [
           {
             route: 0,
@@ -270,6 +277,7 @@ describe("services list", () => {
             marginPercent: null,
             usable: false,
             whyNot: "upstream service not listed by the provider",
+            circuit: null,
           },
         ],
       },
@@ -296,13 +304,19 @@ describe("services list", () => {
     expect(text.code).toBe(0);
     const lines = text.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(
-      /^ID +NAME +PROVIDER +UPSTREAM +TYPE +COST +RATE +MARGIN +MARGIN % +MIN +MAX +ENABLED +DISABLED REASON$/,
+      /^ID +NAME +PROVIDER +CIRCUIT +UPSTREAM +TYPE +COST +RATE +MARGIN +MARGIN % +MIN +MAX +ENABLED +DISABLED REASON$/,
     );
-    expect(lines[2]).toMatch(/^ 1 +Followers +jap +1 +Default +0\.9 +1\.125 +0\.225 +20\.00 +50 +10000 +yes +-$/);
+    expect(lines[2]).toMatch(
+      /^ 1 +Followers +jap +unknown +1 +Default +0\.9 +1\.125 +0\.225 +20\.00 +50 +10000 +yes +-$/,
+    );
     expect(lines[5]).toMatch(
-      /^ 4 +upstream service 999 +jap +999 +Default +- +- +- +- +- +- +no +not in upstream catalogue$/,
+      /^ 4 +upstream service 999 +jap +unknown +999 +Default +- +- +- +- +- +- +no +not in upstream catalogue$/,
     );
-    expect(lines).toHaveLength(6);
+    // No server on PORT (1): the listing still prints, with one line saying why circuits are unknown.
+    expect(lines.slice(6)).toEqual([
+      "",
+      "circuit state unknown: no server is running on port 1 (asked http://127.0.0.1:1/readyz)",
+    ]);
   });
 });
 
@@ -323,6 +337,7 @@ describe("providers list", () => {
         balanceCheckedAt: null,
         catalogueSyncedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
         lastError: null,
+        circuit: null,
       },
       {
         id: "mtp",
@@ -337,12 +352,17 @@ describe("providers list", () => {
         balanceCheckedAt: null,
         catalogueSyncedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
         lastError: null,
+        circuit: null,
       },
     ]);
     const text = await fx.run(["providers", "list"]);
     expect(text.code).toBe(0);
     expect(text.stdout.split("\n")[0]).toMatch(
-      /^ID +DIALECT +URL +CUR +LIMIT +CONC +BALANCE +BALANCE AT +CATALOGUE AT +LAST ERROR$/,
+      /^ID +DIALECT +URL +CUR +LIMIT +CONC +BALANCE +BALANCE AT +CATALOGUE AT +CIRCUIT +LAST ERROR$/,
+    );
+    expect(text.stdout.split("\n")[2]).toMatch(/ unknown +-$/);
+    expect(text.stdout.endsWith("\n\ncircuit state unknown: no server is running on port 1 (asked http://127.0.0.1:1/readyz)\n")).toBe(
+      true,
     );
     for (const out of [text.stdout, JSON.stringify(list)]) {
       expect(out).not.toContain("jap-key");

@@ -1,8 +1,8 @@
 /**
  * `providers list` and `providers check` (issue #7). `list` joins PROVIDERS_FILE (never the
  * keys) with the runtime state the server keeps in the `providers` table (last balance, last
- * catalogue sync, last error). Queue depth and circuit state live only inside the running
- * server, so the CLI does not show them. `check` calls `balance` on every provider now, stores
+ * catalogue sync, last error), and each provider's circuit as the running server on PORT
+ * reports it (`server-circuits.ts`; one line says why when no server answers). `check` calls `balance` on every provider now, stores
  * the answers like the scheduled refresh, prints a report and exits 1 when any provider failed.
  */
 import type { Command } from "commander";
@@ -12,6 +12,7 @@ import { listProviderStates } from "../../sync/provider-state.js";
 import { withAppContext } from "../app-context.js";
 import type { CliContext } from "../context.js";
 import { isoTime } from "../output.js";
+import { askServerCircuits, type CircuitJson, circuitJson, circuitNote, circuitText } from "../server-circuits.js";
 
 const JSON_FLAG = ["--json", "print machine-readable JSON"] as const;
 
@@ -30,6 +31,8 @@ export interface ProviderJson {
   balanceCheckedAt: string | null;
   catalogueSyncedAt: string | null;
   lastError: string | null;
+  /** Its circuit in the running server; null when unknown (no server answered, or it lacks the provider). */
+  circuit: CircuitJson | null;
 }
 
 export function registerProviderCommands(program: Command, ctx: CliContext): void {
@@ -39,15 +42,22 @@ export function registerProviderCommands(program: Command, ctx: CliContext): voi
     .command("list")
     .description("list configured providers (never their keys) with their last balance, sync and error")
     .option(...JSON_FLAG)
-    .action((opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean }) => {
       const config = loadProvidersFile(ctx.env().PROVIDERS_FILE, ctx.envSource);
+      const server = await askServerCircuits(ctx.env());
       const rows: ProviderJson[] = listProviderStates(ctx.db(), config).map(({ timeoutMs: _, ...p }) => ({
         ...p,
         balanceCheckedAt: isoTime(p.balanceCheckedAt),
         catalogueSyncedAt: isoTime(p.catalogueSyncedAt),
+        circuit: circuitJson(server, p.id),
       }));
+      const note = circuitNote(
+        server,
+        rows.map((p) => p.id),
+      );
       if (opts.json) {
         ctx.out.json(rows);
+        if (note !== undefined) ctx.out.warn(note);
         return;
       }
       ctx.out.table(rows, [
@@ -60,8 +70,13 @@ export function registerProviderCommands(program: Command, ctx: CliContext): voi
         { header: "BALANCE", value: (p) => p.balance, align: "right" },
         { header: "BALANCE AT", value: (p) => p.balanceCheckedAt },
         { header: "CATALOGUE AT", value: (p) => p.catalogueSyncedAt },
+        { header: "CIRCUIT", value: (p) => circuitText(server, p.id) },
         { header: "LAST ERROR", value: (p) => p.lastError },
       ]);
+      if (note !== undefined) {
+        ctx.out.line();
+        ctx.out.line(note);
+      }
     });
 
   group

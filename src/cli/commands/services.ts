@@ -3,16 +3,22 @@
  * sync, with its cost (the reference route's upstream rate converted into our currency, per
  * 1000), sell rate and margin, and each of its routes with its own cost, margin and whether it
  * can take an order now (and why not), plus how many services each import rule produced.
+ * Each service and route shows its provider's circuit as the running server reports it
+ * (`server-circuits.ts`); when no server answers, one line says why it is unknown.
  */
 import type { Command } from "commander";
 import { listServiceMargins, type RouteMargin, type ServiceMargin } from "../../sync/service-view.js";
 import type { CliContext } from "../context.js";
+import { askServerCircuits, type CircuitJson, circuitJson, circuitNote, circuitText } from "../server-circuits.js";
 
-/** JSON shape of a service in `services list` (see `sync/service-view.ts`). */
-export type ServiceJson = ServiceMargin;
+/** A route of a service in `services list`, with its provider's circuit (null: unknown). */
+export type RouteJson = RouteMargin & { circuit: CircuitJson | null };
 
-/** A route of a service in `services list`. */
-export type RouteJson = RouteMargin;
+/**
+ * JSON shape of a service in `services list` (see `sync/service-view.ts`), with the circuit of
+ * its reference route's provider (null: unknown, no server answered).
+ */
+export type ServiceJson = Omit<ServiceMargin, "routes"> & { circuit: CircuitJson | null; routes: RouteJson[] };
 
 export function registerServiceCommands(program: Command, ctx: CliContext): void {
   const group = program.command("services").description("inspect local services, their costs and margins");
@@ -21,16 +27,28 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
     .command("list")
     .description("list local services with cost, sell rate and margin (per 1000, in our currency)")
     .option("--json", "print machine-readable JSON")
-    .action((opts: { json?: boolean }) => {
-      const rows: ServiceJson[] = listServiceMargins(ctx.db());
+    .action(async (opts: { json?: boolean }) => {
+      const margins = listServiceMargins(ctx.db());
+      const server = await askServerCircuits(ctx.env());
+      const rows: ServiceJson[] = margins.map((s) => ({
+        ...s,
+        circuit: circuitJson(server, s.providerId),
+        routes: s.routes.map((r) => ({ ...r, circuit: circuitJson(server, r.providerId) })),
+      }));
+      const note = circuitNote(
+        server,
+        margins.flatMap((s) => [s.providerId, ...s.routes.map((r) => r.providerId)]),
+      );
       if (opts.json) {
         ctx.out.json(rows);
+        if (note !== undefined) ctx.out.warn(note);
         return;
       }
       ctx.out.table(rows, [
         { header: "ID", value: (s) => s.id, align: "right" },
         { header: "NAME", value: (s) => s.name },
         { header: "PROVIDER", value: (s) => s.providerId },
+        { header: "CIRCUIT", value: (s) => circuitText(server, s.providerId) },
         { header: "UPSTREAM", value: (s) => s.upstreamService, align: "right" },
         { header: "TYPE", value: (s) => s.type },
         { header: "COST", value: (s) => s.cost, align: "right" },
@@ -50,6 +68,7 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
           { header: "SERVICE", value: (r) => r.service.id, align: "right" },
           { header: "ROUTE", value: (r) => (r.route === 0 ? "0 (reference)" : r.route) },
           { header: "PROVIDER", value: (r) => r.providerId },
+          { header: "CIRCUIT", value: (r) => circuitText(server, r.providerId) },
           { header: "UPSTREAM", value: (r) => r.upstreamService, align: "right" },
           { header: "COST", value: (r) => r.cost, align: "right" },
           { header: "MARGIN", value: (r) => r.margin, align: "right" },
@@ -71,6 +90,10 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
             { header: "SERVICES", value: ([, count]) => count, align: "right" },
           ],
         );
+      }
+      if (note !== undefined) {
+        ctx.out.line();
+        ctx.out.line(note);
       }
     });
 }
