@@ -361,9 +361,11 @@ describe("providers list", () => {
       /^ID +DIALECT +URL +CUR +LIMIT +CONC +BALANCE +BALANCE AT +CATALOGUE AT +CIRCUIT +LAST ERROR$/,
     );
     expect(text.stdout.split("\n")[2]).toMatch(/ unknown +-$/);
-    expect(text.stdout.endsWith("\n\ncircuit state unknown: no server is running on port 1 (asked http://127.0.0.1:1/readyz)\n")).toBe(
-      true,
-    );
+    expect(
+      text.stdout.endsWith(
+        "\n\ncircuit state unknown: no server is running on port 1 (asked http://127.0.0.1:1/readyz)\n",
+      ),
+    ).toBe(true);
     for (const out of [text.stdout, JSON.stringify(list)]) {
       expect(out).not.toContain("jap-key");
       expect(out).not.toContain("mtp-key");

@@ -152,9 +152,9 @@ describe("services list", () => {
     expect(text).toMatch(/\n +1 +0 \(reference\) +jap +unknown +1 +0\.9 +0\.225 +20\.00 +yes +-\n/);
     expect(text).toMatch(/\n +1 +1 +mtp +unknown +1 +1\.2 +-0\.075 +-6\.67 +no +cost at or above the sell rate\n/);
     expect(text).toMatch(/Services produced by import rules:\n.*\n.*\nimports\[0\] +2\n/);
-    expect(text.endsWith("\n\ncircuit state unknown: no server is running on port 1 (asked http://127.0.0.1:1/readyz)\n")).toBe(
-      true,
-    );
+    expect(
+      text.endsWith("\n\ncircuit state unknown: no server is running on port 1 (asked http://127.0.0.1:1/readyz)\n"),
+    ).toBe(true);
     mtp.updateService(1, { rate: "0.90" });
     await cli.json(["sync", "prices"]);
   });
