@@ -149,6 +149,65 @@ export function releaseIdempotencyKey(ctx: AppContext, customerId: number, key: 
 export type KeyHolder = { kind: "order"; orderId: number } | { kind: "in_progress" } | { kind: "unknown" };
 
 /**
+ * Who holds the customer `Idempotency-Key` of an order that has one, read from the store
+ * without writing (`orders show`, and {@link rebindIdempotencyKey} before it writes):
+ * - `this_order`: the key's row names this order and the order is not `failed`: a repeat within
+ *   24 h of `since` replays it;
+ * - `order`: another order of the customer holds it: `sameRequest` when it repeats this order's
+ *   request (the customer's retry), false when a later request reused the key after its 24 h;
+ * - `in_progress`: a request with the key is being placed right now;
+ * - `free`: nothing holds it (the order failed and released it, or no row names a live order):
+ *   a repeat with it places a new order.
+ */
+export type KeyBinding =
+  | { kind: "this_order"; since: number }
+  | { kind: "order"; orderId: number; sameRequest: boolean }
+  | { kind: "in_progress" }
+  | { kind: "free" };
+
+/** Reads the {@link KeyBinding} of `order`'s key (`order.idempotencyKey` must be set). */
+export function keyBindingOf(
+  db: AppContext["db"],
+  order: Pick<Order, "id" | "customerId" | "submission" | "idempotencyKey" | "idempotencyRequestHash">,
+  now: number,
+): KeyBinding {
+  const key = order.idempotencyKey ?? "";
+  const hash = order.idempotencyRequestHash;
+  const sameRequest = (otherHash: string | null) => otherHash === null || hash === null || otherHash === hash;
+  const where = and(eq(idempotencyKeys.customerId, order.customerId), eq(idempotencyKeys.key, key));
+  const row = db.select().from(idempotencyKeys).where(where).get();
+  if (row !== undefined && row.orderId === order.id && order.submission !== "failed") {
+    return { kind: "this_order", since: row.createdAt };
+  }
+  const others = db
+    .select({ id: orders.id, requestHash: orders.idempotencyRequestHash })
+    .from(orders)
+    .where(
+      and(
+        eq(orders.customerId, order.customerId),
+        eq(orders.idempotencyKey, key),
+        ne(orders.id, order.id),
+        ne(orders.submission, "failed"),
+      ),
+    )
+    .orderBy(desc(orders.id))
+    .all();
+  const retry = others.find((o) => sameRequest(o.requestHash));
+  if (retry) return { kind: "order", orderId: retry.id, sameRequest: true };
+  // A request still being placed with the key (not a recorded answer, not a claim left behind).
+  if (row && row.orderId === null && row.statusCode === null && !claimIsStale(row, now)) {
+    return { kind: "in_progress" };
+  }
+  if (row && row.orderId !== null && row.orderId !== order.id) {
+    const bound = db.select({ submission: orders.submission }).from(orders).where(eq(orders.id, row.orderId)).get();
+    if (bound !== undefined && bound.submission !== "failed") {
+      return { kind: "order", orderId: row.orderId, sameRequest: sameRequest(row.requestHash) };
+    }
+  }
+  return { kind: "free" };
+}
+
+/**
  * Re-binds the customer's `Idempotency-Key` of a failed (refunded, key released) order to it,
  * before `orders reroute` charges and places it again: the key's row is re-created with the
  * order's request hash and id, dated now, so a retry with the key replays `{"order": N}` for
@@ -172,45 +231,22 @@ export function rebindIdempotencyKey(
   if (order.idempotencyKeyUnknown && options.keyChecked !== true) return { kind: "unknown" };
   const key = order.idempotencyKey;
   if (key === null) return undefined;
-  const hash = order.idempotencyRequestHash;
-  const sameRequest = (otherHash: string | null) => otherHash === null || hash === null || otherHash === hash;
-  const others = ctx.db
-    .select({ id: orders.id, requestHash: orders.idempotencyRequestHash })
-    .from(orders)
-    .where(
-      and(
-        eq(orders.customerId, order.customerId),
-        eq(orders.idempotencyKey, key),
-        ne(orders.id, order.id),
-        ne(orders.submission, "failed"),
-      ),
-    )
-    .orderBy(desc(orders.id))
-    .all();
-  const retry = others.find((o) => sameRequest(o.requestHash));
-  if (retry) return { kind: "order", orderId: retry.id };
   const now = ctx.now();
+  const binding = keyBindingOf(ctx.db, { ...order, submission: "failed" }, now);
+  if (binding.kind === "order") {
+    if (binding.sameRequest) return { kind: "order", orderId: binding.orderId };
+    return undefined; // the key serves another request's live order now: it stays with it
+  }
+  if (binding.kind === "in_progress") return binding;
   const where = and(eq(idempotencyKeys.customerId, order.customerId), eq(idempotencyKeys.key, key));
-  const row = ctx.db.select().from(idempotencyKeys).where(where).get();
-  // A request still being placed with the key (not a recorded answer, not a claim left behind).
-  if (row && row.orderId === null && row.statusCode === null && !claimIsStale(row, now)) {
-    return { kind: "in_progress" };
-  }
-  if (row && row.orderId !== null && row.orderId !== order.id) {
-    const bound = ctx.db.select({ submission: orders.submission }).from(orders).where(eq(orders.id, row.orderId)).get();
-    if (bound !== undefined && bound.submission !== "failed") {
-      if (sameRequest(row.requestHash)) return { kind: "order", orderId: row.orderId };
-      return undefined; // the key serves another request's live order now: it stays with it
-    }
-  }
-  if (row) ctx.db.delete(idempotencyKeys).where(where).run();
+  ctx.db.delete(idempotencyKeys).where(where).run();
   ctx.db
     .insert(idempotencyKeys)
     .values({
       customerId: order.customerId,
       key,
       // Written with the key; empty (no request matches it: a retry is refused, never placed) if ever missing.
-      requestHash: hash ?? "",
+      requestHash: order.idempotencyRequestHash ?? "",
       orderId: order.id,
       statusCode: 200,
       body: JSON.stringify({ order: order.id }),

@@ -18,6 +18,7 @@ import {
   SUBMISSION_STATES,
   type SubmissionState,
 } from "../../db/schema.js";
+import { type KeyStateKind, type OrderKeyState, orderKeyState } from "../../orders/key-state.js";
 import { getOrderDetail, listOrders } from "../../orders/operator-orders.js";
 import { type RouteChoice, rerouteOrder } from "../../orders/reroute.js";
 import { ORDER_STATUSES } from "../../panel/statuses.js";
@@ -79,9 +80,29 @@ export interface OrderDetailJson extends OrderJson {
   reaskLeaseUntil: string | null;
   syncedAt: string | null;
   updatedAt: string | null;
+  /** The customer's `Idempotency-Key` of the add that placed it, and who holds it now. */
+  idempotency: IdempotencyJson;
   ledger: LedgerJson[];
   refills: RefillJson[];
   attempts: AttemptJson[];
+}
+
+/** The order's customer `Idempotency-Key` in `orders show` (see `orders/key-state.ts`). */
+export interface IdempotencyJson {
+  /** none, unknown, bound, expired, rebound, reused, in_progress or released. */
+  state: KeyStateKind;
+  /** The key exactly as the customer sent it; null when none or unknown. */
+  key: string | null;
+  /** The order a repeat with the key answers now (this one when bound, another when rebound/reused); else null. */
+  orderId: number | null;
+  /** bound/expired: when a repeat stops answering this order, ISO 8601; else null. */
+  until: string | null;
+  /** What it means and, where something is to do, what. */
+  meaning: string;
+}
+
+function idempotencyJson(k: OrderKeyState): IdempotencyJson {
+  return { state: k.kind, key: k.key, orderId: k.orderId, until: isoTime(k.until), meaning: k.meaning };
 }
 
 /** An upstream `add` attempt in `orders show`. */
@@ -156,6 +177,7 @@ function refillJson(r: Refill): RefillJson {
 
 function orderDetailJson(
   order: Order,
+  keyState: OrderKeyState,
   ledger: LedgerEntry[],
   refills: Refill[],
   attempts: OrderAttempt[],
@@ -175,10 +197,32 @@ function orderDetailJson(
     reaskLeaseUntil: isoTime(order.reaskLeaseUntil),
     syncedAt: isoTime(order.syncedAt),
     updatedAt: isoTime(order.updatedAt),
+    idempotency: idempotencyJson(keyState),
     ledger: ledger.map(ledgerJson),
     refills: refills.map(refillJson),
     attempts: attempts.map(attemptJson),
   };
+}
+
+/**
+ * A customer's key as a JSON string literal in printable ASCII: quotes, backslashes and every
+ * other character (control, invisible, non-ASCII) escaped, so what the customer sent is visible
+ * exactly and `JSON.parse` gives it back.
+ */
+export function quotedKey(key: string): string {
+  return JSON.stringify(key).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
+ * The `orders show` lines of the order's Idempotency-Key: the key quoted ({@link quotedKey}),
+ * then what holds it; one line when the add carried none.
+ */
+function idempotencyLines(k: IdempotencyJson): Array<readonly [string, string]> {
+  if (k.state === "none") return [["idempotency key", `none (${k.meaning})`]];
+  return [
+    ["idempotency key", k.key === null ? k.state : quotedKey(k.key)],
+    ["key state", k.meaning],
+  ];
 }
 
 /** JSON of `orders settle`: the order after the change, what this settle refunded, the customer's balance. */
@@ -267,8 +311,10 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
     .argument("<id>", "order id", parseId)
     .option(...JSON_FLAG)
     .action((id: number, opts: { json?: boolean }) => {
-      const detail = getOrderDetail(ctx.db(), id);
-      const o = orderDetailJson(detail.order, detail.ledger, detail.refills, detail.attempts);
+      const db = ctx.db();
+      const detail = getOrderDetail(db, id);
+      const keyState = orderKeyState(db, detail.order, Date.now());
+      const o = orderDetailJson(detail.order, keyState, detail.ledger, detail.refills, detail.attempts);
       if (opts.json) {
         ctx.out.json(o);
         return;
@@ -292,6 +338,7 @@ export function registerOrderCommands(program: Command, ctx: CliContext): void {
         ["miss count", o.missCount],
         ["flag", o.flag],
         ...(o.reaskLeaseUntil === null ? [] : ([["re-ask in flight until", o.reaskLeaseUntil]] as const)),
+        ...idempotencyLines(o.idempotency),
         ["created", o.createdAt],
         ["synced", o.syncedAt],
       ]);
