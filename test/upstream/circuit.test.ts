@@ -40,6 +40,19 @@ describe("CircuitBreaker", () => {
     expect(cb.admit()).toEqual({ allowed: false, retryAfterMs: 1000 });
   });
 
+  it("tells when an open circuit's cool-down ends (openUntil), and nothing once it no longer is open", () => {
+    const { cb, advance } = breaker(1, 1000);
+    advance(5000);
+    expect(cb.openUntil).toBeUndefined();
+    cb.record(cb.admit(), "failure");
+    expect(cb.openUntil).toBe(6000);
+    advance(400);
+    expect(cb.openUntil).toBe(6000);
+    advance(600);
+    cb.record(cb.admit(), "success"); // the probe closes it
+    expect(cb.openUntil).toBeUndefined();
+  });
+
   it("after the cool-down lets exactly one probe through; its success closes", () => {
     const { cb, changes, advance } = breaker(1, 1000);
     cb.record(cb.admit(), "failure");
