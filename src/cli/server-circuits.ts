@@ -60,9 +60,16 @@ function loopbackFor(host: string): string | undefined {
 
 type Answer = { status: number; body: string } | { error: string };
 
+/** One GET of `/readyz`, ended after `timeoutMs` in all (connect, headers and body). */
 function get(host: string, port: number, timeoutMs: number): Promise<Answer> {
   return new Promise((resolve) => {
-    const req = request({ host, port, path: "/readyz", method: "GET", agent: false, timeout: timeoutMs }, (res) => {
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error("timeout"), { code: "TIMEOUT" })), timeoutMs);
+    const done = (answer: Answer) => {
+      clearTimeout(timer);
+      resolve(answer);
+    };
+    const failed = (error: NodeJS.ErrnoException) => done({ error: error.code ?? error.message });
+    const req = request({ host, port, path: "/readyz", method: "GET", agent: false }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on("data", (chunk: Buffer) => {
@@ -70,11 +77,13 @@ function get(host: string, port: number, timeoutMs: number): Promise<Answer> {
         if (size > MAX_BODY_BYTES) req.destroy(new Error("answer too large"));
         else chunks.push(chunk);
       });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-      res.on("error", (error) => resolve({ error: (error as NodeJS.ErrnoException).code ?? error.message }));
+      res.on("end", () => done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", failed);
+      res.on("close", () => {
+        if (!res.complete) done({ error: "answer cut short" });
+      });
     });
-    req.on("timeout", () => req.destroy(Object.assign(new Error("timeout"), { code: "TIMEOUT" })));
-    req.on("error", (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+    req.on("error", failed);
     req.end();
   });
 }

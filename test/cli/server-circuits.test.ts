@@ -242,6 +242,23 @@ describe("what answers on the port", () => {
     ]);
   });
 
+  it("a server that never answers ends as unknown after the timeout", async () => {
+    const silent = createServer(() => {
+      // holds every request: never answers
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const silentPort = (silent.address() as AddressInfo).port;
+    try {
+      expect(await askServerCircuits({ PORT: silentPort, HOST: "127.0.0.1" }, { timeoutMs: 50 })).toEqual({
+        known: false,
+        reason: `circuit state unknown: the server on port ${silentPort} did not answer http://127.0.0.1:${silentPort}/readyz within 50 ms`,
+      });
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
   it("something else on the port is not taken for the server", async () => {
     answer = { status: 404, body: "<html>not found</html>" };
     const result = await cli.run(["services", "list"], { PORT: String(port) });
