@@ -28,5 +28,4 @@ describe("endOfTurn: answers made in one event-loop turn leave together at its e
     expect(next).not.toBe(first);
     await next;
   });
-
 });
