@@ -5,6 +5,7 @@
  * redirect there with 303).
  */
 import type { Context } from "hono";
+import type { ActiveAlert } from "../alerts/alerter.js";
 import { z } from "zod";
 import type { Logger } from "../observability/logger.js";
 import { isStuckQueued } from "../orders/recover.js";
@@ -26,6 +27,11 @@ export interface AdminOptions {
   trustProxy: number | boolean;
   /** Live queue and circuit figures per provider (the registry's `stats`). */
   providerStats?: () => Record<string, ProviderStats>;
+  /**
+   * The alerter's conditions raised now (`Alerts.current()` of the same process), read-only,
+   * for the Overview; absent: the page says this process watches no alerts.
+   */
+  activeAlerts?: () => ActiveAlert[];
   /** Allow webhook URLs on private addresses (`WEBHOOK_ALLOW_PRIVATE`). */
   webhookAllowPrivate?: boolean;
   /** Failed sign-ins allowed per IP in 15 minutes (default 10). */
