@@ -5,8 +5,8 @@
  * redirect there with 303).
  */
 import type { Context } from "hono";
-import type { ActiveAlert } from "../alerts/alerter.js";
 import { z } from "zod";
+import type { ActiveAlert } from "../alerts/alerter.js";
 import type { Logger } from "../observability/logger.js";
 import { isStuckQueued } from "../orders/recover.js";
 import type { AppContext } from "../runtime/context.js";

@@ -8,8 +8,8 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { type Context, Hono } from "hono";
 import { rateLimiter } from "hono-rate-limiter";
-import type { ActiveAlert } from "../alerts/alerter.js";
 import { createAdminApp } from "../admin/app.js";
+import type { ActiveAlert } from "../alerts/alerter.js";
 import type { KeyHolder } from "../customers/key-cache.js";
 import { readiness, storeWritable } from "../observability/health.js";
 import { createMetrics, type Metrics } from "../observability/metrics.js";

@@ -8,7 +8,7 @@ import type { AttentionCounts } from "../../orders/operator-orders.js";
 import type { DailyReport, DayFigures, PeriodFigures } from "../../reports/daily-totals.js";
 import type { ProviderStateView } from "../../sync/provider-state.js";
 import type { ProviderStats } from "../../upstream/types.js";
-import { Badge, age, Money, Time } from "../components.js";
+import { age, Badge, Money, Time } from "../components.js";
 
 export interface ProviderTile {
   state: ProviderStateView;
