@@ -190,7 +190,7 @@ const ActiveAlerts = ({ alerts, now }: { alerts: ActiveAlert[] | undefined; now:
                 <td>
                   <span class={`badge sev-${a.severity}`}>{a.type}</span>
                 </td>
-                <td class="wrap">{a.text}</td>
+                <td>{a.text}</td>
                 <td>
                   <Time ms={a.since} /> <span class="muted">{`(${age(a.since, now)} ago)`}</span>
                 </td>
