@@ -22,7 +22,7 @@ const orderQuery = z.object({
   provider: z.preprocess((v) => (v === "" ? undefined : v), z.string().max(100).optional()),
   flagged: z.preprocess((v) => v === "1" || v === "on", z.boolean()),
   /** Link contains this text (as typed: `orders list --link`); "" = no filter. */
-  link: z.preprocess((v) => (v === "" ? undefined : v), z.string().max(500).optional()),
+  link: z.preprocess((v) => (v === "" ? undefined : v), z.string().max(500, "at most 500 characters").optional()),
   before: optionalId,
 });
 
