@@ -203,6 +203,9 @@ export async function runAdminPagesBench(options: {
       ["Orders, one customer", `/admin/orders?customer=${busiest.id}`],
       ["Orders, provider + flagged", "/admin/orders?provider=p2&flagged=1"],
       ["Orders, submission unknown", "/admin/orders?state=unknown"],
+      // Link contains: many matches (a page fills at once) and none (every order's link is read).
+      ["Orders, link contains (many match)", "/admin/orders?link=EXAMPLE.com%2Fp%2F9"],
+      ["Orders, link contains (none match)", "/admin/orders?link=no_such%25link"],
       ["Order", `/admin/orders/${ORDERS / 2}`],
       ["Customers", "/admin/customers"],
       ["Customers, page 10", "/admin/customers?after=900"],

@@ -6,6 +6,7 @@
  */
 import type { Context } from "hono";
 import { z } from "zod";
+import type { ActiveAlert } from "../alerts/alerter.js";
 import type { Logger } from "../observability/logger.js";
 import { isStuckQueued } from "../orders/recover.js";
 import type { AppContext } from "../runtime/context.js";
@@ -26,6 +27,11 @@ export interface AdminOptions {
   trustProxy: number | boolean;
   /** Live queue and circuit figures per provider (the registry's `stats`). */
   providerStats?: () => Record<string, ProviderStats>;
+  /**
+   * The alerter's conditions raised now (`Alerts.current()` of the same process), read-only,
+   * for the Overview; absent: the page says this process watches no alerts.
+   */
+  activeAlerts?: () => ActiveAlert[];
   /** Allow webhook URLs on private addresses (`WEBHOOK_ALLOW_PRIVATE`). */
   webhookAllowPrivate?: boolean;
   /** Failed sign-ins allowed per IP in 15 minutes (default 10). */

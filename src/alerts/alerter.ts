@@ -12,6 +12,8 @@
  *
  * `text` is one human line, so a Slack/Discord/Telegram relay can forward it as is.
  * State lives in memory: after a restart a condition still true is raised once again.
+ * `current()` lists what is raised now, with the time of its raise and its latest text, for the
+ * dashboard's Overview (read-only; passed to `admin/` through the app's options).
  */
 import type { Logger } from "../observability/logger.js";
 import type { AppContext } from "../runtime/context.js";
@@ -59,6 +61,22 @@ const SEVERITY: Readonly<Record<AlertType, AlertEvent["severity"]>> = {
   ledger_mismatch: "critical",
 };
 
+/** A condition raised now (`Alerts.current()`). */
+export interface ActiveAlert {
+  /** The condition, e.g. `orders_unknown`, `circuit_open:jap`. */
+  key: string;
+  type: AlertType;
+  severity: AlertEvent["severity"];
+  /**
+   * The latest text of the condition (without the `smm-proxy: ` prefix): a raise of a key
+   * already raised sends and logs nothing, but its text (counts, ids) replaces the shown one.
+   */
+  text: string;
+  /** When it was raised (the raise that was sent), epoch ms of the alerter's clock. */
+  since: number;
+  details: Record<string, unknown>;
+}
+
 export interface Alerts {
   /** Raises `alert` under `key` unless that key is already raised. @returns whether it was raised now. */
   raise(key: string, alert: Alert): boolean;
@@ -66,6 +84,8 @@ export interface Alerts {
   clear(key: string, alert: Alert): boolean;
   /** Keys raised now. */
   active(): string[];
+  /** Conditions raised now, oldest raise first (a copy: changing it changes nothing). */
+  current(): ActiveAlert[];
 }
 
 export interface AlerterOptions {
@@ -80,7 +100,7 @@ export function createAlerter(
   ctx: Pick<AppContext, "db" | "now"> & { logger: Logger },
   options: AlerterOptions = {},
 ): Alerts {
-  const raised = new Map<string, AlertType>();
+  const raised = new Map<string, ActiveAlert>();
   const send = (key: string, state: AlertEvent["state"], alert: Alert) => {
     const at = ctx.now();
     const event: AlertEvent = {
@@ -101,8 +121,21 @@ export function createAlerter(
   };
   return {
     raise(key, alert) {
-      if (raised.has(key)) return false;
-      raised.set(key, alert.type);
+      const known = raised.get(key);
+      if (known !== undefined) {
+        // Still true: no second event, but the shown text follows the latest check.
+        known.text = alert.text;
+        known.details = alert.details ?? {};
+        return false;
+      }
+      raised.set(key, {
+        key,
+        type: alert.type,
+        severity: SEVERITY[alert.type],
+        text: alert.text,
+        since: ctx.now(),
+        details: alert.details ?? {},
+      });
       ctx.logger.error({ event: "alert_raised", type: alert.type, condition: key, ...alert.details }, alert.text);
       options.count?.(alert.type);
       send(key, "raised", alert);
@@ -115,5 +148,9 @@ export function createAlerter(
       return true;
     },
     active: () => [...raised.keys()],
+    current: () =>
+      [...raised.values()]
+        .map((a) => ({ ...a, details: { ...a.details } }))
+        .sort((a, b) => a.since - b.since || a.key.localeCompare(b.key)),
   };
 }

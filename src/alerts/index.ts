@@ -13,7 +13,7 @@ import { type Alerts, type AlertType, createAlerter } from "./alerter.js";
 import { checkLedgerAlert, checkOrderAlerts } from "./monitor.js";
 import { alertOnUpstreamEvents } from "./upstream.js";
 
-export type { Alert, AlertEvent, Alerts, AlertType } from "./alerter.js";
+export type { ActiveAlert, Alert, AlertEvent, Alerts, AlertType } from "./alerter.js";
 export { ALERT_TYPES, createAlerter } from "./alerter.js";
 export { checkLedgerAlert, checkOrderAlerts, REFUND_BURST_WINDOW_MS } from "./monitor.js";
 export { alertOnUpstreamEvents } from "./upstream.js";

@@ -59,7 +59,9 @@ export function notModifiedAnswer(c: Context, headers: AnswerHeaders, throughCon
         outgoing.writeHead(304, headers);
         outgoing.end();
       } catch {
-        // The connection went away meanwhile: nothing left to answer.
+        // A closed connection does not throw here (Node drops the bytes); only headers already
+        // sent or an invalid header value would. Then no whole answer can be written: the
+        // connection is closed, and the client sees it fail rather than read a broken answer.
         outgoing.destroy();
       }
     });

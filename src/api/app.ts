@@ -9,6 +9,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { type Context, Hono } from "hono";
 import { rateLimiter } from "hono-rate-limiter";
 import { createAdminApp } from "../admin/app.js";
+import type { ActiveAlert } from "../alerts/alerter.js";
 import type { KeyHolder } from "../customers/key-cache.js";
 import { readiness, storeWritable } from "../observability/health.js";
 import { createMetrics, type Metrics } from "../observability/metrics.js";
@@ -38,6 +39,8 @@ export interface ApiOptions {
   metricsToken?: string;
   /** Queue and circuit figures per provider (the registry's `stats`), for `/readyz` and `/metrics`. */
   providerStats?: () => Record<string, ProviderStats>;
+  /** The alerter's conditions raised now (`Alerts.current()`), shown on the dashboard's Overview. */
+  activeAlerts?: () => ActiveAlert[];
   /** `ADMIN_TOKEN`: mounts the operator dashboard at `/admin`; unset = `/admin/*` answers 404. */
   adminToken?: string;
   /** Webhook URLs on private addresses allowed (`WEBHOOK_ALLOW_PRIVATE`), for the dashboard's webhook form. */
@@ -148,6 +151,7 @@ export function createApp(ctx: AppContext, options: ApiOptions): Hono<HonoEnv> {
         token: options.adminToken,
         trustProxy: options.trustProxy,
         ...(options.providerStats ? { providerStats: options.providerStats } : {}),
+        ...(options.activeAlerts ? { activeAlerts: options.activeAlerts } : {}),
         webhookAllowPrivate: options.webhookAllowPrivate === true,
       }),
     );

@@ -7,9 +7,14 @@
  * answers written back to back at the end of the turn find a reader already woken by the first
  * one. On the 2-core bench machine, loopback delivery and those wake-ups were ~11 µs of the
  * ~70 µs of proxy CPU per `status` answer; writing at the end of the turn took `status` from
- * ~70 to ~51 µs of CPU per answer (docs/performance.md). The cost: an answer waits for the rest
- * of its turn's requests to be answered (tens of µs under load), and one `setImmediate` hop
- * when idle.
+ * ~70 to ~51 µs of CPU per answer (docs/performance.md).
+ *
+ * The cost is latency: an answer waits until every request of its turn is answered, and until
+ * the `setImmediate` callbacks queued before the turn's own have run (the status sync's group
+ * transaction, `sync/apply-queue.ts`, and `add`'s group commit, `db/group-commit.ts`, are such
+ * callbacks: up to their length, ~10 ms for 800 synced orders). When idle it is one
+ * `setImmediate` hop; with 50 connections saturating the server, where all 50 requests arrive in
+ * one turn, the wait is ~1 ms at the median (≈ requests in the turn × CPU per answer).
  *
  * One promise per turn, shared by every answer made in it, so the cost is one `setImmediate`
  * per turn, not per answer.

@@ -39,11 +39,6 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
   const sqlite = path === ":memory:" ? new Database(path, { timeout }) : openFile(path, timeout);
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("foreign_keys = ON");
-  // Statement and savepoint journals (the original of each page a savepoint changes, kept to
-  // roll it back) in memory, not in a temporary file: the status sync applies each upstream
-  // answer in its own savepoint, and their journals to a file cost ~0.5 ms each (100,000 orders:
-  // 1.20 s → 0.87 s, docs/performance.md). They live only for their transaction.
-  sqlite.pragma("temp_store = MEMORY");
   const db = drizzle({ client: sqlite, schema, casing: "snake_case" }) as Db;
   if (options.migrate !== false) migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
   return db;

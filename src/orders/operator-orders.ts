@@ -30,7 +30,11 @@ export interface OrderFilter {
   flagged?: boolean;
   /** Keyset pagination: only orders with a smaller id (the last id of the previous page). */
   beforeId?: number;
-  /** Only orders whose `link` contains this text (case-insensitive). */
+  /**
+   * Only orders whose `link` parameter contains this text, case-insensitively (SQLite `lower`:
+   * ASCII letters only) and literally: `instr`, not `LIKE`, so `%` and `_` are plain characters.
+   * `orders list --link` and the dashboard's Orders filter both use it; "" = no filter.
+   */
   link?: string;
   /** Most recent first; default 50. */
   limit?: number;

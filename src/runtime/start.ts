@@ -134,6 +134,7 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
     metrics,
     metricsToken: env.METRICS_TOKEN,
     providerStats,
+    activeAlerts: () => alerting.alerts.current(),
     ready: () => ready,
     ...(env.ADMIN_TOKEN === undefined ? {} : { adminToken: env.ADMIN_TOKEN }),
     webhookAllowPrivate: env.WEBHOOK_ALLOW_PRIVATE,

@@ -59,6 +59,21 @@ describe("pages", () => {
   });
 });
 
+describe("Overview and Orders without a live server", () => {
+  it("Overview says the process watches no alerts when it runs no alerter; a Link contains over 500 characters answers 400", async () => {
+    const { app, signIn } = adminApp();
+    const cookie = ((await signIn(TOKEN)).headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const overview = await app.request("http://admin.test/admin", { headers: { cookie } });
+    expect(overview.status).toBe(200);
+    const html = await overview.text();
+    expect(html).toContain('<p class="muted">This process watches no alerts.</p>');
+    expect(html).not.toContain("No active alerts");
+    const long = await app.request(`http://admin.test/admin/orders?link=${"a".repeat(501)}`, { headers: { cookie } });
+    expect(long.status).toBe(400);
+    expect(await long.text()).toContain('<p class="flash error" role="alert">link: at most 500 characters</p>');
+  });
+});
+
 describe("signing in", () => {
   it("allows 10 failed attempts per IP in 15 minutes, then answers 429 even to the right token", async () => {
     const { signIn } = adminApp();

@@ -11,9 +11,10 @@ import { join, resolve } from "node:path";
 import { eq } from "drizzle-orm";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkOrderAlerts } from "../../src/alerts/monitor.js";
 import { createApp } from "../../src/api/app.js";
 import { runCli } from "../../src/cli/program.js";
-import { loadEnv } from "../../src/config/env.js";
+import { type Env, loadEnv } from "../../src/config/env.js";
 import { orders } from "../../src/db/schema.js";
 import { type Runtime, start } from "../../src/runtime/start.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
@@ -32,6 +33,7 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let alice: { id: number; apiKey: string };
+let env: Env;
 const cliEnv: Record<string, string> = {};
 const dialogs: string[] = [];
 
@@ -93,6 +95,42 @@ function sum(amounts: string[]): string {
   return `${sign}${digits.slice(0, -5)}.${digits.slice(-5)}`;
 }
 
+/** Runs the server's order alert checks now, as its schedule does (the test never waits for the timer). */
+function checkAlertsNow(): void {
+  const alerts = proxy.ctx.alerts;
+  if (alerts === undefined) throw new Error("the server runs no alerter");
+  checkOrderAlerts(proxy.ctx, alerts, { refundBurst: env.ALERT_REFUND_BURST });
+}
+
+/** The Overview's Active alerts rows as a person reads them: alert, message, link text and target; sorted. */
+async function alertRows(): Promise<string[][]> {
+  const rows = page
+    .getByRole("region", { name: "Active alerts" })
+    .getByRole("row")
+    .filter({ has: page.getByRole("cell") });
+  const read: string[][] = [];
+  for (const row of await rows.all()) {
+    const cells = row.getByRole("cell");
+    const link = cells.nth(3).getByRole("link");
+    read.push([
+      (await cells.nth(0).textContent()) ?? "",
+      (await cells.nth(1).textContent()) ?? "",
+      (await link.textContent()) ?? "",
+      (await link.getAttribute("href")) ?? "",
+    ]);
+  }
+  return read.sort((a, b) => a.join("\n").localeCompare(b.join("\n")));
+}
+
+/** The order ids of the Orders table, top to bottom. */
+async function listedOrderIds(): Promise<number[]> {
+  const rows = await page
+    .getByRole("row")
+    .filter({ has: page.getByRole("cell") })
+    .all();
+  return Promise.all(rows.map(async (row) => Number((await row.getByRole("cell").first().textContent())?.slice(1))));
+}
+
 async function signIn(): Promise<void> {
   await page.goto(url("/admin/login"));
   await page.getByLabel("Admin token").fill(ADMIN_TOKEN);
@@ -122,7 +160,15 @@ beforeAll(async () => {
       currency: "USD",
       markup: { percent: 25 },
       providers: [
-        { id: "jap", name: "JAP", dialect: "jap", url: jap.url, key: "jap-key" },
+        // The Orders pager test places 55 orders at once: more than the default 60 calls a minute allow with the rest.
+        {
+          id: "jap",
+          name: "JAP",
+          dialect: "jap",
+          url: jap.url,
+          key: "jap-key",
+          rateLimit: { requests: 600, intervalMs: 60_000 },
+        },
         { id: "mtp", name: "MoreThanPanel", dialect: "morethanpanel", url: mtp.url, key: "mtp-key" },
       ],
       services: [
@@ -142,19 +188,17 @@ beforeAll(async () => {
     }),
   );
   Object.assign(cliEnv, { DATABASE_PATH: join(dir, "store.db"), PROVIDERS_FILE: providersFile });
-  proxy = await start(
-    loadEnv({
-      ...cliEnv,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "silent",
-      RATE_LIMIT_IP_PER_MIN: "0",
-      STATUS_SYNC_INTERVAL_MS: "3600000",
-      PRICE_SYNC_INTERVAL_MS: "3600000",
-      ADMIN_TOKEN,
-    }),
-    { initialSyncTimeoutMs: 10_000, now: serverNow },
-  );
+  env = loadEnv({
+    ...cliEnv,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "silent",
+    RATE_LIMIT_IP_PER_MIN: "0",
+    STATUS_SYNC_INTERVAL_MS: "3600000",
+    PRICE_SYNC_INTERVAL_MS: "3600000",
+    ADMIN_TOKEN,
+  });
+  proxy = await start(env, { initialSyncTimeoutMs: 10_000, now: serverNow });
   alice = addCustomer(proxy.ctx, "50.00000", { name: "Alice Reseller" });
   addCustomer(proxy.ctx, "3.25000", { name: "Carol Panel" });
   // Two placed orders, then two whose `add` answer is lost after the panel created them: held as unknown.
@@ -259,6 +303,64 @@ describe("pages", () => {
     expect(await page.getByRole("link", { name: /held orders/ }).textContent()).toBe("2 held orders");
     expect(await page.getByRole("region", { name: "Provider jap" }).getByText("closed").count()).toBe(1);
     await shot("overview");
+  });
+
+  it("Overview lists the alerts raised now with message, since when and where to act; a cleared one goes", async () => {
+    const held = (await cli<Array<{ id: number }>>(["orders", "list", "--state", "unknown"])).map((o) => o.id);
+    expect(held).toHaveLength(2);
+    held.sort((a, b) => a - b);
+    const open = (await cli<Array<{ id: number; status: string }>>(["orders", "list", "--state", "submitted"])).find(
+      (o) => !["Completed", "Partial", "Canceled"].includes(o.status),
+    );
+    if (open === undefined) throw new Error("no open order");
+    // What status sync writes when it cannot follow an order (flagAfterMisses), set here directly.
+    const flag = (value: string | null) =>
+      proxy.ctx.db.update(orders).set({ flag: value }).where(eq(orders.id, open.id)).run();
+    checkAlertsNow();
+    flag("not found upstream after 3 status checks");
+    const raisedFrom = serverNow();
+    checkAlertsNow();
+    const raisedTo = serverNow();
+
+    await page.goto(url("/admin"));
+    expect(await alertRows()).toEqual([
+      [
+        "orders_flagged",
+        `1 open order(s) flagged for the operator (${open.id}): see orders list --flagged`,
+        "Flagged orders",
+        "/admin/orders?flagged=1",
+      ],
+      [
+        "orders_unknown",
+        `2 order(s) held as unknown, their charge held (${held.join(", ")}): check the upstream, then orders resolve or orders settle`,
+        "Held orders",
+        "/admin/held",
+      ],
+    ]);
+    // Since when: the time of the raise, UTC in the title (shown in the browser's zone).
+    const flaggedRow = page
+      .getByRole("region", { name: "Active alerts" })
+      .getByRole("row")
+      .filter({ has: page.getByRole("cell", { name: "orders_flagged", exact: true }) });
+    const title = (await flaggedRow.locator("time").getAttribute("title")) ?? "";
+    const since = Date.parse(`${title.replace(" UTC", "").replace(" ", "T")}Z`);
+    expect(since).toBeGreaterThanOrEqual(Math.floor(raisedFrom / 1000) * 1000);
+    expect(since).toBeLessThanOrEqual(raisedTo);
+    await shot("overview-alerts");
+
+    // The link leads to where the operator acts: the flagged orders (`orders list --flagged`, held ones too).
+    const flagged = (await cli<Array<{ id: number }>>(["orders", "list", "--flagged"])).map((o) => o.id);
+    expect(flagged).toContain(open.id);
+    await flaggedRow.getByRole("link", { name: "Flagged orders" }).click();
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toBe("Orders");
+    expect(await page.getByRole("checkbox", { name: "Flagged only" }).isChecked()).toBe(true);
+    expect(await listedOrderIds()).toEqual(flagged);
+
+    // Cleared at the next check: the row goes, the other stays.
+    flag(null);
+    checkAlertsNow();
+    await page.goto(url("/admin"));
+    expect((await alertRows()).map((r) => r[0])).toEqual(["orders_unknown"]);
   });
 
   it("Services lists cost, sell rate and margin as `services list` does, and sorts by margin", async () => {
@@ -573,6 +675,16 @@ describe("failed orders", () => {
     });
     expect(answer).toEqual({ status: 502, body: { error: "Upstream provider error" } });
     expect((await cli<CustomerShow>(["customers", "show", String(alice.id)])).balance).toBe(before.balance);
+    // Both providers refused for lack of funds: one alert each on the Overview (held orders are settled by now).
+    checkAlertsNow();
+    await page.goto(url("/admin"));
+    const outOfFunds = (provider: string) => [
+      "provider_out_of_funds",
+      `provider ${provider} refused a call for lack of funds on our account (Not enough funds on balance): customers' orders to it fail until it is topped up`,
+      "Providers",
+      "/admin/providers",
+    ];
+    expect(await alertRows()).toEqual([outOfFunds("jap"), outOfFunds("mtp")]);
     const [failed] = await cli<Array<{ id: number }>>(["orders", "list", "--state", "failed"]);
     const id = (failed as { id: number }).id;
     const charge = (await cli<OrderShow>(["orders", "show", String(id)])).charge;
@@ -596,5 +708,76 @@ describe("failed orders", () => {
     expect(after.balance).toBe(sum([before.balance, `-${charge}`]));
     expect(page.getByRole("region", { name: "Place again" })).toBeDefined();
     expect(await page.getByRole("region", { name: "Place again" }).count()).toBe(0);
+  });
+});
+
+describe("alerts that clear", () => {
+  it("Overview keeps a provider out of funds until it takes an order again, then says No active alerts", async () => {
+    await page.goto(url("/admin"));
+    // jap took the order placed again above: its alert cleared; mtp's stays.
+    expect((await alertRows()).map((r) => r[1])).toEqual([
+      "provider mtp refused a call for lack of funds on our account (Not enough funds on balance): customers' orders to it fail until it is topped up",
+    ]);
+    await shot("overview-alert-out-of-funds");
+    const placed = await apiCall(proxy.url, {
+      key: alice.apiKey,
+      action: "add",
+      service: 3,
+      link: "https://example.com/after-topup",
+      quantity: 1000,
+    });
+    expect(placed.status).toBe(200);
+    await page.reload();
+    const region = page.getByRole("region", { name: "Active alerts" });
+    expect(await region.getByText("No active alerts", { exact: true }).count()).toBe(1);
+    expect(await region.getByRole("table").count()).toBe(0);
+    await shot("overview-no-alerts");
+  });
+});
+
+describe("orders by link", () => {
+  it("Link contains finds exactly the orders whose link holds the text (% and _ literal), kept across pages", async () => {
+    const frank = addCustomer(proxy.ctx, "100000.00000", { name: "Frank Links" });
+    const add = async (link: string): Promise<number> => {
+      const answer = await apiCall(proxy.url, { key: frank.apiKey, action: "add", service: 1, link, quantity: 1000 });
+      expect(answer.status).toBe(200);
+      return (answer.body as { order: number }).order;
+    };
+    const matching: number[] = [];
+    for (let i = 0; i < 55; i++) {
+      matching.push(await add(`https://shop.example/Promo_50%off/item-${i}`));
+      // Links a wildcard reading would also find: `_` as any one character, `%` as any run.
+      if (i === 10) await add("https://shop.example/promoX50%off/item-x");
+      if (i === 30) await add("https://shop.example/promo_50-50-off/item-y");
+      if (i === 50) await add("https://shop.example/promo_50off/item-z");
+    }
+    const expected = [...matching].sort((a, b) => b - a);
+    const TEXT = "PROMO_50%OFF";
+    expect(
+      (await cli<Array<{ id: number }>>(["orders", "list", "--link", TEXT, "--limit", "1000"])).map((o) => o.id),
+    ).toEqual(expected);
+
+    // With another filter: none of Alice's orders has such a link.
+    await page.goto(url("/admin/orders"));
+    await page.getByLabel("Customer id").fill(String(alice.id));
+    await page.getByLabel("Link contains").fill(TEXT);
+    await page.getByRole("button", { name: "Filter" }).click();
+    await expect.poll(() => page.getByText("No orders match.").count()).toBe(1);
+
+    await page.getByLabel("Customer id").fill(String(frank.id));
+    await page.getByRole("button", { name: "Filter" }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get("customer")).toBe(String(frank.id));
+    expect(await listedOrderIds()).toEqual(expected.slice(0, 50));
+    expect(await page.getByLabel("Link contains").inputValue()).toBe(TEXT);
+    await shot("orders-link-filter");
+
+    await page.getByRole("link", { name: /^Older orders/ }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get("before")).toBe(String(expected[49]));
+    const query = new URL(page.url()).searchParams;
+    expect([query.get("customer"), query.get("link")]).toEqual([String(frank.id), TEXT]);
+    expect(await listedOrderIds()).toEqual(expected.slice(50));
+    expect(await page.getByLabel("Link contains").inputValue()).toBe(TEXT);
+    expect(await page.getByRole("link", { name: /^Older orders/ }).count()).toBe(0);
+    await shot("orders-link-filter-page-2");
   });
 });

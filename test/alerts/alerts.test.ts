@@ -89,6 +89,56 @@ describe("the alerter", () => {
     ]);
   });
 
+  it("lists what is raised now with its raise time and latest text, oldest first, until it clears", () => {
+    alerts.raise("orders_unknown", {
+      type: "orders_unknown",
+      text: "1 order(s) held as unknown",
+      details: { count: 1 },
+    });
+    clock += 5_000;
+    alerts.raise("circuit_open:jap", { type: "circuit_open", text: "provider jap: circuit opened" });
+    clock += 5_000;
+    // Still true with a new count: no second event, the shown text follows; the raise time stays.
+    expect(
+      alerts.raise("orders_unknown", {
+        type: "orders_unknown",
+        text: "3 order(s) held as unknown",
+        details: { count: 3 },
+      }),
+    ).toBe(false);
+    const current = alerts.current();
+    expect(current).toEqual([
+      {
+        key: "orders_unknown",
+        type: "orders_unknown",
+        severity: "warning",
+        text: "3 order(s) held as unknown",
+        since: T0,
+        details: { count: 3 },
+      },
+      {
+        key: "circuit_open:jap",
+        type: "circuit_open",
+        severity: "critical",
+        text: "provider jap: circuit opened",
+        since: T0 + 5_000,
+        details: {},
+      },
+    ]);
+    // A copy: the reader cannot change the alerter's state.
+    (current[0] as { text: string }).text = "changed";
+    (current[0]?.details as Record<string, unknown>).count = 99;
+    expect(alerts.current()[0]).toMatchObject({ text: "3 order(s) held as unknown", details: { count: 3 } });
+    expect(queued().map((e) => [e.state, e.text])).toEqual([
+      ["raised", "smm-proxy: 1 order(s) held as unknown"],
+      ["raised", "smm-proxy: provider jap: circuit opened"],
+    ]);
+    alerts.clear("orders_unknown", { type: "orders_unknown", text: "no order is held as unknown any more" });
+    expect(alerts.current().map((a) => a.key)).toEqual(["circuit_open:jap"]);
+    alerts.clear("circuit_open:jap", { type: "circuit_open", text: "provider jap: circuit closed" });
+    expect(alerts.current()).toEqual([]);
+  });
+
   it("is delivered by the webhook worker signed with ALERT_WEBHOOK_SECRET, retried after a failure", async () => {
     alerts.raise("ledger_mismatch", { type: "ledger_mismatch", text: "ledger check failed" });
     receiver.respond = (_request, index) => (index === 0 ? 503 : 204);

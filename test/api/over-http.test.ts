@@ -2,7 +2,7 @@
  * The API v2 over real loopback HTTP, against simulated upstream panels: every service type,
  * every failure class, balances to the last digit after each (issue #4 "Tests").
  */
-import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadEnv } from "../../src/config/env.js";
@@ -347,20 +347,30 @@ describe("the whole surface over HTTP", () => {
   });
 });
 
-/** One raw POST (no decompression): status, headers and the bytes as sent. */
+/** One raw POST (no decompression): status, headers, the bytes as sent, and whether it reused a kept-alive socket. */
 function rawPost(
   fields: Record<string, string>,
   headers: Record<string, string> = {},
-): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  agent?: Agent,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer; reusedSocket: boolean }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       `${proxy.url}/api/v2`,
-      { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers } },
+      {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+        ...(agent === undefined ? {} : { agent }),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+            reusedSocket: req.reusedSocket,
+          }),
         );
       },
     );
@@ -388,6 +398,48 @@ describe("services over HTTP (issue #14)", () => {
     expect(again.body.length).toBe(0);
     expect(again.headers.etag).toBe(gz.headers.etag);
     expect(again.headers["content-length"]).toBeUndefined();
+  });
+
+  it("after a 304 the kept-alive connection carries the next answer whole", async () => {
+    const customer = addCustomer(proxy.ctx, "1.25000");
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await rawPost({ key: customer.apiKey, action: "services" }, {}, agent);
+      const etag = String(first.headers.etag);
+      const notModified = await rawPost(
+        { key: customer.apiKey, action: "services" },
+        { "if-none-match": etag, "x-request-id": "cond-1" },
+        agent,
+      );
+      expect(notModified.status).toBe(304);
+      expect(notModified.headers["x-request-id"]).toBe("cond-1");
+      expect(notModified.reusedSocket).toBe(true);
+      const balance = await rawPost({ key: customer.apiKey, action: "balance" }, {}, agent);
+      expect(balance.reusedSocket).toBe(true);
+      expect(balance.status).toBe(200);
+      expect(JSON.parse(balance.body.toString("utf8"))).toEqual({ balance: "1.25000", currency: "USD" });
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it("answers made in the same event-loop turn each reach their own request", async () => {
+    // 30 customers, each with its own balance, asked at once on 30 connections: the answers
+    // leave together at the end of the turn and none is given to another request.
+    const customers = Array.from({ length: 30 }, (_, i) => ({
+      customer: addCustomer(proxy.ctx, `${i + 1}.00${String(i).padStart(3, "0")}`),
+      balance: `${i + 1}.00${String(i).padStart(3, "0")}`,
+    }));
+    const answers = await Promise.all(
+      customers.map(({ customer }, i) =>
+        rawPost({ key: customer.apiKey, action: "balance" }, { "x-request-id": `turn-${i}` }),
+      ),
+    );
+    answers.forEach((answer, i) => {
+      expect(answer.status).toBe(200);
+      expect(answer.headers["x-request-id"]).toBe(`turn-${i}`);
+      expect(JSON.parse(answer.body.toString("utf8"))).toEqual({ balance: customers[i]?.balance, currency: "USD" });
+    });
   });
 
   it("echoes a well-formed X-Request-Id and replaces a malformed one", async () => {

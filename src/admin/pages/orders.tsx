@@ -15,6 +15,8 @@ export interface OrderFilterValues {
   status?: string;
   state?: string;
   provider?: string;
+  /** Link contains (case-insensitive, taken literally: `orders list --link`). */
+  link?: string;
   flagged: boolean;
 }
 
@@ -65,6 +67,10 @@ const Filters = ({ filter, providerIds }: { filter: OrderFilterValues; providerI
           </option>
         ))}
       </select>
+    </label>
+    <label>
+      Link contains
+      <input name="link" type="search" size={24} maxlength={500} value={filter.link ?? ""} />
     </label>
     <label class="check">
       <input type="checkbox" name="flagged" value="1" checked={filter.flagged} />

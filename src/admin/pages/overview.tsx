@@ -1,10 +1,14 @@
-/** Overview: today and the last 30 days, a chart per day, what needs the operator, one tile per provider. */
+/**
+ * Overview: the alerts raised now, what needs the operator, today and the last 30 days, a chart
+ * per day, one tile per provider.
+ */
+import type { ActiveAlert, AlertType } from "../../alerts/alerter.js";
 import { formatAmount } from "../../billing/money.js";
 import type { AttentionCounts } from "../../orders/operator-orders.js";
 import type { DailyReport, DayFigures, PeriodFigures } from "../../reports/daily-totals.js";
 import type { ProviderStateView } from "../../sync/provider-state.js";
 import type { ProviderStats } from "../../upstream/types.js";
-import { Badge, Money, Time } from "../components.js";
+import { age, Badge, Money, Time } from "../components.js";
 
 export interface ProviderTile {
   state: ProviderStateView;
@@ -13,6 +17,10 @@ export interface ProviderTile {
 }
 
 export interface OverviewProps {
+  /** The alerter's conditions raised now; `undefined` when this process runs no alerter. */
+  alerts: ActiveAlert[] | undefined;
+  /** Epoch ms, for the alerts' ages. */
+  now: number;
   report: DailyReport;
   counts: AttentionCounts;
   tiles: ProviderTile[];
@@ -144,8 +152,63 @@ const Tile = ({ tile }: { tile: ProviderTile }) => {
   );
 };
 
-export const OverviewPage = ({ report, counts, tiles, currency }: OverviewProps) => (
+/** Where the operator acts on an alert of each type: the page and its link text. */
+const ACT_ON: Readonly<Record<AlertType, { href: string; label: string }>> = {
+  orders_unknown: { href: "/admin/held", label: "Held orders" },
+  orders_flagged: { href: "/admin/orders?flagged=1", label: "Flagged orders" },
+  refund_burst: { href: "/admin/orders", label: "Recent orders" },
+  ledger_mismatch: { href: "/admin/customers", label: "Customer balances" },
+  provider_out_of_funds: { href: "/admin/providers", label: "Providers" },
+  provider_balance_low: { href: "/admin/providers", label: "Providers" },
+  circuit_open: { href: "/admin/providers", label: "Providers" },
+};
+
+/** The alerter's raised conditions (docs/operations.md, Alerts), or a line saying there are none. */
+const ActiveAlerts = ({ alerts, now }: { alerts: ActiveAlert[] | undefined; now: number }) => (
+  <section class="card alerts" aria-labelledby="active-alerts">
+    <h2 id="active-alerts">Active alerts</h2>
+    {alerts === undefined ? (
+      <p class="muted">This process watches no alerts.</p>
+    ) : alerts.length === 0 ? (
+      <p class="ok-text">No active alerts</p>
+    ) : (
+      <table>
+        <caption class="sr-only">Alerts raised now, oldest first</caption>
+        <thead>
+          <tr>
+            <th scope="col">Alert</th>
+            <th scope="col">Message</th>
+            <th scope="col">Since</th>
+            <th scope="col">Act on it</th>
+          </tr>
+        </thead>
+        <tbody>
+          {alerts.map((a) => {
+            const act = ACT_ON[a.type];
+            return (
+              <tr class={`alert-${a.severity}`}>
+                <td>
+                  <span class={`badge sev-${a.severity}`}>{a.type}</span>
+                </td>
+                <td>{a.text}</td>
+                <td>
+                  <Time ms={a.since} /> <span class="muted">{`(${age(a.since, now)} ago)`}</span>
+                </td>
+                <td>
+                  <a href={act.href}>{act.label}</a>
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    )}
+  </section>
+);
+
+export const OverviewPage = ({ alerts, now, report, counts, tiles, currency }: OverviewProps) => (
   <>
+    <ActiveAlerts alerts={alerts} now={now} />
     <section class="attention" aria-label="Needs attention">
       <a class={`count ${counts.held > 0 ? "warn" : ""}`} href="/admin/held">
         <strong>{counts.held}</strong> held orders

@@ -21,6 +21,8 @@ const orderQuery = z.object({
   state: z.preprocess((v) => (v === "" ? undefined : v), z.enum(SUBMISSION_STATES).optional()),
   provider: z.preprocess((v) => (v === "" ? undefined : v), z.string().max(100).optional()),
   flagged: z.preprocess((v) => v === "1" || v === "on", z.boolean()),
+  /** Link contains this text (as typed: `orders list --link`); "" = no filter. */
+  link: z.preprocess((v) => (v === "" ? undefined : v), z.string().max(500, "at most 500 characters").optional()),
   before: optionalId,
 });
 
@@ -38,6 +40,7 @@ export function registerOrderRoutes(app: Hono<AdminEnv>, kit: AdminKit): void {
       ...(q.status === undefined ? {} : { status: q.status }),
       ...(q.state === undefined ? {} : { submission: q.state }),
       ...(q.provider === undefined ? {} : { providerId: q.provider }),
+      ...(q.link === undefined ? {} : { link: q.link }),
       ...(q.before === undefined ? {} : { beforeId: q.before }),
       flagged: q.flagged,
       limit: ORDERS_PAGE + 1,
@@ -52,6 +55,7 @@ export function registerOrderRoutes(app: Hono<AdminEnv>, kit: AdminKit): void {
       if (q.state !== undefined) next.set("state", q.state);
       if (q.provider !== undefined) next.set("provider", q.provider);
       if (q.flagged) next.set("flagged", "1");
+      if (q.link !== undefined) next.set("link", q.link);
       next.set("before", String(last.id));
       nextHref = `/admin/orders?${next.toString()}`;
     }
@@ -65,6 +69,7 @@ export function registerOrderRoutes(app: Hono<AdminEnv>, kit: AdminKit): void {
           ...(q.status === undefined ? {} : { status: q.status }),
           ...(q.state === undefined ? {} : { state: q.state }),
           ...(q.provider === undefined ? {} : { provider: q.provider }),
+          ...(q.link === undefined ? {} : { link: q.link }),
         }}
         providerIds={ctx.config.providers.map((p) => p.id)}
         nextHref={nextHref}

@@ -17,6 +17,8 @@ export function registerOverviewRoutes(app: Hono<AdminEnv>, kit: AdminKit): void
     const now = ctx.now();
     return page(c, "Overview", "overview", () => (
       <OverviewPage
+        alerts={kit.options.activeAlerts?.()}
+        now={now}
         report={dailyReport(ctx.db, now)}
         counts={attentionCounts(ctx.db, { isStuck: kit.isStuck })}
         tiles={kit.tiles()}
