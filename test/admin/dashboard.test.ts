@@ -199,6 +199,8 @@ beforeAll(async () => {
     ADMIN_TOKEN,
   });
   proxy = await start(env, { initialSyncTimeoutMs: 10_000, now: serverNow });
+  // The CLI asks this server for its circuits (`services list`), never whatever listens on 8080.
+  Object.assign(cliEnv, { PORT: new URL(proxy.url).port, HOST: "127.0.0.1" });
   alice = addCustomer(proxy.ctx, "50.00000", { name: "Alice Reseller" });
   addCustomer(proxy.ctx, "3.25000", { name: "Carol Panel" });
   // Two placed orders, then two whose `add` answer is lost after the panel created them: held as unknown.
