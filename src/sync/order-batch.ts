@@ -21,6 +21,7 @@
  */
 import type Sqlite from "better-sqlite3";
 import type { Minor } from "../billing/money.js";
+import { withJournalsInMemory } from "../db/journals-in-memory.js";
 import type { SubmissionState } from "../db/schema.js";
 import { FINAL_ORDER_STATUSES, type OrderStatus } from "../panel/statuses.js";
 import type { AppContext } from "../runtime/context.js";
@@ -332,20 +333,25 @@ export type BatchOutcome = { ok: true; stats: BatchStats } | { ok: false; error:
  * Applies several answered batches in ONE write transaction, each batch in its own savepoint
  * (`applyOrderBatch` nested): a batch that throws is rolled back alone and reported as
  * `{ok: false}`, the others commit together. Saves a commit (and the WAL work it costs) per
- * batch when answers arrive together.
+ * batch when answers arrive together. The savepoints' journals stay in memory for that one
+ * transaction (`withJournalsInMemory`).
  * @returns one outcome per job, in order. Throws only when the transaction itself cannot start
  * or commit (then nothing of any job was written).
  */
 export function applyOrderBatches(ctx: AppContext, jobs: readonly BatchJob[], flagAfterMisses: number): BatchOutcome[] {
   const outcomes: BatchOutcome[] = [];
-  statements(ctx.db.$client).transaction.immediate(() => {
-    for (const job of jobs) {
-      try {
-        outcomes.push({ ok: true, stats: applyOrderBatch(ctx, job.orderIds, job.answer, flagAfterMisses) });
-      } catch (error) {
-        outcomes.push({ ok: false, error });
+  const sqlite = ctx.db.$client;
+  // Each batch's savepoint journal in memory, not in a temporary file (`db/journals-in-memory.ts`).
+  withJournalsInMemory(sqlite, () =>
+    statements(sqlite).transaction.immediate(() => {
+      for (const job of jobs) {
+        try {
+          outcomes.push({ ok: true, stats: applyOrderBatch(ctx, job.orderIds, job.answer, flagAfterMisses) });
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+        }
       }
-    }
-  });
+    }),
+  );
   return outcomes;
 }
