@@ -113,3 +113,13 @@ export function orderKeyState(
       };
   }
 }
+
+/**
+ * A customer's key as the operator reads it (`orders show`, the dashboard's order page): a JSON
+ * string literal in printable ASCII, quotes, backslashes and every other character (control,
+ * invisible, non-ASCII) escaped, so what the customer sent is visible exactly and `JSON.parse`
+ * gives it back.
+ */
+export function quotedKey(key: string): string {
+  return JSON.stringify(key).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}

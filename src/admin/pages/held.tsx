@@ -23,18 +23,22 @@ export interface HeldProps {
  * Reroute (`orders reroute`): a held order, only for a service with several routes and an order
  * with no upstream id, after the operator checked its panel (`--not-on-upstream`); or a failed
  * order (every route refused it, charge refunded), placed again on the chosen route and charged
- * again (`placeAgain`: from the order page).
+ * again (`placeAgain`: from the order page). `keyCheck`: a failed order from before orders
+ * remembered their Idempotency-Key: the operator ticks that they checked the customer's orders
+ * since and none repeats it (`--key-checked`), or the verb refuses it.
  */
 export const RerouteForm = ({
   orderId,
   routes,
   formToken,
   placeAgain,
+  keyCheck,
 }: {
   orderId: number;
   routes: RouteMargin[];
   formToken: string;
   placeAgain?: { charge: string; currency: string; customer: string };
+  keyCheck?: { customerId: number };
 }) => (
   <form
     method="post"
@@ -57,6 +61,12 @@ export const RerouteForm = ({
         ))}
       </select>
     </label>
+    {keyCheck ? (
+      <label class="check">
+        <input type="checkbox" name="keyChecked" value="1" required />
+        {`I checked customer ${keyCheck.customerId}'s orders since: none repeats this one (--key-checked)`}
+      </label>
+    ) : null}
     {placeAgain ? null : (
       <label class="check">
         <input type="checkbox" name="confirmedAbsent" value="1" required />

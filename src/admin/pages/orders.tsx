@@ -1,8 +1,9 @@
-/** Orders: newest first, filtered, keyset-paginated (`orders list`); one order (`orders show`). */
+/** Orders: newest first, filtered, keyset-paginated (`orders list`); one order (`orders show`, its Idempotency-Key state included). */
 
 import { formatAmount } from "../../billing/money.js";
 import type { LedgerEntry, Order } from "../../db/schema.js";
 import { SUBMISSION_STATES } from "../../db/schema.js";
+import { type OrderKeyState, quotedKey } from "../../orders/key-state.js";
 import type { OrderDetail, OrderLabels } from "../../orders/operator-orders.js";
 import { FINAL_ORDER_STATUSES, ORDER_STATUSES, type OrderStatus } from "../../panel/statuses.js";
 import type { RouteMargin } from "../../sync/service-view.js";
@@ -164,6 +165,54 @@ function paramsOf(text: string): Array<[string, string]> {
   return [["raw", text]];
 }
 
+/**
+ * The state's sentence (`orderKeyState`'s `meaning`, as `orders show` prints it), with the other
+ * order it names (rebound, reused) as a link to that order's page.
+ */
+const KeyMeaning = ({ k, self }: { k: OrderKeyState; self: number }) => {
+  if (k.orderId === null || k.orderId === self) return <>{k.meaning}</>;
+  const href = `/admin/orders/${k.orderId}`;
+  const at = k.meaning.search(new RegExp(`order ${k.orderId}(?![0-9])`));
+  if (at < 0) {
+    return (
+      <>
+        {k.meaning} (<a href={href}>order {k.orderId}</a>)
+      </>
+    );
+  }
+  const named = `order ${k.orderId}`;
+  return (
+    <>
+      {k.meaning.slice(0, at)}
+      <a href={href}>{named}</a>
+      {k.meaning.slice(at + named.length)}
+    </>
+  );
+};
+
+/**
+ * The order's customer Idempotency-Key (`orders show`'s `idempotency key:` and `key state:`):
+ * the key JSON-quoted and escaped (`quotedKey`), "unknown" for a failed order from before orders
+ * remembered their key, "none" when the add carried none; then the state's sentence.
+ */
+const KeySection = ({ k, self }: { k: OrderKeyState; self: number }) => (
+  <section class="card" aria-label="Idempotency-Key">
+    <h2>Idempotency-Key</h2>
+    <dl class="kv">
+      <dt>Key</dt>
+      <dd class="wrap">{k.kind === "none" ? "none" : k.key === null ? k.kind : <code>{quotedKey(k.key)}</code>}</dd>
+      {k.kind === "none" ? null : (
+        <>
+          <dt>State</dt>
+          <dd class="wrap">
+            <KeyMeaning k={k} self={self} />
+          </dd>
+        </>
+      )}
+    </dl>
+  </section>
+);
+
 /** Settle (`orders settle`): the operator's final word on an open order. */
 const SettleForm = ({ orderId, quantity, formToken }: { orderId: number; quantity: number; formToken: string }) => (
   <section class="card" aria-label="Settle">
@@ -199,6 +248,7 @@ const SettleForm = ({ orderId, quantity, formToken }: { orderId: number; quantit
 
 export const OrderPage = ({
   detail,
+  keyState,
   customerName,
   serviceName,
   currency,
@@ -206,6 +256,8 @@ export const OrderPage = ({
   routes,
 }: {
   detail: OrderDetail;
+  /** Its customer Idempotency-Key now (`orderKeyState`). */
+  keyState: OrderKeyState;
   customerName: string | null;
   serviceName: string | null;
   currency: string;
@@ -305,6 +357,7 @@ export const OrderPage = ({
             ))}
           </dl>
         </section>
+        <KeySection k={keyState} self={o.id} />
       </div>
       {open ? <SettleForm orderId={o.id} quantity={o.quantity} formToken={formToken} /> : null}
       {o.submission === "failed" && routes.length > 0 ? (
@@ -314,7 +367,19 @@ export const OrderPage = ({
             Every route refused this order and its charge went back to the customer. Once a route can take it, place it
             again there: the customer is charged again (refused if the balance does not cover it).
           </p>
+          {keyState.kind === "none" ? null : (
+            <p class="hint">
+              Idempotency-Key: <KeyMeaning k={keyState} self={o.id} />.
+              {keyState.kind === "unknown" ? (
+                <>
+                  {" "}
+                  <a href={`/admin/orders?customer=${o.customerId}`}>Customer {o.customerId}'s orders</a>
+                </>
+              ) : null}
+            </p>
+          )}
           <RerouteForm
+            {...(keyState.kind === "unknown" ? { keyCheck: { customerId: o.customerId } } : {})}
             orderId={o.id}
             routes={routes}
             formToken={formToken}

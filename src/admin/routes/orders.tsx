@@ -1,9 +1,14 @@
-/** Orders: list with filters and keyset pages (`orders list`), one order (`orders show`). */
+/**
+ * Orders: list with filters and keyset pages (`orders list`), one order (`orders show`, with its
+ * customer Idempotency-Key state), Place again (`orders reroute`, its key check as
+ * `--key-checked`) and Settle (`orders settle`).
+ */
 import type { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
 import { formatAmount } from "../../billing/money.js";
 import { SUBMISSION_STATES } from "../../db/schema.js";
+import { orderKeyState } from "../../orders/key-state.js";
 import { getOrderDetail, listOrders, orderLabels } from "../../orders/operator-orders.js";
 import { rerouteOrder } from "../../orders/reroute.js";
 import { ORDER_STATUSES } from "../../panel/statuses.js";
@@ -80,9 +85,11 @@ export function registerOrderRoutes(app: Hono<AdminEnv>, kit: AdminKit): void {
   app.get("/orders/:id{[0-9]+}", (c) => {
     const detail = getOrderDetail(ctx.db, Number(c.req.param("id")));
     const labels = orderLabels(ctx.db, [detail.order]);
+    const keyState = orderKeyState(ctx.db, detail.order, ctx.now());
     return page(c, `Order #${detail.order.id}`, "orders", () => (
       <OrderPage
         detail={detail}
+        keyState={keyState}
         customerName={labels.customers.get(detail.order.customerId) ?? null}
         serviceName={labels.services.get(detail.order.serviceId) ?? null}
         currency={currency()}
@@ -95,11 +102,13 @@ export function registerOrderRoutes(app: Hono<AdminEnv>, kit: AdminKit): void {
     const orderId = Number(c.req.param("id"));
     const body = await c.req.parseBody();
     const route = Number(bodyText(body, "route"));
+    // The operator's tick for a failed order whose Idempotency-Key is unknown (`--key-checked`).
+    const keyChecked = bodyText(body, "keyChecked") === "1";
     return act(
       c,
       `/admin/orders/${orderId}`,
       async (): Promise<Flash> => {
-        const r = await rerouteOrder(ctx, orderId, { route: Number.isSafeInteger(route) ? route : -1 });
+        const r = await rerouteOrder(ctx, orderId, { route: Number.isSafeInteger(route) ? route : -1 }, { keyChecked });
         const where = `route ${r.route.routeIndex} (${r.route.providerId})`;
         return r.error === undefined
           ? {
@@ -111,7 +120,7 @@ export function registerOrderRoutes(app: Hono<AdminEnv>, kit: AdminKit): void {
               text: `Order #${orderId} not placed on ${where}: ${r.error.message}; now ${r.order.submission}`,
             };
       },
-      { orderId, reroute: route },
+      { orderId, reroute: route, keyChecked },
     );
   });
   app.post("/orders/:id{[0-9]+}/settle", async (c) => {

@@ -18,7 +18,7 @@ import {
   SUBMISSION_STATES,
   type SubmissionState,
 } from "../../db/schema.js";
-import { type KeyStateKind, type OrderKeyState, orderKeyState } from "../../orders/key-state.js";
+import { type KeyStateKind, type OrderKeyState, orderKeyState, quotedKey } from "../../orders/key-state.js";
 import { getOrderDetail, listOrders } from "../../orders/operator-orders.js";
 import { type RouteChoice, rerouteOrder } from "../../orders/reroute.js";
 import { ORDER_STATUSES } from "../../panel/statuses.js";
@@ -204,14 +204,8 @@ function orderDetailJson(
   };
 }
 
-/**
- * A customer's key as a JSON string literal in printable ASCII: quotes, backslashes and every
- * other character (control, invisible, non-ASCII) escaped, so what the customer sent is visible
- * exactly and `JSON.parse` gives it back.
- */
-export function quotedKey(key: string): string {
-  return JSON.stringify(key).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
+/** The key as `orders show` prints it (see `orders/key-state.ts`; the dashboard shows it the same). */
+export { quotedKey };
 
 /**
  * The `orders show` lines of the order's Idempotency-Key: the key quoted ({@link quotedKey}),
