@@ -783,3 +783,196 @@ describe("orders by link", () => {
     await shot("orders-link-filter-page-2");
   });
 });
+
+describe("the order's Idempotency-Key", () => {
+  interface KeyShow {
+    idempotency: { state: string; key: string | null; orderId: number | null; until: string | null; meaning: string };
+  }
+  let gina: { id: number; apiKey: string };
+
+  /** `add` over HTTP as a customer's client sends it, with `Idempotency-Key` when given. */
+  async function addWithKey(fields: Record<string, string>, key?: string): Promise<{ status: number; order?: number }> {
+    const res = await fetch(url("/api/v2"), {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        ...(key === undefined ? {} : { "Idempotency-Key": key }),
+      },
+      body: new URLSearchParams({ key: gina.apiKey, action: "add", ...fields }).toString(),
+    });
+    const body = (await res.json()) as { order?: number };
+    return { status: res.status, ...(body.order === undefined ? {} : { order: body.order }) };
+  }
+  /** Both routes of service 5 refuse the next add: the order fails, its charge refunded. */
+  const refuseNextAdd = () => {
+    const refusal = { kind: "error" as const, message: "Service temporarily unavailable" };
+    mtp.injectFaults("add", 1, refusal);
+    jap.injectFaults("add", 1, refusal);
+  };
+  /** The Idempotency-Key card as a person reads it: its terms and their definitions. */
+  const keyCard = async () => {
+    const card = page.getByRole("region", { name: "Idempotency-Key" });
+    return {
+      terms: await card.getByRole("term").allTextContents(),
+      values: await card.getByRole("definition").allTextContents(),
+    };
+  };
+  const newestFailed = async () => {
+    const [failed] = await cli<Array<{ id: number }>>([
+      "orders",
+      "list",
+      "--state",
+      "failed",
+      "--customer",
+      String(gina.id),
+    ]);
+    return (failed as { id: number }).id;
+  };
+
+  beforeAll(() => {
+    gina = addCustomer(proxy.ctx, "40.00000", { name: "Gina Keys" });
+  });
+
+  it("an order placed with a key shows it quoted and escaped as orders show prints it, bound to this order", async () => {
+    const key = '<b>"x"</b>\tcaf\u00e9';
+    const from = serverNow();
+    const placed = await addWithKey({ service: "1", link: "https://example.com/keyed", quantity: "1000" }, key);
+    const to = serverNow();
+    expect(placed.status).toBe(200);
+    const id = placed.order ?? 0;
+    const shown = (await cli<KeyShow>(["orders", "show", String(id)])).idempotency;
+    expect([shown.state, shown.key, shown.orderId]).toEqual(["bound", key, id]);
+    const until = Date.parse(shown.until ?? "");
+    expect(until - DAY_MS).toBeGreaterThanOrEqual(from);
+    expect(until - DAY_MS).toBeLessThanOrEqual(to);
+
+    await page.goto(url(`/admin/orders/${id}`));
+    expect(await keyCard()).toEqual({
+      terms: ["Key", "State"],
+      values: [
+        '"<b>\\"x\\"</b>\\tcaf\\u00e9"',
+        `bound to this order: a repeat with the key answers order ${id} until ${shown.until}`,
+      ],
+    });
+    // Shown as text, never as markup.
+    expect(await page.getByRole("region", { name: "Idempotency-Key" }).locator("b").count()).toBe(0);
+    await shot("order-key-bound");
+  });
+
+  it("an order placed without a key shows none", async () => {
+    const placed = await addWithKey({ service: "1", link: "https://example.com/no-key", quantity: "1000" });
+    expect(placed.status).toBe(200);
+    expect((await cli<KeyShow>(["orders", "show", String(placed.order)])).idempotency.state).toBe("none");
+    await page.goto(url(`/admin/orders/${placed.order}`));
+    expect(await keyCard()).toEqual({ terms: ["Key"], values: ["none"] });
+  });
+
+  it("a failed order whose retry was placed names the retry with a link; Place again is refused, nothing charged", async () => {
+    const fields = { service: "5", link: "https://example.com/retried", quantity: "1000" };
+    refuseNextAdd();
+    expect((await addWithKey(fields, "gina-retry-1")).order).toBeUndefined();
+    const failed = await newestFailed();
+    const retry = await addWithKey(fields, "gina-retry-1");
+    expect(retry.status).toBe(200);
+    const retryId = retry.order ?? 0;
+    expect(retryId).toBeGreaterThan(failed);
+    const sentence = `re-bound to order ${retryId}, the customer's retry of the same request: orders reroute refuses this order (it would charge customer ${gina.id} twice)`;
+    expect((await cli<KeyShow>(["orders", "show", String(failed)])).idempotency.meaning).toBe(sentence);
+    const before = await cli<CustomerShow>(["customers", "show", String(gina.id)]);
+
+    await page.goto(url(`/admin/orders/${failed}`));
+    expect(await keyCard()).toEqual({ terms: ["Key", "State"], values: ['"gina-retry-1"', sentence] });
+    const placeAgain = page.getByRole("region", { name: "Place again" });
+    expect(await placeAgain.getByText(`Idempotency-Key: ${sentence}.`).count()).toBe(1);
+    await shot("order-key-rebound");
+    await placeAgain.getByLabel("Route").selectOption("1");
+    await placeAgain.getByRole("button", { name: `Place again order ${failed}` }).click();
+    await expect
+      .poll(() => page.getByRole("alert").textContent())
+      .toBe(
+        `order ${failed} is not placed again: its Idempotency-Key placed order ${retryId} since (the customer's retry); rerouting it would charge customer ${gina.id} twice`,
+      );
+    expect((await cli<CustomerShow>(["customers", "show", String(gina.id)])).balance).toBe(before.balance);
+    expect((await cli<OrderShow>(["orders", "show", String(failed)])).submission).toBe("failed");
+
+    // The link leads to the retry's page, which holds the key now.
+    await page
+      .getByRole("region", { name: "Idempotency-Key" })
+      .getByRole("link", { name: `order ${retryId}`, exact: true })
+      .click();
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toBe(`Order #${retryId}`);
+    const held = (await cli<KeyShow>(["orders", "show", String(retryId)])).idempotency;
+    expect(held.state).toBe("bound");
+    expect(await keyCard()).toEqual({ terms: ["Key", "State"], values: ['"gina-retry-1"', held.meaning] });
+  });
+
+  it("a failed order whose key is unknown says what to check; Place again needs the tick, then charges once", async () => {
+    refuseNextAdd();
+    expect((await addWithKey({ service: "5", link: "https://example.com/legacy", quantity: "1000" })).order).toBe(
+      undefined,
+    );
+    const failed = await newestFailed();
+    // What migration 0011 leaves on a failed order from before orders remembered their key.
+    proxy.ctx.db.update(orders).set({ idempotencyKeyUnknown: true }).where(eq(orders.id, failed)).run();
+    const todo = `it failed before orders remembered their Idempotency-Key, so a retry of it may have placed another order: before orders reroute ${failed}, check customer ${gina.id}'s orders since for one that repeats it; if none does, reroute it with --key-checked; if one does, do not reroute it`;
+    expect((await cli<KeyShow>(["orders", "show", String(failed)])).idempotency.meaning).toBe(todo);
+    const { charge } = await cli<OrderShow>(["orders", "show", String(failed)]);
+    const before = await cli<CustomerShow>(["customers", "show", String(gina.id)]);
+
+    await page.goto(url(`/admin/orders/${failed}`));
+    expect(await keyCard()).toEqual({ terms: ["Key", "State"], values: ["unknown", todo] });
+    const placeAgain = page.getByRole("region", { name: "Place again" });
+    expect(await placeAgain.getByText(`Idempotency-Key: ${todo}.`).count()).toBe(1);
+    expect(await placeAgain.getByRole("link", { name: `Customer ${gina.id}'s orders` }).getAttribute("href")).toBe(
+      `/admin/orders?customer=${gina.id}`,
+    );
+    const tick = placeAgain.getByRole("checkbox", {
+      name: `I checked customer ${gina.id}'s orders since: none repeats this one (--key-checked)`,
+    });
+    await placeAgain.getByLabel("Route").selectOption("1");
+    await shot("order-key-unknown");
+
+    // Without the tick the browser does not send it (the box is required), and nothing is asked.
+    const asked = dialogs.length;
+    await placeAgain.getByRole("button", { name: `Place again order ${failed}` }).click();
+    const missing = (el: unknown) => (el as { validity: { valueMissing: boolean } }).validity.valueMissing;
+    expect(await tick.evaluate(missing)).toBe(true);
+    expect(dialogs.length).toBe(asked);
+    // Sent without it anyway: the verb refuses, nothing charged.
+    const token = await placeAgain.locator('input[name="_csrf"]').inputValue();
+    const sent = await page.request.post(url(`/admin/orders/${failed}/reroute`), {
+      form: { route: "1", _csrf: token },
+      headers: { origin: proxy.url },
+      maxRedirects: 0,
+    });
+    expect([sent.status(), sent.headers().location]).toEqual([303, `/admin/orders/${failed}`]);
+    await page.goto(url(`/admin/orders/${failed}`));
+    expect(await page.getByRole("alert").textContent()).toBe(
+      `order ${failed} is not placed again: it failed before orders remembered their Idempotency-Key, so a retry of it may have placed another order; check customer ${gina.id}'s orders since, then run orders reroute ${failed} again with --key-checked`,
+    );
+    expect((await cli<CustomerShow>(["customers", "show", String(gina.id)])).balance).toBe(before.balance);
+    expect((await cli<OrderShow>(["orders", "show", String(failed)])).submission).toBe("failed");
+
+    // With the tick: placed on jap, charged once.
+    await placeAgain.getByLabel("Route").selectOption("1");
+    await tick.check();
+    await placeAgain.getByRole("button", { name: `Place again order ${failed}` }).click();
+    await expect
+      .poll(() => page.getByRole("status").textContent())
+      .toMatch(new RegExp(`^Order #${failed} placed again on route 1 \\(jap\\): submitted, upstream order \\d+$`));
+    expect(dialogs.at(-1)).toBe(`Charge Gina Keys ${charge} USD again and place order #${failed} on the chosen route?`);
+    const placed = await cli<OrderShow>(["orders", "show", String(failed)]);
+    expect([placed.submission, placed.refunded]).toEqual(["submitted", "0.00000"]);
+    const after = await cli<CustomerShow>(["customers", "show", String(gina.id)]);
+    expect(after.balance).toBe(sum([before.balance, `-${charge}`]));
+    expect(after.ledger[0]).toMatchObject({ kind: "charge", amount: `-${charge}` });
+    expect(await keyCard()).toEqual({
+      terms: ["Key", "State"],
+      values: [
+        "unknown",
+        "it failed before orders remembered their Idempotency-Key and was placed again after the operator checked (--key-checked)",
+      ],
+    });
+    await shot("order-key-unknown-placed-again");
+  });
+});
