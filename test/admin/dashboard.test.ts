@@ -952,6 +952,7 @@ describe("the order's Idempotency-Key", () => {
     );
     expect((await cli<CustomerShow>(["customers", "show", String(gina.id)])).balance).toBe(before.balance);
     expect((await cli<OrderShow>(["orders", "show", String(failed)])).submission).toBe("failed");
+    await shot("order-key-unknown-refused");
 
     // With the tick: placed on jap, charged once.
     await placeAgain.getByLabel("Route").selectOption("1");

@@ -204,7 +204,7 @@ const KeySection = ({ k, self }: { k: OrderKeyState; self: number }) => (
       {k.kind === "none" ? null : (
         <>
           <dt>State</dt>
-          <dd class="wrap">
+          <dd>
             <KeyMeaning k={k} self={self} />
           </dd>
         </>
