@@ -3,6 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../src/cli/program.js";
+import { openDb } from "../../src/db/client.js";
+import { silentLogger } from "../../src/observability/logger.js";
+import type { AppContext } from "../../src/runtime/context.js";
+import { createProviderRegistry } from "../../src/upstream/registry.js";
 
 export interface CliRun {
   code: number;
@@ -48,4 +52,25 @@ export function cliSandbox(prefix = "smm-cli-"): CliSandbox {
     return JSON.parse(result.stdout) as T;
   };
   return { dir, env, run, json, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Runs `fn` over an app context on `databasePath` with `config`'s providers, as the server
+ * would build one (a registry of upstream clients, a silent logger); closed afterwards.
+ */
+export async function withAppContext<T>(
+  databasePath: string,
+  config: AppContext["config"],
+  fn: (ctx: AppContext) => Promise<T>,
+  now: () => number = Date.now,
+): Promise<T> {
+  const db = openDb(databasePath);
+  const registry = createProviderRegistry(config.providers);
+  const ctx: AppContext = { db, config, providers: registry, logger: silentLogger(), now, catalogueVersion: 0 };
+  try {
+    return await fn(ctx);
+  } finally {
+    await registry.close(1000);
+    db.$client.close();
+  }
 }

@@ -6,12 +6,9 @@
 import { writeFileSync } from "node:fs";
 import { parseAmount } from "../../src/billing/money.js";
 import { parseProvidersConfig } from "../../src/config/providers-file.js";
-import { openDb } from "../../src/db/client.js";
-import { silentLogger } from "../../src/observability/logger.js";
 import type { AppContext } from "../../src/runtime/context.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
-import { createProviderRegistry } from "../../src/upstream/registry.js";
-import { type CliSandbox, cliSandbox } from "./helpers.js";
+import { type CliSandbox, cliSandbox, withAppContext } from "./helpers.js";
 
 /** `${NAME}`: an environment reference in the providers file. */
 const envRef = (name: string) => `\${${name}}`;
@@ -71,24 +68,7 @@ export async function operatorFixture(prefix: string): Promise<OperatorFixture> 
     jap,
     mtp,
     providersFile,
-    async withApp(fn) {
-      const db = openDb(sandbox.env.DATABASE_PATH ?? "");
-      const registry = createProviderRegistry(config.providers);
-      const ctx: AppContext = {
-        db,
-        config,
-        providers: registry,
-        logger: silentLogger(),
-        now: () => Date.now(),
-        catalogueVersion: 0,
-      };
-      try {
-        return await fn(ctx);
-      } finally {
-        await registry.close(1000);
-        db.$client.close();
-      }
-    },
+    withApp: (fn) => withAppContext(sandbox.env.DATABASE_PATH ?? "", config, fn),
     async close() {
       await Promise.all([jap.close(), mtp.close()]);
       sandbox.cleanup();

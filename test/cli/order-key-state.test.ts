@@ -11,14 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app.js";
 import { quotedKey } from "../../src/cli/commands/orders.js";
 import { parseProvidersConfig } from "../../src/config/providers-file.js";
-import { openDb } from "../../src/db/client.js";
 import { orders } from "../../src/db/schema.js";
-import { silentLogger } from "../../src/observability/logger.js";
 import { claimIdempotencyKey, hashRequest, IDEMPOTENCY_TTL_MS, STALE_CLAIM_MS } from "../../src/orders/idempotency.js";
 import type { AppContext } from "../../src/runtime/context.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
-import { createProviderRegistry } from "../../src/upstream/registry.js";
-import { type CliSandbox, cliSandbox } from "./helpers.js";
+import { type CliSandbox, cliSandbox, withAppContext } from "./helpers.js";
 
 let cli: CliSandbox;
 let jap: Simulator;
@@ -71,23 +68,7 @@ afterAll(async () => {
 });
 
 async function withContext<T>(fn: (ctx: AppContext) => Promise<T>): Promise<T> {
-  const config = parseProvidersConfig(file, {});
-  const db = openDb(cli.env.DATABASE_PATH ?? "");
-  const registry = createProviderRegistry(config.providers);
-  const ctx: AppContext = {
-    db,
-    config,
-    providers: registry,
-    logger: silentLogger(),
-    now: () => apiNow,
-    catalogueVersion: 0,
-  };
-  try {
-    return await fn(ctx);
-  } finally {
-    await registry.close(1000);
-    db.$client.close();
-  }
+  return withAppContext(cli.env.DATABASE_PATH ?? "", parseProvidersConfig(file, {}), fn, () => apiNow);
 }
 
 /** `add` over the API (with `Idempotency-Key` when given): HTTP status and body. */

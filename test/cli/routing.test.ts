@@ -8,13 +8,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app.js";
 import { parseProvidersConfig } from "../../src/config/providers-file.js";
-import { openDb } from "../../src/db/client.js";
-import { silentLogger } from "../../src/observability/logger.js";
 import { placeOrder } from "../../src/orders/place-order.js";
 import type { AppContext } from "../../src/runtime/context.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
-import { createProviderRegistry } from "../../src/upstream/registry.js";
-import { type CliSandbox, cliSandbox } from "./helpers.js";
+import { type CliSandbox, cliSandbox, withAppContext } from "./helpers.js";
 
 let cli: CliSandbox;
 let jap: Simulator;
@@ -66,23 +63,7 @@ afterAll(async () => {
 
 /** Runs `fn` over an app context on the sandbox database, closed afterwards. */
 async function withContext<T>(fn: (ctx: AppContext) => Promise<T>): Promise<T> {
-  const config = parseProvidersConfig(file, {});
-  const db = openDb(cli.env.DATABASE_PATH ?? "");
-  const registry = createProviderRegistry(config.providers);
-  const ctx: AppContext = {
-    db,
-    config,
-    providers: registry,
-    logger: silentLogger(),
-    now: Date.now,
-    catalogueVersion: 0,
-  };
-  try {
-    return await fn(ctx);
-  } finally {
-    await registry.close(1000);
-    db.$client.close();
-  }
+  return withAppContext(cli.env.DATABASE_PATH ?? "", parseProvidersConfig(file, {}), fn);
 }
 
 /** Places an order through the real `add` path over the sandbox database; resolves to its id or the error. */
