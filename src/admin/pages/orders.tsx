@@ -170,21 +170,14 @@ function paramsOf(text: string): Array<[string, string]> {
  * order it names (rebound, reused) as a link to that order's page.
  */
 const KeyMeaning = ({ k, self }: { k: OrderKeyState; self: number }) => {
-  if (k.orderId === null || k.orderId === self) return <>{k.meaning}</>;
-  const href = `/admin/orders/${k.orderId}`;
-  const at = k.meaning.search(new RegExp(`order ${k.orderId}(?![0-9])`));
-  if (at < 0) {
-    return (
-      <>
-        {k.meaning} (<a href={href}>order {k.orderId}</a>)
-      </>
-    );
-  }
+  const at =
+    k.orderId === null || k.orderId === self ? -1 : k.meaning.search(new RegExp(`order ${k.orderId}(?![0-9])`));
+  if (at < 0) return <>{k.meaning}</>;
   const named = `order ${k.orderId}`;
   return (
     <>
       {k.meaning.slice(0, at)}
-      <a href={href}>{named}</a>
+      <a href={`/admin/orders/${k.orderId}`}>{named}</a>
       {k.meaning.slice(at + named.length)}
     </>
   );
