@@ -148,6 +148,8 @@ export async function askServerCircuits(
       if (p.openUntil !== undefined) openUntil = Date.parse(p.openUntil);
       else if (p.retryAfterMs !== undefined) openUntil = now() + p.retryAfterMs;
     }
+    // A time no Date can show (a broken answer) reads as plain "open", never as a thrown listing.
+    if (openUntil !== null && !Number.isFinite(new Date(openUntil).getTime())) openUntil = null;
     circuits.set(id, { state: p.circuit, openUntil });
   }
   return { known: true, port, circuits };

@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { askServerCircuits, circuitText } from "../../src/cli/server-circuits.js";
+import { askServerCircuits, circuitJson, circuitText } from "../../src/cli/server-circuits.js";
 import { loadEnv } from "../../src/config/env.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { type Runtime, start } from "../../src/runtime/start.js";
@@ -228,6 +228,16 @@ describe("what answers on the port", () => {
     expect(circuitText(server, "a")).toBe("half-open");
     expect(circuitText(server, "b")).toBe("open until 00:00:03 UTC");
     expect(circuitText(server, "c")).toBe("not on server");
+  });
+
+  it("an open circuit whose end no clock can show reads plain open, never a failed listing", async () => {
+    answer = {
+      status: 200,
+      body: JSON.stringify({ providers: { jap: { circuit: "open", retryAfterMs: 1e300 } } }),
+    };
+    const server = await askServerCircuits({ PORT: port, HOST: "127.0.0.1" });
+    expect(circuitText(server, "jap")).toBe("open");
+    expect(circuitJson(server, "jap")).toEqual({ state: "open", openUntil: null });
   });
 
   it("names providers the server does not have in one line", async () => {
