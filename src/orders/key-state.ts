@@ -72,7 +72,10 @@ export function orderKeyState(
             key,
             orderId: order.id,
             until,
-            meaning: `bound to this order: a repeat with the key answers order ${order.id} until ${new Date(until).toISOString()}`,
+            meaning:
+              order.submission === "queued"
+                ? `bound to this order, which is still being placed: a repeat with the key is refused (409) until it is, then answers order ${order.id} until ${new Date(until).toISOString()}`
+                : `bound to this order: a repeat with the key answers order ${order.id} until ${new Date(until).toISOString()}`,
           }
         : {
             kind: "expired",

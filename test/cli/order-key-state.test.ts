@@ -146,6 +146,22 @@ describe("orders show: the order's Idempotency-Key", () => {
     });
   });
 
+  it("while the order is still being placed, a repeat is refused (409), as the API answers it", async () => {
+    apiNow = Date.now();
+    const placed = await add("https://ig.com/queued", "key-queued");
+    const id = placed.body.order ?? 0;
+    // As between the charge's commit and the upstream's answer: the key is bound, the order queued.
+    await withContext(async (ctx) => {
+      ctx.db.update(orders).set({ submission: "queued", upstreamOrderId: null }).where(eq(orders.id, id)).run();
+    });
+    const until = iso(apiNow + IDEMPOTENCY_TTL_MS);
+    expect((await keyLines(id))[1]).toBe(
+      `key state:       bound to this order, which is still being placed: a repeat with the key is refused (409) until it is, then answers order ${id} until ${until}`,
+    );
+    const repeat = await add("https://ig.com/queued", "key-queued");
+    expect(repeat.status).toBe(409);
+  });
+
   it("once its 24 h are over, says a repeat places a new order", async () => {
     apiNow = Date.now() - IDEMPOTENCY_TTL_MS - 60_000;
     const placed = await add("https://ig.com/old", "old-intent");
