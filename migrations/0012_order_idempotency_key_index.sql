@@ -1,0 +1,1 @@
+CREATE INDEX `orders_idempotency_key_idx` ON `orders` (`customer_id`,`idempotency_key`) WHERE "orders"."idempotency_key" IS NOT NULL;
