@@ -16,7 +16,7 @@ import { alertOnUpstreamEvents } from "./upstream.js";
 export type { ActiveAlert, Alert, AlertEvent, Alerts, AlertType } from "./alerter.js";
 export { ALERT_TYPES, createAlerter } from "./alerter.js";
 export { checkLedgerAlert, checkOrderAlerts, REFUND_BURST_WINDOW_MS } from "./monitor.js";
-export { alertOnUpstreamEvents } from "./upstream.js";
+export { alertOnUpstreamEvents, clearAlertsAfterReload } from "./upstream.js";
 
 /** Delay of the extra order check after an unconfirmed `add` (the order is held right after the call). */
 const HELD_CHECK_DELAY_MS = 1_000;

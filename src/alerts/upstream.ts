@@ -43,3 +43,39 @@ export function alertOnUpstreamEvents(alerts: Alerts): UpstreamEventListener {
     }
   };
 }
+
+/**
+ * After a reload of the providers file (`config/reload.ts`): a provider whose client was rebuilt
+ * (`changed`: its key, URL or limits changed) starts with a closed circuit, and no `closed` event
+ * comes for the old client's circuit; a provider removed from the file sends no more events at
+ * all. Their alerts that only those events would clear are cleared here, so the Overview, the
+ * log and the alert webhook do not keep them until a restart:
+ * - `changed`: `circuit_open` (funds and balance alerts stay: a new key is the same account);
+ * - `removed`: `circuit_open`, `provider_out_of_funds`, `provider_balance_low`.
+ */
+export function clearAlertsAfterReload(
+  alerts: Alerts,
+  changes: { changed: readonly string[]; removed: readonly string[] },
+): void {
+  const circuitReset = (provider: string, why: string) =>
+    alerts.clear(`circuit_open:${provider}`, {
+      type: "circuit_open",
+      text: `provider ${provider}: circuit reset, ${why}`,
+      details: { provider },
+    });
+  for (const provider of changes.changed) circuitReset(provider, "its client was rebuilt by a reload");
+  for (const provider of changes.removed) {
+    const details = { provider };
+    circuitReset(provider, "it was removed from the providers file");
+    alerts.clear(`provider_out_of_funds:${provider}`, {
+      type: "provider_out_of_funds",
+      text: `provider ${provider} was removed from the providers file`,
+      details,
+    });
+    alerts.clear(`provider_balance_low:${provider}`, {
+      type: "provider_balance_low",
+      text: `provider ${provider} was removed from the providers file`,
+      details,
+    });
+  }
+}

@@ -8,7 +8,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
-import { createAlertRuntime } from "../alerts/index.js";
+import { clearAlertsAfterReload, createAlertRuntime } from "../alerts/index.js";
 import { createApp } from "../api/app.js";
 import type { Env } from "../config/env.js";
 import { loadProvidersFile, type ProvidersConfig, zeroMarkupServices } from "../config/providers-file.js";
@@ -213,7 +213,11 @@ export async function start(env: Env, options: StartOptions = {}): Promise<Runti
     url,
     port: address.port,
     initialBalances,
-    reload: () => reloadConfig(ctx, registry, env.PROVIDERS_FILE),
+    async reload() {
+      const result = await reloadConfig(ctx, registry, env.PROVIDERS_FILE);
+      if (result.ok) clearAlertsAfterReload(alerting.alerts, result);
+      return result;
+    },
     async close(timeoutMs = 10_000) {
       if (closed) return;
       closed = true;

@@ -7,7 +7,7 @@ import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type AlertEvent, type Alerts, createAlerter } from "../../src/alerts/alerter.js";
 import { checkLedgerAlert, checkOrderAlerts, REFUND_BURST_WINDOW_MS } from "../../src/alerts/monitor.js";
-import { alertOnUpstreamEvents } from "../../src/alerts/upstream.js";
+import { alertOnUpstreamEvents, clearAlertsAfterReload } from "../../src/alerts/upstream.js";
 import { applyBalanceChange } from "../../src/billing/ledger.js";
 import { customers, orders, webhookDeliveries } from "../../src/db/schema.js";
 import type { AppContext } from "../../src/runtime/context.js";
@@ -221,6 +221,40 @@ describe("upstream conditions", () => {
       ],
       ["cleared", "smm-proxy: provider jap: circuit closed, calls flow again"],
       ["cleared", "smm-proxy: provider jap accepts orders again"],
+    ]);
+  });
+
+  it("after a reload, clears what only the old client's or a removed provider's events would clear", () => {
+    const listen = alertOnUpstreamEvents(alerts);
+    for (const provider of ["jap", "mtp"]) {
+      listen({ type: "circuit", provider, state: "open", consecutiveFailures: 5 });
+      listen({
+        type: "call",
+        provider,
+        attempt: 1,
+        willRetry: false,
+        priority: "customer",
+        action: "add",
+        outcome: "rejected",
+        queuedMs: 0,
+        durationMs: 5,
+        outOfFunds: true,
+        upstreamError: "Not enough funds on balance",
+      });
+    }
+    alerts.raise("provider_balance_low:mtp", { type: "provider_balance_low", text: "provider mtp: balance low" });
+    // jap's key was rotated (its client rebuilt, its circuit closed with no event); mtp left the file.
+    clearAlertsAfterReload(alerts, { changed: ["jap"], removed: ["mtp"] });
+    expect(alerts.current().map((a) => a.key)).toEqual(["provider_out_of_funds:jap"]);
+    expect(
+      queued()
+        .filter((e) => e.state === "cleared")
+        .map((e) => e.text),
+    ).toEqual([
+      "smm-proxy: provider jap: circuit reset, its client was rebuilt by a reload",
+      "smm-proxy: provider mtp: circuit reset, it was removed from the providers file",
+      "smm-proxy: provider mtp was removed from the providers file",
+      "smm-proxy: provider mtp was removed from the providers file",
     ]);
   });
 });

@@ -107,8 +107,11 @@ describe("reload", () => {
         { id: 3, provider: "two", upstreamService: 1 },
       ],
     });
+    // An alert of the old client's open circuit: the rebuilt client starts closed, so it goes.
+    ctx.alerts?.raise("circuit_open:one", { type: "circuit_open", text: "provider one: circuit opened" });
     const result = await proxy.reload();
     expect(result).toEqual({ ok: true, added: ["two"], changed: ["one"], removed: [], servicesChanged: 2 });
+    expect(ctx.alerts?.current().map((a) => a.key)).not.toContain("circuit_open:one");
 
     // The add that was in flight completes on the old client.
     expect(await inFlight).toEqual({ status: 200, body: { order: 1 } });
