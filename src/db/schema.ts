@@ -259,9 +259,7 @@ export const orders = sqliteTable(
      * A customer's orders sent with one `Idempotency-Key` (`keyBindingOf`: `orders show`, the
      * order page, `orders reroute`): a lookup, not a walk over all of the customer's orders.
      */
-    index("orders_idempotency_key_idx")
-      .on(t.customerId, t.idempotencyKey)
-      .where(sql`${t.idempotencyKey} IS NOT NULL`),
+    index("orders_idempotency_key_idx").on(t.customerId, t.idempotencyKey).where(sql`${t.idempotencyKey} IS NOT NULL`),
     /** One local order per upstream order: a reused upstream id must never settle two orders. */
     uniqueIndex("orders_upstream_order_idx")
       .on(t.providerId, t.upstreamOrderId)
